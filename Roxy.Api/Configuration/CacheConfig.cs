@@ -1,0 +1,13 @@
+namespace Roxy.Api.Configuration;
+
+/// <summary>Prompt cache settings of a tenant.</summary>
+public sealed class CacheConfig
+{
+    public bool Enabled { get; set; } = true;
+
+    [RangeRule(1, int.MaxValue, Expectation = "a positive integer")]
+    public int TtlSec { get; set; } = 3600;
+
+    [OneOf("all", "deterministic")]
+    public string Mode { get; set; } = "all";
+}

@@ -1,0 +1,286 @@
+using System.Text.RegularExpressions;
+
+namespace Roxy.Api.Configuration;
+
+/// <summary>
+/// Checks that need more than one field or the environment: addresses, URLs, provider names and
+/// references, environment variables, tenant ids, unique rule sources, ports. Field-level types,
+/// enums and ranges were already checked by <see cref="YamlBinder"/>.
+/// </summary>
+internal static partial class ConfigValidator
+{
+    private static readonly string[] CredentialHeaders = ["authorization", "x-api-key", "api-key", "proxy-authorization", "cookie"];
+
+    public static void Validate(RoxyConfig config, IReadOnlyDictionary<string, string?> environment, ConfigDiagnostics diagnostics)
+    {
+        if (!ListenAddress.TryParse(config.ListenAddr, out _, out _))
+        {
+            diagnostics.Error("listen_addr", $"'{config.ListenAddr}' is not a listen address; {ListenAddress.Allowed}");
+        }
+
+        ValidateProviders(config, diagnostics);
+        var known = BuiltInProviders.NamesWith(config).ToHashSet(StringComparer.Ordinal);
+
+        ValidateSection("", config.Tokens, config.ApiKeys, config.ModelRules, known, environment, diagnostics);
+        if (config.Tokens.Count == 0)
+        {
+            diagnostics.Warning("",
+                "tenant 'default' has no tokens and cannot be used; set ROXY_TOKEN and add `tokens: [{ token_env: ROXY_TOKEN, role: admin }]` at the top level");
+        }
+
+        var tenantIds = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < config.Tenants.Count; i++)
+        {
+            var tenant = config.Tenants[i];
+            var prefix = $"tenants[{i}]";
+            ValidateTenantId(tenant.Id, i, prefix, tenantIds, diagnostics);
+            ValidateSection(prefix + ".", tenant.Tokens, tenant.ApiKeys, tenant.ModelRules, known, environment, diagnostics);
+            if (tenant.Tokens.Count == 0 && TenantIdPattern().IsMatch(tenant.Id) && tenant.Id != "default")
+            {
+                diagnostics.Warning(prefix,
+                    $"tenant '{tenant.Id}' has no tokens and cannot be used; set a token variable (e.g. ROXY_TOKEN) and add `tokens: [{{ token_env: ROXY_TOKEN, role: admin }}]` to it");
+            }
+        }
+
+        ValidateCluster(config.Cluster, diagnostics);
+    }
+
+    private static void ValidateProviders(RoxyConfig config, ConfigDiagnostics diagnostics)
+    {
+        foreach (var (name, provider) in config.Providers)
+        {
+            var path = $"providers.{name}";
+            if (!ProviderNamePattern().IsMatch(name))
+            {
+                diagnostics.Error(path, $"'{name}' is not a valid provider name; use 1-63 lowercase letters, digits, '-' or '_' (no ':')");
+            }
+
+            if (provider.BaseUrl.Length == 0)
+            {
+                if (BuiltInProviders.Find(name) is null)
+                {
+                    diagnostics.Error(path + ".base_url",
+                        $"is required for a provider that is not built in ({string.Join(", ", BuiltInProviders.All.Select(p => p.Name))}); give an absolute http or https URL");
+                }
+            }
+            else if (!TryParseBaseUrl(provider.BaseUrl, out _))
+            {
+                diagnostics.Error(path + ".base_url", $"'{provider.BaseUrl}' is not an absolute http or https URL");
+            }
+
+            foreach (var header in provider.Headers.Keys)
+            {
+                if (!HeaderNamePattern().IsMatch(header))
+                {
+                    diagnostics.Error($"{path}.headers.{header}", "is not a valid HTTP header name; use letters, digits and '-'");
+                }
+                else if (CredentialHeaders.Contains(header.ToLowerInvariant()))
+                {
+                    diagnostics.Error($"{path}.headers.{header}",
+                        "credentials do not belong in the config file; provider keys come from api_keys[].key_env_var or the environment");
+                }
+            }
+        }
+    }
+
+    internal static bool TryParseBaseUrl(string value, out Uri uri) =>
+        Uri.TryCreate(value.TrimEnd('/'), UriKind.Absolute, out uri!)
+        && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+        && uri.Host.Length > 0;
+
+    private static void ValidateSection(
+        string prefix,
+        List<TokenConfig> tokens,
+        List<ApiKeyConfig> keys,
+        List<ModelRuleConfig> rules,
+        HashSet<string> known,
+        IReadOnlyDictionary<string, string?> environment,
+        ConfigDiagnostics diagnostics)
+    {
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            CheckVariable(tokens[i].TokenEnv, $"{prefix}tokens[{i}].token_env", "the tenant token", environment, diagnostics);
+        }
+
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var path = $"{prefix}api_keys[{i}]";
+            CheckVariable(keys[i].KeyEnvVar, path + ".key_env_var", "the provider key", environment, diagnostics);
+            if (keys[i].Provider.Length > 0 && !known.Contains(keys[i].Provider))
+            {
+                diagnostics.Error(path + ".provider",
+                    $"'{keys[i].Provider}' is not a known provider{Suggest(keys[i].Provider, known)}; known providers: {string.Join(", ", known)} (add others under providers:)");
+            }
+        }
+
+        var sources = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < rules.Count; i++)
+        {
+            var rule = rules[i];
+            var path = $"{prefix}model_rules[{i}]";
+            if (rule.SourceModel.Length > 0 && !sources.TryAdd(rule.SourceModel, i))
+            {
+                diagnostics.Error(path + ".source_model",
+                    $"'{rule.SourceModel}' is already the source of {prefix}model_rules[{sources[rule.SourceModel]}]; each source model has one rule per tenant");
+            }
+
+            if (rule.TargetModels.Count == 0 && !diagnostics.HasError(path + ".target_models"))
+            {
+                diagnostics.Error(path + ".target_models", "must list at least one target model, e.g. [gpt-4o, anthropic:claude-3-5-sonnet-latest]");
+            }
+
+            for (var j = 0; j < rule.TargetModels.Count; j++)
+            {
+                ValidateTarget(rule.TargetModels[j], $"{path}.target_models[{j}]", known, diagnostics);
+            }
+        }
+    }
+
+    private static void ValidateTarget(string target, string path, HashSet<string> known, ConfigDiagnostics diagnostics)
+    {
+        if (string.IsNullOrWhiteSpace(target))
+        {
+            diagnostics.Error(path, "must not be empty; expected [provider:]model");
+            return;
+        }
+
+        var parsed = ModelTarget.Parse(target, known);
+        if (parsed.Provider is not null)
+        {
+            if (parsed.Model.Length == 0)
+            {
+                diagnostics.Error(path, $"'{target}' names provider '{parsed.Provider}' but no model; expected {parsed.Provider}:model");
+            }
+
+            return;
+        }
+
+        var colon = target.IndexOf(':', StringComparison.Ordinal);
+        if (colon > 0 && Suggest(target[..colon], known) is { Length: > 0 } suggestion)
+        {
+            diagnostics.Error(path,
+                $"'{target[..colon]}' is not a known provider{suggestion}; known providers: {string.Join(", ", known)}");
+        }
+    }
+
+    private static void CheckVariable(
+        string? variable, string path, string what, IReadOnlyDictionary<string, string?> environment, ConfigDiagnostics diagnostics)
+    {
+        if (string.IsNullOrEmpty(variable))
+        {
+            return; // reported by the binder as required
+        }
+
+        if (!EnvVarNamePattern().IsMatch(variable))
+        {
+            // Never echo the value: it is most likely the secret itself.
+            diagnostics.Error(path,
+                $"must be the name of an environment variable (letters, digits and '_'), not {what} itself; put {what} in a variable and name it here");
+            return;
+        }
+
+        if (!environment.TryGetValue(variable, out var value) || value is null)
+        {
+            diagnostics.Error(path, $"environment variable {variable} is not set; set it to {what} or remove this entry");
+        }
+        else if (string.IsNullOrWhiteSpace(value))
+        {
+            diagnostics.Error(path, $"environment variable {variable} is empty; set it to {what} or remove this entry");
+        }
+    }
+
+    private static void ValidateTenantId(string id, int index, string prefix, Dictionary<string, int> seen, ConfigDiagnostics diagnostics)
+    {
+        if (id.Length == 0)
+        {
+            return; // reported by the binder as required
+        }
+
+        if (id == "default")
+        {
+            diagnostics.Error(prefix + ".id",
+                "'default' is reserved for the top-level section; put default's tokens, api_keys and model_rules at the top level, or pick another id");
+        }
+        else if (!TenantIdPattern().IsMatch(id))
+        {
+            diagnostics.Error(prefix + ".id",
+                $"'{id}' is not a valid tenant id; use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit");
+        }
+        else if (!seen.TryAdd(id, index))
+        {
+            diagnostics.Error(prefix + ".id", $"'{id}' is already the id of tenants[{seen[id]}]; tenant ids must be unique");
+        }
+    }
+
+    private static void ValidateCluster(ClusterConfig cluster, ConfigDiagnostics diagnostics)
+    {
+        if (cluster.SiloPort == cluster.GatewayPort)
+        {
+            // Point at the value set last: an environment override, else gateway_port if it was written.
+            var siloFromEnv = diagnostics.LocationOf("cluster.silo_port").StartsWith("env ", StringComparison.Ordinal);
+            var gatewayFromEnv = diagnostics.LocationOf("cluster.gateway_port").StartsWith("env ", StringComparison.Ordinal);
+            var blame = (siloFromEnv && !gatewayFromEnv) || !diagnostics.WasWritten("cluster.gateway_port")
+                ? "cluster.silo_port"
+                : "cluster.gateway_port";
+            diagnostics.Error(blame,
+                $"silo_port and gateway_port are both {cluster.SiloPort}; they must differ");
+        }
+
+        if (string.IsNullOrWhiteSpace(cluster.ClusterId))
+        {
+            diagnostics.Error("cluster.cluster_id", "must not be empty; e.g. roxy");
+        }
+
+        if (string.IsNullOrWhiteSpace(cluster.ServiceId))
+        {
+            diagnostics.Error("cluster.service_id", "must not be empty; e.g. roxy");
+        }
+
+        if (cluster.AdvertiseAddress is { } address && string.IsNullOrWhiteSpace(address))
+        {
+            diagnostics.Error("cluster.advertise_address", "must not be blank; leave it out to use the machine's address");
+        }
+    }
+
+    /// <summary>" (did you mean 'x'?)" when <paramref name="name"/> is a near miss of a known provider, else "".</summary>
+    private static string Suggest(string name, IEnumerable<string> known)
+    {
+        var best = known
+            .Select(k => (Name: k, Distance: EditDistance(name.ToLowerInvariant(), k)))
+            .Where(k => k.Distance > 0 || name != k.Name)
+            .MinBy(k => k.Distance);
+        var limit = name.Length <= 4 ? 1 : 2;
+        return best.Name is not null && best.Distance <= limit ? $" (did you mean '{best.Name}'?)" : "";
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var current = new int[b.Length + 1];
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+            }
+
+            previous = current;
+        }
+
+        return previous[b.Length];
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$")]
+    private static partial Regex TenantIdPattern();
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$")]
+    private static partial Regex ProviderNamePattern();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex EnvVarNamePattern();
+
+    [GeneratedRegex("^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")]
+    private static partial Regex HeaderNamePattern();
+}

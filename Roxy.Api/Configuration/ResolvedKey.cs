@@ -1,0 +1,12 @@
+namespace Roxy.Api.Configuration;
+
+/// <summary>A provider key known by its env var and fingerprint; <see cref="Source"/> is "config" or "env".</summary>
+public sealed record ResolvedKey(
+    string Id,
+    string Provider,
+    string EnvVar,
+    string Fingerprint,
+    int MaxRpm,
+    int MaxTpm,
+    int CooldownSec,
+    string Source);

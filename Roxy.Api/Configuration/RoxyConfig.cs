@@ -1,0 +1,17 @@
+namespace Roxy.Api.Configuration;
+
+/// <summary>The whole <c>config.yaml</c>, as written. Top-level keys, rules and tokens belong to tenant <c>default</c>.</summary>
+public sealed class RoxyConfig
+{
+    public string ListenAddr { get; set; } = ":8080";
+    public List<ApiKeyConfig> ApiKeys { get; set; } = [];
+    public List<ModelRuleConfig> ModelRules { get; set; } = [];
+    public List<TokenConfig> Tokens { get; set; } = [];
+    public CacheConfig Cache { get; set; } = new();
+    public ModelsConfig Models { get; set; } = new();
+    public OrderedDictionary<string, ProviderConfig> Providers { get; set; } = [];
+    public List<TenantConfig> Tenants { get; set; } = [];
+    public ServerConfig Server { get; set; } = new();
+    public ClusterConfig Cluster { get; set; } = new();
+    public RotationConfig Rotation { get; set; } = new();
+}

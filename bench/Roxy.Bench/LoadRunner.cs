@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Roxy.Bench;
+
+internal sealed record RunResult(
+    string Mode, int Concurrency, string Target, long Requests, long Errors, double ElapsedSeconds,
+    double P50Ms, double P99Ms, double TtfbP50Ms, long Dropped, string? FirstError)
+{
+    /// <summary>Index of the (concurrency, mode) cell this run belongs to; targets in one cell are compared.</summary>
+    public int Cell { get; init; }
+
+    public double Rps => ElapsedSeconds > 0 ? Requests / ElapsedSeconds : 0;
+}
+
+/// <summary>Closed-loop load: N workers, each sends the next request as soon as the previous response is fully read.</summary>
+internal sealed class LoadRunner
+{
+    // Pre-sized so recording a latency never allocates; excess samples are counted as dropped, not recorded.
+    private const int Capacity = 4 * 1024 * 1024;
+    private static readonly byte[] DoneMarker = "data: [DONE]"u8.ToArray();
+
+    private readonly HttpClient _client;
+    private readonly BenchOptions _options;
+    private readonly long[] _latencies = new long[Capacity];
+    private readonly long[] _ttfb = new long[Capacity];
+    private readonly byte[] _bodyStream;
+    private readonly byte[] _bodyPlain;
+    private readonly AuthenticationHeaderValue? _auth;
+
+    private int _count;
+    private int _ttfbCount;
+    private long _errors;
+    private string? _firstError;
+
+    public LoadRunner(HttpClient client, BenchOptions options)
+    {
+        _client = client;
+        _options = options;
+        var model = System.Text.Json.JsonEncodedText.Encode(options.Model).ToString();
+        _bodyPlain = Encoding.UTF8.GetBytes($$"""{"model":"{{model}}","messages":[{"role":"user","content":"Say hello"}],"stream":false}""");
+        _bodyStream = Encoding.UTF8.GetBytes($$"""{"model":"{{model}}","messages":[{"role":"user","content":"Say hello"}],"stream":true}""");
+        _auth = string.IsNullOrEmpty(options.Token) ? null : new AuthenticationHeaderValue("Bearer", options.Token);
+        // Touch the arrays so page faults do not land inside the first measurement.
+        Array.Fill(_latencies, 0);
+        Array.Fill(_ttfb, 0);
+    }
+
+    public async Task<RunResult> RunAsync(BenchTarget target, bool stream, int concurrency, TimeSpan duration, bool record)
+    {
+        _count = 0;
+        _ttfbCount = 0;
+        _errors = 0;
+        _firstError = null;
+        long completed = 0;
+        long dropped = 0;
+
+        // Hard stop: in-flight requests get at most the timeout after the deadline.
+        using var hardStop = new CancellationTokenSource(duration + TimeSpan.FromSeconds(_options.TimeoutSeconds));
+        var start = Stopwatch.GetTimestamp();
+        var deadline = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var workers = new Task[concurrency];
+        for (var w = 0; w < concurrency; w++)
+        {
+            workers[w] = Task.Run(async () =>
+            {
+                var buffer = new byte[16 * 1024];
+                var tail = new byte[DoneMarker.Length + 8];
+                while (Stopwatch.GetTimestamp() < deadline && !hardStop.IsCancellationRequested)
+                {
+                    var t0 = Stopwatch.GetTimestamp();
+                    long firstByte = 0;
+                    var ok = false;
+                    try
+                    {
+                        using var req = new HttpRequestMessage(HttpMethod.Post, target.Url)
+                        {
+                            Content = new ByteArrayContent(stream ? _bodyStream : _bodyPlain),
+                        };
+                        req.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                        req.Headers.Authorization = _auth;
+                        using var resp = await _client.SendAsync(req, HttpCompletionOption.ResponseHeadersRead, hardStop.Token).ConfigureAwait(false);
+                        await using var body = await resp.Content.ReadAsStreamAsync(hardStop.Token).ConfigureAwait(false);
+                        var tailLen = 0;
+                        int n;
+                        while ((n = await body.ReadAsync(buffer, hardStop.Token).ConfigureAwait(false)) > 0)
+                        {
+                            if (firstByte == 0)
+                            {
+                                firstByte = Stopwatch.GetTimestamp();
+                            }
+                            if (stream)
+                            {
+                                tailLen = AppendTail(tail, tailLen, buffer.AsSpan(0, n));
+                            }
+                        }
+                        ok = resp.IsSuccessStatusCode && (!stream || tail.AsSpan(0, tailLen).IndexOf(DoneMarker) >= 0);
+                        if (!ok)
+                        {
+                            NoteError(resp.IsSuccessStatusCode ? "stream ended without data: [DONE]" : $"HTTP {(int)resp.StatusCode}");
+                        }
+                    }
+                    catch (Exception ex)
+                    {
+                        NoteError(ex.GetType().Name + ": " + ex.Message);
+                    }
+                    var t1 = Stopwatch.GetTimestamp();
+                    if (!record)
+                    {
+                        continue;
+                    }
+                    if (!ok)
+                    {
+                        Interlocked.Increment(ref _errors);
+                        continue;
+                    }
+                    Interlocked.Increment(ref completed);
+                    var i = Interlocked.Increment(ref _count) - 1;
+                    if (i < Capacity)
+                    {
+                        _latencies[i] = t1 - t0;
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref dropped);
+                    }
+                    if (stream && firstByte != 0)
+                    {
+                        var j = Interlocked.Increment(ref _ttfbCount) - 1;
+                        if (j < Capacity)
+                        {
+                            _ttfb[j] = firstByte - t0;
+                        }
+                    }
+                }
+            });
+        }
+        await Task.WhenAll(workers).ConfigureAwait(false);
+        var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+
+        var n = Math.Min(_count, Capacity);
+        var tn = Math.Min(_ttfbCount, Capacity);
+        return new RunResult(
+            stream ? "stream" : "non-stream", concurrency, target.Name, completed, _errors, elapsed,
+            Percentile(_latencies, n, 0.50), Percentile(_latencies, n, 0.99),
+            stream ? Percentile(_ttfb, tn, 0.50) : double.NaN, dropped, _firstError);
+    }
+
+    private void NoteError(string message) => Interlocked.CompareExchange(ref _firstError, message, null);
+
+    private static int AppendTail(byte[] tail, int tailLen, ReadOnlySpan<byte> data)
+    {
+        if (data.Length >= tail.Length)
+        {
+            data[^tail.Length..].CopyTo(tail);
+            return tail.Length;
+        }
+        var keep = Math.Min(tailLen, tail.Length - data.Length);
+        tail.AsSpan(tailLen - keep, keep).CopyTo(tail);
+        data.CopyTo(tail.AsSpan(keep));
+        return keep + data.Length;
+    }
+
+    // Nearest-rank percentile in milliseconds; sorts the recorded prefix in place.
+    private static double Percentile(long[] samples, int n, double p)
+    {
+        if (n == 0)
+        {
+            return double.NaN;
+        }
+        Array.Sort(samples, 0, n);
+        var rank = (int)Math.Ceiling(p * n) - 1;
+        rank = Math.Clamp(rank, 0, n - 1);
+        return samples[rank] * 1000.0 / Stopwatch.Frequency;
+    }
+}

@@ -1,1 +1,21 @@
-Console.WriteLine("roxy");
+using Roxy.Grains.Hosting;
+
+// A silo of a Roxy cluster: grains only, no HTTP. Frontends (Roxy.Api in cluster mode) connect as clients.
+var (options, errors) = RoxyClusterOptions.FromEnvironment(Environment.GetEnvironmentVariable);
+if (options is null)
+{
+    foreach (var error in errors)
+    {
+        Console.Error.WriteLine(error);
+    }
+
+    return 2;
+}
+
+await PostgresSchema.EnsureAsync(options.PostgresConnectionString);
+
+var builder = Host.CreateApplicationBuilder(args);
+builder.UseOrleans(silo => silo.UseRoxySilo(options));
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+await builder.Build().RunAsync();
+return 0;

@@ -1,0 +1,3 @@
+namespace Roxy.Api.Apis;
+
+public sealed record HealthReport(string Status, string Orleans, string Postgres);

@@ -1,0 +1,37 @@
+using Roxy.Api.Configuration;
+using Roxy.Api.Hosting;
+using Roxy.Api.Json;
+using Roxy.Api.Providers;
+using Roxy.Api.Proxy;
+using Roxy.Api.Routing;
+using Roxy.Api.Secrets;
+using Roxy.Api.Tenancy;
+
+namespace Roxy.Api.Extensions;
+
+/// <summary>Every Roxy frontend service, registered in one place.</summary>
+public static class RoxyServiceExtensions
+{
+    public static WebApplicationBuilder AddRoxyServices(
+        this WebApplicationBuilder builder, ResolvedConfig config, IReadOnlyDictionary<string, string?> environment, RoxyRuntime runtime)
+    {
+        var services = builder.Services;
+        services.AddSingleton(config);
+        services.AddSingleton(runtime);
+        services.AddSingleton(environment);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(new SecretResolver(environment));
+        services.AddSingleton(new TokenEstimator(config.Raw.Rotation.DefaultMaxTokens));
+        services.AddSingleton<ProviderRegistry>();
+        services.AddSingleton<TokenAuthenticator>();
+        services.AddSingleton<TenantSnapshotCache>();
+        services.AddSingleton<ModelResolver>();
+        services.AddSingleton<UpstreamAttempt>();
+        services.AddSingleton<FailoverLoop>();
+        services.AddSingleton<ProxyPipeline>();
+        services.AddHostedService<ConfigApplier>();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RoxyJsonContext.Default));
+        services.AddOpenApi();
+        return builder;
+    }
+}

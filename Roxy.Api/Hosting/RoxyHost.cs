@@ -1,0 +1,85 @@
+using System.Net;
+using Roxy.Api.Apis;
+using Roxy.Api.Configuration;
+using Roxy.Api.Extensions;
+using Roxy.Grains.Hosting;
+using Scalar.AspNetCore;
+
+namespace Roxy.Api.Hosting;
+
+/// <summary>
+/// Builds a Roxy process: load and validate the config (refusing to start on any problem), make sure the
+/// PostgreSQL schema exists, then wire Orleans (co-hosted silo or client), the proxy and the endpoints.
+/// </summary>
+public static class RoxyHost
+{
+    public static async Task<WebApplication> CreateAsync(RoxyHostSettings settings, string[]? args = null)
+    {
+        var load = ConfigLoader.Load(settings.ConfigPath, settings.Environment);
+        var problems = new List<string>(load.Errors);
+        var postgres = settings.Environment.GetValueOrDefault("ROXY_POSTGRES");
+        if (string.IsNullOrWhiteSpace(postgres))
+        {
+            problems.Add("ROXY_POSTGRES: not set; it must be an Npgsql connection string (scripts/run.sh starts a private PostgreSQL and sets it)");
+        }
+
+        if (problems.Count > 0 || load.Config is null)
+        {
+            throw new RoxyStartupException(problems.Count > 0 ? problems : ["configuration could not be loaded"]);
+        }
+
+        var config = load.Config;
+        await PostgresSchema.EnsureAsync(postgres!);
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args ?? [] });
+        builder.WebHost.UseUrls(settings.Urls ?? ListenUrl(config.Raw.ListenAddr));
+        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(config.Raw.Server.DrainTimeoutSec));
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+
+        var cluster = new RoxyClusterOptions
+        {
+            PostgresConnectionString = postgres!,
+            ClusterId = config.Raw.Cluster.ClusterId,
+            ServiceId = config.Raw.Cluster.ServiceId,
+            SiloPort = config.Raw.Cluster.SiloPort,
+            GatewayPort = config.Raw.Cluster.GatewayPort,
+            AdvertiseAddress = config.Raw.Cluster.AdvertiseAddress is { Length: > 0 } a ? IPAddress.Parse(a) : null,
+        };
+        var coHosted = config.Raw.Cluster.Mode != "cluster";
+        if (coHosted)
+        {
+            builder.UseOrleans(silo => silo.UseRoxySilo(cluster));
+        }
+        else
+        {
+            builder.UseOrleansClient(client => client.UseRoxyClient(cluster));
+        }
+
+        builder.AddRoxyServices(config, settings.Environment, new RoxyRuntime(postgres!, settings.ConfigPath, DateTimeOffset.UtcNow, coHosted));
+        foreach (var warning in load.Warnings)
+        {
+            Console.Error.WriteLine($"warning: {warning}");
+        }
+
+        settings.Configure?.Invoke(builder);
+        var app = builder.Build();
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapScalarApiReference("/scalar");
+        app.MapHealthApi();
+        app.MapChatCompletionsApi();
+        app.MapModelsApi();
+        return app;
+    }
+
+    /// <summary><c>:8080</c> listens on every interface; <c>host:port</c> on that host.</summary>
+    public static string ListenUrl(string listenAddr)
+    {
+        var colon = listenAddr.LastIndexOf(':');
+        var host = colon <= 0 ? "0.0.0.0" : listenAddr[..colon];
+        var port = listenAddr[(colon + 1)..];
+        return $"http://{(host is "0.0.0.0" or "*" ? "0.0.0.0" : host)}:{port}";
+    }
+}

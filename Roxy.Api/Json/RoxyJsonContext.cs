@@ -1,0 +1,15 @@
+using System.Text.Json.Serialization;
+using Roxy.Api.Apis;
+using Roxy.Api.Errors;
+
+namespace Roxy.Api.Json;
+
+/// <summary>Source-generated serialization for everything Roxy writes itself: no reflection on the hot path.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(OpenAiErrorResponse))]
+[JsonSerializable(typeof(ModelList))]
+[JsonSerializable(typeof(HealthReport))]
+[JsonSerializable(typeof(ChatCompletionRequestDoc))]
+public sealed partial class RoxyJsonContext : JsonSerializerContext;

@@ -1,0 +1,40 @@
+using System.Diagnostics;
+using Roxy.Api.Proxy;
+
+namespace Roxy.Api.Observability;
+
+/// <summary>One structured line per request. No prompt text and no secrets: ids, models, numbers.</summary>
+public static partial class RequestLog
+{
+    public static void Write(ILogger logger, ProxyRequest request, int status)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var latencyMs = Stopwatch.GetElapsedTime(request.StartedAt, now).TotalMilliseconds;
+        var firstByteMs = request.FirstByteAt == 0 ? -1 : Stopwatch.GetElapsedTime(request.StartedAt, request.FirstByteAt).TotalMilliseconds;
+        Completed(
+            logger,
+            request.RequestId,
+            request.Identity.TenantId,
+            request.Info.Model,
+            request.Answered?.Model,
+            request.Answered?.Provider,
+            request.KeyId,
+            status,
+            latencyMs,
+            firstByteMs,
+            request.PromptTokens,
+            request.CompletionTokens,
+            request.CacheResult,
+            request.Attempts,
+            request.Info.Stream);
+    }
+
+    [LoggerMessage(
+        EventId = 1000,
+        Level = LogLevel.Information,
+        Message = "request {RequestId} tenant={Tenant} model={RequestedModel} answered_by={AnsweringModel} provider={Provider} key={KeyId} status={Status} latency_ms={LatencyMs:F1} ttfb_ms={FirstByteMs:F1} prompt_tokens={PromptTokens} completion_tokens={CompletionTokens} cache={Cache} attempts={Attempts} stream={Stream}")]
+    private static partial void Completed(
+        ILogger logger, string requestId, string tenant, string requestedModel, string? answeringModel, string? provider,
+        string? keyId, int status, double latencyMs, double firstByteMs, int promptTokens, int completionTokens,
+        string cache, int attempts, bool stream);
+}

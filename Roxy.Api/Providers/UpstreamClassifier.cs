@@ -1,0 +1,23 @@
+using Roxy.Grains.Rotation;
+
+namespace Roxy.Api.Providers;
+
+/// <summary>SPEC §5's table: what an upstream status means for the key, the provider and the request.</summary>
+public static class UpstreamClassifier
+{
+    public static UpstreamOutcome Classify(int status, ReadOnlySpan<byte> errorBody) => status switch
+    {
+        >= 200 and < 300 => UpstreamOutcome.Success,
+        429 when Contains(errorBody, "insufficient_quota"u8) => UpstreamOutcome.QuotaExhausted,
+        429 => UpstreamOutcome.RateLimited,
+        402 => UpstreamOutcome.QuotaExhausted,
+        401 or 403 => UpstreamOutcome.AuthFailed,
+        529 => UpstreamOutcome.ProviderOverloaded,
+        503 when Contains(errorBody, "overload"u8) => UpstreamOutcome.ProviderOverloaded,
+        408 or 409 => UpstreamOutcome.Failed,
+        >= 400 and < 500 => UpstreamOutcome.CallerError,
+        _ => UpstreamOutcome.Failed,
+    };
+
+    private static bool Contains(ReadOnlySpan<byte> body, ReadOnlySpan<byte> needle) => body.IndexOf(needle) >= 0;
+}

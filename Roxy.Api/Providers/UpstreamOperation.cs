@@ -1,0 +1,8 @@
+namespace Roxy.Api.Providers;
+
+public enum UpstreamOperation
+{
+    ChatCompletions,
+    Embeddings,
+    Models,
+}

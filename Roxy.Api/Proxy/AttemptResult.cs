@@ -1,0 +1,29 @@
+using Roxy.Api.Errors;
+using Roxy.Api.Providers;
+using Roxy.Grains.Rotation;
+
+namespace Roxy.Api.Proxy;
+
+/// <summary>How one upstream attempt ended: answered (committed), passed through, or failed and retryable.</summary>
+public sealed class AttemptResult
+{
+    public UpstreamOutcome Outcome { get; init; }
+
+    /// <summary>Something was written to the client: no failover is possible any more.</summary>
+    public bool Committed { get; init; }
+
+    /// <summary>The client's answer when the attempt did not commit and no other attempt succeeds.</summary>
+    public ProxyError? Error { get; init; }
+
+    /// <summary>A caller error (400/404/422) to hand back as the provider sent it.</summary>
+    public PassThrough? PassThrough { get; init; }
+
+    public RateLimitHints Hints { get; init; }
+    public int PromptTokens { get; init; }
+    public int CompletionTokens { get; init; }
+
+    /// <summary>True when the whole provider should be skipped (overload, timeouts).</summary>
+    public bool SkipProvider { get; init; }
+}
+
+public sealed record PassThrough(int Status, string? ContentType, PooledBuffer Body);

@@ -1,0 +1,35 @@
+namespace Roxy.Api.Proxy;
+
+/// <summary>
+/// What Roxy needs from a chat request body, read in one forward pass without building a DOM. Offsets let the
+/// body be forwarded with only <c>model</c> (and <c>stream_options</c>) spliced.
+/// </summary>
+public sealed class ChatRequestInfo
+{
+    public string Model { get; set; } = "";
+    public bool Stream { get; set; }
+
+    /// <summary>The client asked for the usage chunk itself (so Roxy must not strip it).</summary>
+    public bool ClientWantsUsage { get; set; }
+
+    public int? MaxTokens { get; set; }
+
+    /// <summary>The JSON string token of the last user message's text (string content or first text part).</summary>
+    public Range? LastUserTextToken { get; set; }
+
+    public int MessageCount { get; set; }
+
+    /// <summary>Byte range of the <c>model</c> value token (quotes included).</summary>
+    public Range ModelValue { get; set; }
+
+    /// <summary>Byte range of the whole <c>"stream_options": {...}</c> member, when present.</summary>
+    public Range? StreamOptionsMember { get; set; }
+
+    /// <summary>Offset just after the opening brace of <c>stream_options</c>, when it is an object.</summary>
+    public int? StreamOptionsObjectStart { get; set; }
+
+    public bool StreamOptionsHasMembers { get; set; }
+
+    /// <summary>Offset just after the opening brace of the top-level object.</summary>
+    public int ObjectStart { get; set; }
+}

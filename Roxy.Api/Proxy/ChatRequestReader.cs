@@ -1,0 +1,264 @@
+using System.Text.Json;
+using Roxy.Api.Errors;
+
+namespace Roxy.Api.Proxy;
+
+/// <summary>
+/// Validates and reads a chat completions body with <see cref="Utf8JsonReader"/>: one pass, no DOM, no copies of
+/// the messages. Anything Roxy does not need is skipped and later forwarded byte for byte.
+/// </summary>
+public static class ChatRequestReader
+{
+    public static ProxyError? TryRead(ReadOnlySpan<byte> body, out ChatRequestInfo info)
+    {
+        info = new ChatRequestInfo();
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 128 });
+        var sawModel = false;
+        var sawMessages = false;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return ProxyError.InvalidRequest("The request body must be a JSON object.", null);
+            }
+
+            info.ObjectStart = (int)reader.BytesConsumed;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var memberStart = (int)reader.TokenStartIndex;
+                if (reader.ValueTextEquals("model"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.String)
+                    {
+                        return ProxyError.InvalidRequest("'model' must be a string.", "model");
+                    }
+
+                    info.Model = reader.GetString() ?? "";
+                    var start = (int)reader.TokenStartIndex;
+                    info.ModelValue = new Range(start, (int)reader.BytesConsumed);
+                    sawModel = info.Model.Length > 0;
+                }
+                else if (reader.ValueTextEquals("stream"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType is JsonTokenType.True or JsonTokenType.False)
+                    {
+                        info.Stream = reader.GetBoolean();
+                    }
+                    else if (reader.TokenType != JsonTokenType.Null)
+                    {
+                        return ProxyError.InvalidRequest("'stream' must be a boolean.", "stream");
+                    }
+                }
+                else if (reader.ValueTextEquals("stream_options"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        info.StreamOptionsObjectStart = (int)reader.BytesConsumed;
+                        ReadStreamOptions(ref reader, info);
+                    }
+                    else if (reader.TokenType != JsonTokenType.Null)
+                    {
+                        return ProxyError.InvalidRequest("'stream_options' must be an object.", "stream_options");
+                    }
+
+                    info.StreamOptionsMember = new Range(memberStart, (int)reader.BytesConsumed);
+                }
+                else if (reader.ValueTextEquals("max_tokens"u8) || reader.ValueTextEquals("max_completion_tokens"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var maxTokens) && maxTokens > 0)
+                    {
+                        info.MaxTokens = maxTokens;
+                    }
+                    else if (reader.TokenType != JsonTokenType.Null)
+                    {
+                        return ProxyError.InvalidRequest("'max_tokens' must be a positive integer.", "max_tokens");
+                    }
+                }
+                else if (reader.ValueTextEquals("messages"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.StartArray)
+                    {
+                        return ProxyError.InvalidRequest("'messages' must be an array.", "messages");
+                    }
+
+                    var error = ReadMessages(ref reader, info);
+                    if (error is not null)
+                    {
+                        return error;
+                    }
+
+                    sawMessages = true;
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+            {
+                return ProxyError.InvalidRequest("The request body is not valid JSON.", null);
+            }
+        }
+        catch (JsonException ex)
+        {
+            return ProxyError.InvalidRequest(
+                $"The request body is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine}).", null);
+        }
+
+        if (!sawModel)
+        {
+            return ProxyError.InvalidRequest("You must provide a model parameter.", "model");
+        }
+
+        if (!sawMessages || info.MessageCount == 0)
+        {
+            return ProxyError.InvalidRequest("'messages' is required and must contain at least one message.", "messages");
+        }
+
+        return null;
+    }
+
+    private static void ReadStreamOptions(ref Utf8JsonReader reader, ChatRequestInfo info)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            info.StreamOptionsHasMembers = true;
+            var isUsage = reader.ValueTextEquals("include_usage"u8);
+            reader.Read();
+            if (isUsage && reader.TokenType == JsonTokenType.True)
+            {
+                info.ClientWantsUsage = true;
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+    }
+
+    private static ProxyError? ReadMessages(ref Utf8JsonReader reader, ChatRequestInfo info)
+    {
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                return ProxyError.InvalidRequest($"'messages[{info.MessageCount}]' must be an object.", $"messages[{info.MessageCount}]");
+            }
+
+            var isUser = false;
+            Range? text = null;
+            var hasRole = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("role"u8))
+                {
+                    reader.Read();
+                    hasRole = reader.TokenType == JsonTokenType.String;
+                    isUser = hasRole && reader.ValueTextEquals("user"u8);
+                }
+                else if (reader.ValueTextEquals("content"u8))
+                {
+                    reader.Read();
+                    text = ReadFirstText(ref reader);
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            if (!hasRole)
+            {
+                return ProxyError.InvalidRequest($"'messages[{info.MessageCount}].role' is required.", $"messages[{info.MessageCount}].role");
+            }
+
+            if (isUser)
+            {
+                info.LastUserTextToken = text;
+            }
+
+            info.MessageCount++;
+        }
+
+        return null;
+    }
+
+    /// <summary>Decodes the last user message's text; only then is a string allocated.</summary>
+    public static string? LastUserText(ReadOnlySpan<byte> body, ChatRequestInfo info)
+    {
+        if (info.LastUserTextToken is not { } range)
+        {
+            return null;
+        }
+
+        var reader = new Utf8JsonReader(body[range]);
+        reader.Read();
+        return reader.GetString();
+    }
+
+    // Content is a string or an array of parts; only the first text part matters for command detection.
+    // Returns the byte range of that string token so nothing is decoded for earlier messages.
+    private static Range? ReadFirstText(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return TokenRange(ref reader);
+        }
+
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        Range? first = null;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (first is null && reader.TokenType == JsonTokenType.StartObject)
+            {
+                string? type = null;
+                Range? text = null;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    if (reader.ValueTextEquals("type"u8))
+                    {
+                        reader.Read();
+                        type = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    }
+                    else if (reader.ValueTextEquals("text"u8))
+                    {
+                        reader.Read();
+                        text = reader.TokenType == JsonTokenType.String ? TokenRange(ref reader) : null;
+                    }
+                    else
+                    {
+                        reader.Read();
+                        reader.Skip();
+                    }
+                }
+
+                if (type == "text")
+                {
+                    first = text;
+                }
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return first;
+    }
+
+    private static Range TokenRange(ref Utf8JsonReader reader) =>
+        new((int)reader.TokenStartIndex, (int)reader.BytesConsumed);
+}

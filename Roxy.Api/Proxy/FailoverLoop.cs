@@ -1,0 +1,173 @@
+using Roxy.Api.Configuration;
+using Roxy.Api.Errors;
+using Roxy.Api.Providers;
+using Roxy.Api.Secrets;
+using Roxy.Grains;
+using Roxy.Grains.Rotation;
+
+namespace Roxy.Api.Proxy;
+
+/// <summary>
+/// Tries the route's targets in order and, within each, the keys the rotation grain hands out, until an attempt
+/// commits an answer. Order of resort when keys have no headroom: other keys, other targets, then a bounded wait
+/// here in the frontend (never inside a grain), then 429 with Retry-After.
+/// </summary>
+public sealed class FailoverLoop(
+    IGrainFactory grains,
+    ProviderRegistry providers,
+    SecretResolver secrets,
+    UpstreamAttempt attempt,
+    ResolvedConfig config,
+    TimeProvider time,
+    ILogger<FailoverLoop> logger)
+{
+    private const int MaxAttempts = 4;
+    private readonly TimeSpan _maxWait = TimeSpan.FromMilliseconds(config.Raw.Rotation.MaxWaitMs);
+
+    /// <summary>Returns null when an answer was committed or passed through, otherwise the error to send.</summary>
+    public async Task<ProxyError?> RunAsync(ProxyRequest request)
+    {
+        var route = request.Route!;
+        var waitStarted = time.GetTimestamp();
+        while (true)
+        {
+            ProxyError? lastError = null;
+            TimeSpan? soonest = null;
+            var tooLarge = false;
+            var noKeys = 0;
+
+            foreach (var target in route.Targets)
+            {
+                var provider = providers.Get(target.Provider);
+                if (provider is null)
+                {
+                    lastError ??= new ProxyError(501, "invalid_request_error", "provider_not_supported",
+                        $"Provider '{target.Provider}' speaks a protocol this Roxy build does not proxy yet.");
+                    continue;
+                }
+
+                var rotation = grains.GetGrain<IRotationGrain>(GrainKeys.Rotation(request.Identity.TenantId, target.Provider));
+                List<string>? excluded = null;
+                while (request.Attempts < MaxAttempts)
+                {
+                    var lease = await rotation.AcquireAsync(new AcquireRequest(request.EstimatedTokens, excluded));
+                    if (lease.Status == LeaseStatus.NoKeys)
+                    {
+                        noKeys++;
+                        break;
+                    }
+
+                    if (lease.Status == LeaseStatus.TooLarge)
+                    {
+                        tooLarge = true;
+                        break;
+                    }
+
+                    if (lease.Status == LeaseStatus.Exhausted)
+                    {
+                        soonest = soonest is { } s && s < lease.RetryAfter ? s : lease.RetryAfter;
+                        break;
+                    }
+
+                    var key = lease.Key!;
+                    var secret = secrets.Resolve(key);
+                    if (secret is null)
+                    {
+                        logger.LogWarning("Key {KeyId} of provider {Provider} has no secret in this process (variable {Variable} unset?)", key.Id, key.Provider, key.Source is KeySource.Chat ? "-" : key.SecretRef);
+                        await rotation.ReportAsync(new UsageReport(key.Id, lease.LeaseId, 0, UpstreamOutcome.Failed, null, null, null, null));
+                        (excluded ??= []).Add(key.Id);
+                        continue;
+                    }
+
+                    request.Attempts++;
+                    var result = await attempt.RunAsync(request, provider, target, key, secret);
+                    var report = new UsageReport(
+                        key.Id, lease.LeaseId, result.PromptTokens + result.CompletionTokens, result.Outcome,
+                        result.Hints.RetryAfter, result.Hints.RemainingRequests, result.Hints.RemainingTokens, result.Hints.ResetAfter);
+
+                    if (result.Committed || result.Outcome == UpstreamOutcome.Cancelled)
+                    {
+                        // The answer is out; the correction need not hold up the end of the response.
+                        _ = ReportInBackgroundAsync(rotation, report);
+                        return null;
+                    }
+
+                    await rotation.ReportAsync(report);
+                    if (result.PassThrough is { } pass)
+                    {
+                        await WritePassThroughAsync(request, pass, target, key.Id);
+                        return null;
+                    }
+
+                    lastError = result.Error;
+                    if (result.SkipProvider)
+                    {
+                        break;
+                    }
+
+                    (excluded ??= []).Add(key.Id);
+                }
+            }
+
+            if (lastError is not null && soonest is null)
+            {
+                return lastError;
+            }
+
+            if (soonest is { } retryAfter)
+            {
+                var waited = time.GetElapsedTime(waitStarted);
+                var remaining = _maxWait - waited;
+                if (remaining > TimeSpan.Zero && request.Attempts < MaxAttempts)
+                {
+                    var pause = retryAfter < remaining ? retryAfter : remaining;
+                    await Task.Delay(pause < TimeSpan.FromMilliseconds(5) ? TimeSpan.FromMilliseconds(5) : pause, time, request.Http.RequestAborted);
+                    continue;
+                }
+
+                return new ProxyError(429, "rate_limit_error", "rate_limit_exceeded",
+                    "Every API key for this model is at its rate limit; retry after the time in Retry-After.")
+                { RetryAfter = retryAfter };
+            }
+
+            if (tooLarge)
+            {
+                return ProxyError.InvalidRequest(
+                    $"This request needs about {request.EstimatedTokens} tokens, more than any key's max_tpm allows; shorten it or lower max_tokens.",
+                    "messages", "request_too_large");
+            }
+
+            return lastError ?? new ProxyError(503, "service_unavailable", "no_available_keys",
+                noKeys > 0
+                    ? $"No enabled API key is configured for provider '{route.Targets[0].Provider}' in this tenant."
+                    : "No provider could serve this request.");
+        }
+    }
+
+    private async Task ReportInBackgroundAsync(IRotationGrain rotation, UsageReport report)
+    {
+        try
+        {
+            await rotation.ReportAsync(report);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not report usage for key {KeyId}", report.KeyId);
+        }
+    }
+
+    private static async Task WritePassThroughAsync(ProxyRequest request, PassThrough pass, Routing.RouteTarget target, string keyId)
+    {
+        using var body = pass.Body;
+        var response = request.Http.Response;
+        response.StatusCode = pass.Status;
+        response.ContentType = pass.ContentType ?? "application/json";
+        response.Headers["x-roxy-model"] = target.Model;
+        response.Headers["x-roxy-provider"] = target.Provider;
+        response.Headers["x-roxy-key"] = keyId;
+        response.ContentLength = body.Length;
+        request.Answered = target;
+        request.KeyId = keyId;
+        await response.Body.WriteAsync(body.Memory, request.Http.RequestAborted);
+    }
+}

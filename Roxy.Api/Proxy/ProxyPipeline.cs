@@ -1,0 +1,75 @@
+using Roxy.Api.Configuration;
+using Roxy.Api.Errors;
+using Roxy.Api.Observability;
+using Roxy.Api.Routing;
+using Roxy.Api.Tenancy;
+
+namespace Roxy.Api.Proxy;
+
+/// <summary>
+/// <c>POST /v1/chat/completions</c>, one awaited step per line: authenticate → read and validate the body →
+/// resolve the model → reserve and call through the failover loop → log. The response is written by the
+/// attempt that answers; this class writes only errors that happen before any attempt commits.
+/// </summary>
+public sealed class ProxyPipeline(
+    TokenAuthenticator authenticator,
+    TenantSnapshotCache tenants,
+    ModelResolver resolver,
+    TokenEstimator estimator,
+    FailoverLoop failover,
+    ResolvedConfig config,
+    ILogger<ProxyPipeline> logger)
+{
+    private readonly long _maxBodyBytes = config.Raw.Server.MaxBodyBytes;
+
+    public async Task HandleChatCompletionsAsync(HttpContext http)
+    {
+        var requestId = RequestIds.Assign(http);
+        var identity = await authenticator.AuthenticateAsync(http);
+        if (identity is null)
+        {
+            await ErrorWriter.WriteAsync(http, ProxyError.InvalidApiKey);
+            return;
+        }
+
+        var (body, bodyError) = await RequestBodyReader.ReadAsync(http, _maxBodyBytes);
+        if (body is null)
+        {
+            await ErrorWriter.WriteAsync(http, bodyError!);
+            return;
+        }
+
+        using (body)
+        {
+            var invalid = ChatRequestReader.TryRead(body.Span, out var info);
+            if (invalid is not null)
+            {
+                await ErrorWriter.WriteAsync(http, invalid);
+                return;
+            }
+
+            var request = new ProxyRequest(http, requestId, identity, body, info);
+            var error = await ProxyAsync(request);
+            if (error is not null && !http.Response.HasStarted)
+            {
+                await ErrorWriter.WriteAsync(http, error);
+            }
+
+            RequestLog.Write(logger, request, http.Response.StatusCode);
+        }
+    }
+
+    private async Task<ProxyError?> ProxyAsync(ProxyRequest request)
+    {
+        var tenant = await tenants.GetAsync(request.Identity.TenantId);
+        var notFound = resolver.Resolve(tenant, request.Info.Model, out var route);
+        if (notFound is not null)
+        {
+            return notFound;
+        }
+
+        request.Route = route;
+        request.EstimatedTokens = estimator.Estimate(request.Body.Span, request.Info);
+        return await failover.RunAsync(request);
+    }
+}

@@ -1,0 +1,27 @@
+using System.Diagnostics;
+using Roxy.Api.Routing;
+using Roxy.Api.Tenancy;
+
+namespace Roxy.Api.Proxy;
+
+/// <summary>One proxied request as it moves through the pipeline, and what the request log line reports.</summary>
+public sealed class ProxyRequest(HttpContext http, string requestId, TenantIdentity identity, PooledBuffer body, ChatRequestInfo info)
+{
+    public HttpContext Http { get; } = http;
+    public string RequestId { get; } = requestId;
+    public TenantIdentity Identity { get; } = identity;
+    public PooledBuffer Body { get; } = body;
+    public ChatRequestInfo Info { get; } = info;
+    public long StartedAt { get; } = Stopwatch.GetTimestamp();
+
+    public ResolvedRoute? Route { get; set; }
+    public int EstimatedTokens { get; set; }
+
+    public RouteTarget? Answered { get; set; }
+    public string? KeyId { get; set; }
+    public int Attempts { get; set; }
+    public long FirstByteAt { get; set; }
+    public int PromptTokens { get; set; }
+    public int CompletionTokens { get; set; }
+    public string CacheResult { get; set; } = "bypass";
+}

@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Primitives;
+using Roxy.Api.Routing;
+
+namespace Roxy.Api.Proxy;
+
+/// <summary>
+/// Starts the client response: status, the allowlisted upstream headers and Roxy's own. Called only once the
+/// first upstream content is in hand, because after this no other key or target can be tried.
+/// </summary>
+public static class ResponseCommitter
+{
+    private static readonly StringValues EventStream = new("text/event-stream");
+    private static readonly StringValues NoCache = new("no-cache");
+
+    public static void Commit(ProxyRequest request, HttpResponseMessage upstream, RouteTarget target, string keyId, bool sse)
+    {
+        var response = request.Http.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        if (sse)
+        {
+            response.Headers.ContentType = EventStream;
+            response.Headers.CacheControl = NoCache;
+        }
+        else
+        {
+            response.Headers.ContentType = upstream.Content.Headers.ContentType?.ToString() ?? "application/json";
+        }
+
+        CopyAllowed(upstream, response.Headers);
+        response.Headers["x-roxy-model"] = target.Model;
+        response.Headers["x-roxy-provider"] = target.Provider;
+        response.Headers["x-roxy-key"] = keyId;
+        response.Headers["x-roxy-cache"] = request.CacheResult;
+        request.Answered = target;
+        request.KeyId = keyId;
+    }
+
+    /// <summary>Only rate-limit hints and the provider's request id reach the client; nothing else leaks.</summary>
+    public static void CopyAllowed(HttpResponseMessage upstream, IHeaderDictionary target)
+    {
+        foreach (var header in upstream.Headers.NonValidated)
+        {
+            var name = header.Key;
+            if (name.StartsWith("x-ratelimit-", StringComparison.OrdinalIgnoreCase)
+                || name.StartsWith("anthropic-ratelimit-", StringComparison.OrdinalIgnoreCase))
+            {
+                target[name] = header.Value.ToString();
+            }
+            else if (name.Equals("x-request-id", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("request-id", StringComparison.OrdinalIgnoreCase))
+            {
+                target["x-upstream-request-id"] = header.Value.ToString();
+            }
+        }
+    }
+}

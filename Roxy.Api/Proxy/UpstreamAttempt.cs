@@ -1,0 +1,378 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using Roxy.Api.Errors;
+using Roxy.Api.Providers;
+using Roxy.Api.Routing;
+using Roxy.Grains.Rotation;
+
+namespace Roxy.Api.Proxy;
+
+/// <summary>
+/// One call to one provider with one key. Stages, top to bottom: (1) send and wait for headers within the
+/// first-token timeout; (2) a non-success status becomes a result the failover loop acts on; (3) the body is
+/// relayed, and the client response is committed only at the first content, so anything earlier can still fail
+/// over; (4) after commit, an upstream failure aborts the client connection, never retries.
+/// </summary>
+public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> logger)
+{
+    private const int MaxErrorBody = 64 * 1024;
+    private const int MaxCompletionBody = 64 * 1024 * 1024;
+
+    public async Task<AttemptResult> RunAsync(
+        ProxyRequest request, IProviderClient provider, RouteTarget target, ProviderKey key, string secret)
+    {
+        var http = request.Http;
+        var settings = provider.Settings;
+        using var upstreamBody = UpstreamBodyBuilder.Build(request.Body.Span, request.Info, target.Model);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        cts.CancelAfter(settings.FirstTokenTimeout);
+
+        // (1) Send; the invoker returns at the response headers, nothing is buffered.
+        HttpResponseMessage response;
+        try
+        {
+            using var message = provider.CreateRequest(UpstreamOperation.ChatCompletions, upstreamBody.Memory, secret, request.Info.Stream);
+            response = await provider.Http.SendAsync(message, cts.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
+        {
+            return Failure(http, ex, target, connecting: true);
+        }
+
+        using (response)
+        {
+            var hints = RateLimitHints.From(response.Headers, time.GetUtcNow());
+            var status = (int)response.StatusCode;
+
+            // (2) Errors: read a bounded error body to classify it; keys' errors are never echoed.
+            if (status is < 200 or >= 300)
+            {
+                return await ErrorAsync(response, status, hints, target, cts.Token);
+            }
+
+            try
+            {
+                await using var stream = await response.Content.ReadAsStreamAsync(cts.Token);
+                return request.Info.Stream
+                    ? await RelaySseAsync(request, response, stream, target, key, hints, settings.IdleTimeout, cts)
+                    : await RelayJsonAsync(request, response, stream, target, key, hints, settings.IdleTimeout, cts);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException or IOException)
+            {
+                if (http.Response.HasStarted)
+                {
+                    // (4) Committed: the client already has part of an answer; abort rather than write an error.
+                    if (!http.RequestAborted.IsCancellationRequested)
+                    {
+                        logger.LogWarning("Upstream {Provider} failed mid-response for request {RequestId}: {Error}", target.Provider, request.RequestId, ex.GetType().Name);
+                        http.Abort();
+                    }
+
+                    return new AttemptResult
+                    {
+                        Outcome = http.RequestAborted.IsCancellationRequested ? UpstreamOutcome.Cancelled : UpstreamOutcome.Failed,
+                        Committed = true,
+                        Hints = hints,
+                        PromptTokens = request.PromptTokens,
+                        CompletionTokens = request.CompletionTokens,
+                    };
+                }
+
+                return Failure(http, ex, target, connecting: false);
+            }
+        }
+    }
+
+    private static async Task<AttemptResult> ErrorAsync(
+        HttpResponseMessage response, int status, RateLimitHints hints, RouteTarget target, CancellationToken ct)
+    {
+        var body = new PooledBuffer(4096);
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(ct);
+            while (body.Length < MaxErrorBody)
+            {
+                var read = await stream.ReadAsync(body.GetMemory(4096), ct);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                body.Advance(read);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException or IOException)
+        {
+            // A truncated error body still classifies by status.
+        }
+
+        var outcome = UpstreamClassifier.Classify(status, body.Span);
+        if (outcome == UpstreamOutcome.CallerError)
+        {
+            return new AttemptResult
+            {
+                Outcome = outcome,
+                Hints = hints,
+                PassThrough = new PassThrough(status, response.Content.Headers.ContentType?.ToString(), body),
+            };
+        }
+
+        body.Dispose();
+        var provider = target.Provider;
+        var error = outcome switch
+        {
+            UpstreamOutcome.RateLimited => new ProxyError(429, "rate_limit_error", "rate_limit_exceeded", $"Provider '{provider}' rate-limited every key Roxy could use.") { RetryAfter = hints.RetryAfter },
+            UpstreamOutcome.QuotaExhausted => new ProxyError(502, "upstream_error", "upstream_quota_exhausted", $"Provider '{provider}' reports the API key's quota is exhausted; the key was taken out of rotation."),
+            UpstreamOutcome.AuthFailed => new ProxyError(502, "upstream_error", "upstream_auth_failed", $"Provider '{provider}' rejected the API key; the key was taken out of rotation."),
+            UpstreamOutcome.ProviderOverloaded => new ProxyError(503, "upstream_error", "upstream_overloaded", $"Provider '{provider}' is overloaded."),
+            _ => new ProxyError(502, "upstream_error", "upstream_error", $"Provider '{provider}' answered with status {status}."),
+        };
+        return new AttemptResult
+        {
+            Outcome = outcome,
+            Error = error,
+            Hints = hints,
+            SkipProvider = outcome == UpstreamOutcome.ProviderOverloaded,
+        };
+    }
+
+    private static AttemptResult Failure(HttpContext http, Exception ex, RouteTarget target, bool connecting)
+    {
+        if (http.RequestAborted.IsCancellationRequested)
+        {
+            return new AttemptResult { Outcome = UpstreamOutcome.Cancelled };
+        }
+
+        var timedOut = ex is OperationCanceledException || ex.InnerException is TimeoutException;
+        var error = timedOut
+            ? new ProxyError(504, "upstream_error", "upstream_timeout", $"Provider '{target.Provider}' did not answer in time.")
+            : new ProxyError(502, "upstream_error", "upstream_unreachable", connecting
+                ? $"Could not connect to provider '{target.Provider}'."
+                : $"Provider '{target.Provider}' closed the connection before answering.");
+        return new AttemptResult { Outcome = UpstreamOutcome.Failed, Error = error, SkipProvider = connecting };
+    }
+
+    // (3a) Non-streaming: the completion is small and must be whole before the client can use it; read it into a
+    // pooled buffer (never a string), take the usage from it, then commit and write it in one go.
+    private static async Task<AttemptResult> RelayJsonAsync(
+        ProxyRequest request, HttpResponseMessage response, Stream stream, RouteTarget target, ProviderKey key,
+        RateLimitHints hints, TimeSpan idleTimeout, CancellationTokenSource cts)
+    {
+        var length = response.Content.Headers.ContentLength;
+        using var body = new PooledBuffer((int)Math.Min(length ?? 8192, MaxCompletionBody) + 1);
+        while (true)
+        {
+            var read = await stream.ReadAsync(body.GetMemory(8192), cts.Token);
+            if (read == 0)
+            {
+                break;
+            }
+
+            cts.CancelAfter(idleTimeout);
+            body.Advance(read);
+            if (body.Length > MaxCompletionBody)
+            {
+                throw new IOException("Upstream completion exceeds the size limit.");
+            }
+        }
+
+        SseEvent.ReadUsage(body.Span, out var prompt, out var completion, out _);
+        request.PromptTokens = prompt;
+        request.CompletionTokens = completion;
+        ResponseCommitter.Commit(request, response, target, key.Id, sse: false);
+        request.FirstByteAt = Stopwatch.GetTimestamp();
+        request.Http.Response.ContentLength = body.Length;
+        await request.Http.Response.Body.WriteAsync(body.Memory, request.Http.RequestAborted);
+        return new AttemptResult
+        {
+            Outcome = UpstreamOutcome.Success,
+            Committed = true,
+            Hints = hints,
+            PromptTokens = prompt,
+            CompletionTokens = completion,
+        };
+    }
+
+    // (3b) Streaming: event by event, each written and flushed as it arrives. Events before the first content
+    // (comments, an early error) are held back so an error can still fail over.
+    private static async Task<AttemptResult> RelaySseAsync(
+        ProxyRequest request, HttpResponseMessage response, Stream stream, RouteTarget target, ProviderKey key,
+        RateLimitHints hints, TimeSpan idleTimeout, CancellationTokenSource cts)
+    {
+        var http = request.Http;
+        var writer = http.Response.BodyWriter;
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, leaveOpen: true));
+        var committed = false;
+        var contentEvents = 0;
+        var sawUsage = false;
+        var sawDone = false;
+        byte[]? scratch = null;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync(cts.Token);
+                if (committed)
+                {
+                    cts.CancelAfter(idleTimeout);
+                }
+
+                var buffer = result.Buffer;
+                while (SseEvent.TryRead(ref buffer, out var evt))
+                {
+                    var span = Contiguous(evt, ref scratch);
+                    var kind = SseEvent.Inspect(span, out var prompt, out var completion);
+                    if (prompt > 0 || completion > 0)
+                    {
+                        request.PromptTokens = prompt;
+                        request.CompletionTokens = completion;
+                        sawUsage = true;
+                    }
+
+                    if (!committed)
+                    {
+                        if (kind == SseEvent.Kind.Error)
+                        {
+                            reader.AdvanceTo(buffer.Start, buffer.End);
+                            return new AttemptResult
+                            {
+                                Outcome = UpstreamClassifier.Classify(SseErrorStatus(span), span) is var o && o == UpstreamOutcome.Success ? UpstreamOutcome.Failed : o,
+                                Error = new ProxyError(502, "upstream_error", "upstream_error", $"Provider '{target.Provider}' sent an error before any content."),
+                                Hints = hints,
+                            };
+                        }
+
+                        if (kind == SseEvent.Kind.Empty)
+                        {
+                            continue;
+                        }
+
+                        ResponseCommitter.Commit(request, response, target, key.Id, sse: true);
+                        request.FirstByteAt = Stopwatch.GetTimestamp();
+                        committed = true;
+                        cts.CancelAfter(idleTimeout);
+                    }
+
+                    if (kind == SseEvent.Kind.Content)
+                    {
+                        contentEvents++;
+                    }
+                    else if (kind == SseEvent.Kind.Done)
+                    {
+                        sawDone = true;
+                    }
+
+                    // The usage chunk was Roxy's own request; a client that did not ask never sees it.
+                    if (kind == SseEvent.Kind.UsageOnly && !request.Info.ClientWantsUsage)
+                    {
+                        continue;
+                    }
+
+                    foreach (var segment in evt)
+                    {
+                        writer.Write(segment.Span);
+                    }
+
+                    var flush = await writer.FlushAsync(http.RequestAborted);
+                    if (flush.IsCanceled || flush.IsCompleted)
+                    {
+                        throw new OperationCanceledException(http.RequestAborted);
+                    }
+                }
+
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // Client gone: the upstream call is cancelled with it; account what was streamed.
+            if (!sawUsage)
+            {
+                request.CompletionTokens = contentEvents;
+            }
+
+            return new AttemptResult
+            {
+                Outcome = UpstreamOutcome.Cancelled,
+                Committed = committed,
+                Hints = hints,
+                PromptTokens = request.PromptTokens,
+                CompletionTokens = request.CompletionTokens,
+            };
+        }
+        finally
+        {
+            await reader.CompleteAsync();
+            if (scratch is not null)
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
+        }
+
+        if (!committed)
+        {
+            return new AttemptResult
+            {
+                Outcome = UpstreamOutcome.Failed,
+                Error = new ProxyError(502, "upstream_error", "upstream_empty", $"Provider '{target.Provider}' ended the stream without any content."),
+                Hints = hints,
+            };
+        }
+
+        if (!sawUsage)
+        {
+            request.CompletionTokens = contentEvents;
+        }
+
+        return new AttemptResult
+        {
+            Outcome = sawDone || sawUsage ? UpstreamOutcome.Success : UpstreamOutcome.Failed,
+            Committed = true,
+            Hints = hints,
+            PromptTokens = request.PromptTokens,
+            CompletionTokens = request.CompletionTokens,
+        };
+    }
+
+    private static int SseErrorStatus(ReadOnlySpan<byte> evt)
+    {
+        if (evt.IndexOf("overloaded"u8) >= 0)
+        {
+            return 529;
+        }
+
+        if (evt.IndexOf("rate_limit"u8) >= 0)
+        {
+            return 429;
+        }
+
+        return 502;
+    }
+
+    private static ReadOnlySpan<byte> Contiguous(ReadOnlySequence<byte> evt, ref byte[]? scratch)
+    {
+        if (evt.IsSingleSegment)
+        {
+            return evt.FirstSpan;
+        }
+
+        var length = (int)evt.Length;
+        if (scratch is null || scratch.Length < length)
+        {
+            if (scratch is not null)
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
+
+            scratch = ArrayPool<byte>.Shared.Rent(length);
+        }
+
+        evt.CopyTo(scratch);
+        return scratch.AsSpan(0, length);
+    }
+}

@@ -1,0 +1,102 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Roxy.Api.Proxy;
+
+/// <summary>
+/// Builds the body sent upstream from the client's bytes: the same bytes with <c>model</c> replaced and, for
+/// streams, usage switched on, so every other field (tools, response_format, unknown ones) survives as sent.
+/// </summary>
+public static class UpstreamBodyBuilder
+{
+    private static readonly byte[] UsageMember = "\"stream_options\":{\"include_usage\":true}"u8.ToArray();
+    private static readonly byte[] UsageMemberWithComma = "\"stream_options\":{\"include_usage\":true},"u8.ToArray();
+    private static readonly byte[] IncludeUsage = "\"include_usage\":true"u8.ToArray();
+    private static readonly byte[] IncludeUsageWithComma = "\"include_usage\":true,"u8.ToArray();
+
+    public static PooledBuffer Build(ReadOnlySpan<byte> body, ChatRequestInfo info, string upstreamModel)
+    {
+        var buffer = new PooledBuffer(body.Length + upstreamModel.Length + 64);
+        Span<Edit> edits = stackalloc Edit[2];
+        var count = 0;
+        edits[count++] = new Edit(info.ModelValue.Start.Value, info.ModelValue.End.Value, EditKind.Model);
+        if (info.Stream && !info.ClientWantsUsage)
+        {
+            if (info.StreamOptionsObjectStart is { } objectStart)
+            {
+                edits[count++] = new Edit(objectStart, objectStart, info.StreamOptionsHasMembers ? EditKind.IncludeUsageWithComma : EditKind.IncludeUsage);
+            }
+            else if (info.StreamOptionsMember is { } member)
+            {
+                edits[count++] = new Edit(member.Start.Value, member.End.Value, EditKind.UsageMember);
+            }
+            else
+            {
+                edits[count++] = new Edit(info.ObjectStart, info.ObjectStart, EditKind.UsageMemberWithComma);
+            }
+        }
+
+        edits = edits[..count];
+        if (count == 2 && edits[1].Start < edits[0].Start)
+        {
+            (edits[0], edits[1]) = (edits[1], edits[0]);
+        }
+
+        var position = 0;
+        foreach (var edit in edits)
+        {
+            buffer.Write(body[position..edit.Start]);
+            switch (edit.Kind)
+            {
+                case EditKind.Model:
+                    WriteJsonString(buffer, upstreamModel);
+                    break;
+                case EditKind.UsageMember:
+                    buffer.Write(UsageMember);
+                    break;
+                case EditKind.UsageMemberWithComma:
+                    buffer.Write(UsageMemberWithComma);
+                    break;
+                case EditKind.IncludeUsage:
+                    buffer.Write(IncludeUsage);
+                    break;
+                case EditKind.IncludeUsageWithComma:
+                    buffer.Write(IncludeUsageWithComma);
+                    break;
+            }
+
+            position = edit.End;
+        }
+
+        buffer.Write(body[position..]);
+        return buffer;
+    }
+
+    private static void WriteJsonString(PooledBuffer buffer, string value)
+    {
+        // Model names are almost always plain ASCII; escape through the encoder only when they are not.
+        var max = Encoding.UTF8.GetMaxByteCount(value.Length) * 6 + 2;
+        var span = buffer.GetSpan(max);
+        span[0] = (byte)'"';
+        var status = JavaScriptEncoder.Default.EncodeUtf8(Encoding.UTF8.GetBytes(value), span[1..], out _, out var written);
+        if (status != System.Buffers.OperationStatus.Done)
+        {
+            throw new JsonException("Model name could not be encoded.");
+        }
+
+        span[written + 1] = (byte)'"';
+        buffer.Advance(written + 2);
+    }
+
+    private enum EditKind
+    {
+        Model,
+        UsageMember,
+        UsageMemberWithComma,
+        IncludeUsage,
+        IncludeUsageWithComma,
+    }
+
+    private readonly record struct Edit(int Start, int End, EditKind Kind);
+}

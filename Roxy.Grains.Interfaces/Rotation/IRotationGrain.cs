@@ -1,0 +1,25 @@
+using Orleans.Concurrency;
+
+namespace Roxy.Grains.Rotation;
+
+/// <summary>
+/// One per (tenant, provider), one activation in the whole cluster: the single place that decides which key
+/// serves a request, so per-key limits hold across every frontend. Rate windows live in memory.
+/// </summary>
+[Alias("roxy.IRotationGrain")]
+public interface IRotationGrain : IGrainWithStringKey
+{
+    [Alias("Acquire")]
+    ValueTask<KeyLease> AcquireAsync(AcquireRequest request);
+
+    [Alias("Report")]
+    ValueTask ReportAsync(UsageReport report);
+
+    /// <summary>The tenant grain pushes the current key set whenever it changes.</summary>
+    /// <remarks>Interleaves: it never awaits, and the tenant grain may push while this grain awaits the tenant.</remarks>
+    [Alias("SetKeys"), AlwaysInterleave]
+    Task SetKeysAsync(IReadOnlyList<ProviderKey> keys);
+
+    [Alias("GetUsage")]
+    ValueTask<IReadOnlyList<KeyUsage>> GetUsageAsync();
+}

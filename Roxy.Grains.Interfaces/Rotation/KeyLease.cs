@@ -1,0 +1,13 @@
+namespace Roxy.Grains.Rotation;
+
+/// <summary>The rotation grain's answer: a key and the reservation made on it, or why there is none.</summary>
+[GenerateSerializer, Immutable, Alias("roxy.KeyLease")]
+public sealed record KeyLease(
+    [property: Id(0)] LeaseStatus Status,
+    [property: Id(1)] ProviderKey? Key,
+    [property: Id(2)] long LeaseId,
+    [property: Id(3)] int ReservedTokens,
+    [property: Id(4)] TimeSpan RetryAfter)
+{
+    public static KeyLease NoKeys { get; } = new(LeaseStatus.NoKeys, null, 0, 0, TimeSpan.Zero);
+}

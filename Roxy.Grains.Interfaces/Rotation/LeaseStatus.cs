@@ -1,0 +1,16 @@
+namespace Roxy.Grains.Rotation;
+
+[GenerateSerializer]
+public enum LeaseStatus
+{
+    Granted = 0,
+
+    /// <summary>The tenant has no usable key for this provider (none, or all disabled).</summary>
+    NoKeys = 1,
+
+    /// <summary>Keys exist but none has headroom now; <see cref="KeyLease.RetryAfter"/> says when one frees.</summary>
+    Exhausted = 2,
+
+    /// <summary>The request needs more tokens than any key's max_tpm: it can never fit.</summary>
+    TooLarge = 3,
+}

@@ -1,0 +1,15 @@
+namespace Roxy.Grains.Rotation;
+
+/// <summary>How an upstream call with a leased key ended, as far as the key is concerned.</summary>
+[GenerateSerializer]
+public enum UpstreamOutcome
+{
+    Success = 0,
+    RateLimited = 1,
+    QuotaExhausted = 2,
+    AuthFailed = 3,
+    ProviderOverloaded = 4,
+    Failed = 5,
+    CallerError = 6,
+    Cancelled = 7,
+}

@@ -1,0 +1,8 @@
+namespace Roxy.Grains.Tenancy;
+
+[GenerateSerializer]
+public enum TenantRole
+{
+    Member = 0,
+    Admin = 1,
+}

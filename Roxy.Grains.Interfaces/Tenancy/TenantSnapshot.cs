@@ -1,0 +1,17 @@
+using Roxy.Grains.Rotation;
+using Roxy.Grains.Routing;
+
+namespace Roxy.Grains.Tenancy;
+
+/// <summary>Everything a frontend needs to serve a tenant, versioned so copies can be refreshed cheaply.</summary>
+[GenerateSerializer, Immutable, Alias("roxy.TenantSnapshot")]
+public sealed record TenantSnapshot(
+    [property: Id(0)] string TenantId,
+    [property: Id(1)] long Version,
+    [property: Id(2)] IReadOnlyList<TenantToken> Tokens,
+    [property: Id(3)] IReadOnlyList<ProviderKey> Keys,
+    [property: Id(4)] IReadOnlyList<ModelRule> ModelRules,
+    [property: Id(5)] CacheSettings Cache,
+    [property: Id(6)] bool AllowUnlisted,
+    [property: Id(7)] string? ConfigFingerprint,
+    [property: Id(8)] bool Exists);

@@ -1,0 +1,76 @@
+using System.Net;
+
+namespace Roxy.Grains.Hosting;
+
+/// <summary>Where the cluster lives: one PostgreSQL for membership and state, and this process's ports.</summary>
+public sealed record RoxyClusterOptions
+{
+    public required string PostgresConnectionString { get; init; }
+    public string ClusterId { get; init; } = "roxy";
+
+    /// <summary>Part of every grain's storage key: changing it orphans stored state, so it stays fixed.</summary>
+    public string ServiceId { get; init; } = "roxy";
+
+    public int SiloPort { get; init; } = 11111;
+    public int GatewayPort { get; init; } = 30000;
+
+    /// <summary>The address other silos and clients reach this silo on; loopback when unset.</summary>
+    public IPAddress? AdvertiseAddress { get; init; }
+
+    /// <summary>
+    /// Reads <c>ROXY_POSTGRES</c>, <c>ROXY_SILO_PORT</c>, <c>ROXY_GATEWAY_PORT</c>, <c>ROXY_CLUSTER_ID</c>,
+    /// <c>ROXY_SERVICE_ID</c> and <c>ROXY_ADVERTISE_ADDRESS</c>; returns one line per problem.
+    /// </summary>
+    public static (RoxyClusterOptions? Options, IReadOnlyList<string> Errors) FromEnvironment(Func<string, string?> env)
+    {
+        var errors = new List<string>();
+        var cs = env("ROXY_POSTGRES");
+        if (string.IsNullOrWhiteSpace(cs))
+        {
+            errors.Add("ROXY_POSTGRES: not set; it must be an Npgsql connection string (Host=...;Port=...;Username=...;Database=...)");
+        }
+
+        var siloPort = Port("ROXY_SILO_PORT", 11111);
+        var gatewayPort = Port("ROXY_GATEWAY_PORT", 30000);
+        IPAddress? advertise = null;
+        var advertiseText = env("ROXY_ADVERTISE_ADDRESS");
+        if (!string.IsNullOrWhiteSpace(advertiseText) && !IPAddress.TryParse(advertiseText, out advertise))
+        {
+            errors.Add($"ROXY_ADVERTISE_ADDRESS: '{advertiseText}' is not an IP address");
+        }
+
+        if (errors.Count > 0)
+        {
+            return (null, errors);
+        }
+
+        return (new RoxyClusterOptions
+        {
+            PostgresConnectionString = cs!,
+            ClusterId = NonEmpty(env("ROXY_CLUSTER_ID"), "roxy"),
+            ServiceId = NonEmpty(env("ROXY_SERVICE_ID"), "roxy"),
+            SiloPort = siloPort,
+            GatewayPort = gatewayPort,
+            AdvertiseAddress = advertise,
+        }, errors);
+
+        int Port(string name, int fallback)
+        {
+            var text = env(name);
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                return fallback;
+            }
+
+            if (int.TryParse(text, out var port) && port is > 0 and <= 65535)
+            {
+                return port;
+            }
+
+            errors.Add($"{name}: '{text}' is not a port; use 1-65535");
+            return fallback;
+        }
+    }
+
+    private static string NonEmpty(string? value, string fallback) => string.IsNullOrWhiteSpace(value) ? fallback : value;
+}

@@ -1,0 +1,66 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Configuration;
+
+namespace Roxy.Grains.Hosting;
+
+/// <summary>
+/// The one way a Roxy silo or client joins the cluster, used by Roxy.Silo, by Roxy.Api (co-hosted or as a
+/// client) and by the tests, so membership and storage are configured identically everywhere.
+/// </summary>
+public static class RoxyOrleansHosting
+{
+    /// <summary>The ADO.NET provider invariant for PostgreSQL.</summary>
+    public const string Invariant = "Npgsql";
+
+    public static ISiloBuilder UseRoxySilo(this ISiloBuilder silo, RoxyClusterOptions options)
+    {
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = options.ClusterId;
+            o.ServiceId = options.ServiceId;
+        });
+        silo.ConfigureEndpoints(
+            options.AdvertiseAddress ?? IPAddress.Loopback,
+            options.SiloPort,
+            options.GatewayPort,
+            listenOnAnyHostAddress: options.AdvertiseAddress is not null);
+        silo.UseRoxyStorage(options.PostgresConnectionString);
+        silo.UseAdoNetClustering(o =>
+        {
+            o.Invariant = Invariant;
+            o.ConnectionString = options.PostgresConnectionString;
+        });
+        return silo;
+    }
+
+    /// <summary>Grain storage and the clock grains use; separate so test clusters can reuse it.</summary>
+    public static ISiloBuilder UseRoxyStorage(this ISiloBuilder silo, string postgresConnectionString)
+    {
+        // Plain JSON rows: readable with convert_from(payloadbinary, 'UTF8') when operating the database.
+        silo.UseSystemTextJsonGrainStorageSerializer();
+        silo.AddAdoNetGrainStorage(RoxyStorage.Name, o =>
+        {
+            o.Invariant = Invariant;
+            o.ConnectionString = postgresConnectionString;
+        });
+        silo.Services.TryAddSingleton(TimeProvider.System);
+        return silo;
+    }
+
+    public static IClientBuilder UseRoxyClient(this IClientBuilder client, RoxyClusterOptions options)
+    {
+        client.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = options.ClusterId;
+            o.ServiceId = options.ServiceId;
+        });
+        client.UseAdoNetClustering(o =>
+        {
+            o.Invariant = Invariant;
+            o.ConnectionString = options.PostgresConnectionString;
+        });
+        return client;
+    }
+}

@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Logging;
+using Roxy.Grains.Tenancy;
+
+namespace Roxy.Grains.Rotation;
+
+/// <summary>
+/// Decides which key of a (tenant, provider) serves each request. Windows live in memory and are written to
+/// PostgreSQL only on deactivation; nothing on the per-request path touches storage.
+/// </summary>
+public sealed class RotationGrain(
+    [PersistentState("rotation", RoxyStorage.Name)] IPersistentState<RotationState> state,
+    TimeProvider time,
+    ILogger<RotationGrain> logger) : Grain, IRotationGrain
+{
+    private readonly KeyPool _pool = new(time);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var (tenantId, provider) = GrainKeys.ParseRotation(this.GetPrimaryKeyString());
+        var snapshot = await GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenantId)).GetSnapshotAsync();
+        _pool.SetKeys(snapshot.Keys.Where(k => k.Provider == provider).ToArray());
+        if (state.State.Windows.Count > 0)
+        {
+            _pool.Restore(state.State.Windows);
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // The only write this grain makes: enough to stop a restart from letting keys burst.
+        state.State.Windows = _pool.Snapshot();
+        state.State.SavedAtTicks = time.GetUtcNow().UtcTicks;
+        try
+        {
+            await state.WriteStateAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogWarning(ex, "Could not save rate windows of {Rotation}", this.GetPrimaryKeyString());
+        }
+    }
+
+    ValueTask<KeyLease> IRotationGrain.AcquireAsync(AcquireRequest request) =>
+        ValueTask.FromResult(_pool.Acquire(request.EstimatedTokens, request.ExcludeKeyIds));
+
+    async ValueTask IRotationGrain.ReportAsync(UsageReport report)
+    {
+        var disabled = _pool.Report(report);
+        if (disabled is not null)
+        {
+            var (tenantId, _) = GrainKeys.ParseRotation(this.GetPrimaryKeyString());
+            logger.LogWarning("Key {KeyId} of {Rotation} disabled: {Reason}", disabled.KeyId, this.GetPrimaryKeyString(), disabled.Reason);
+            await GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenantId))
+                .SetKeyEnabledAsync(disabled.KeyId, false, disabled.Reason);
+        }
+    }
+
+    Task IRotationGrain.SetKeysAsync(IReadOnlyList<ProviderKey> keys)
+    {
+        _pool.SetKeys(keys);
+        return Task.CompletedTask;
+    }
+
+    ValueTask<IReadOnlyList<KeyUsage>> IRotationGrain.GetUsageAsync() => ValueTask.FromResult(_pool.Usage());
+}

@@ -1,0 +1,135 @@
+namespace Roxy.Grains.Rotation;
+
+/// <summary>
+/// An exact sliding window of amounts over the last <c>span</c>: entries expire one by one, not in buckets,
+/// so a key can never exceed its limit across a bucket edge. Entries carry a lease id so a reservation can be
+/// corrected once the real usage is known.
+/// </summary>
+public sealed class SlidingWindow(TimeSpan span)
+{
+    private Entry[] _entries = new Entry[16];
+    private int _head;
+    private int _count;
+    private long _sum;
+
+    public TimeSpan Span { get; } = span;
+
+    public long Used(DateTimeOffset now)
+    {
+        Evict(now);
+        return _sum;
+    }
+
+    public void Add(DateTimeOffset now, long leaseId, long amount)
+    {
+        Evict(now);
+        if (_count == _entries.Length)
+        {
+            Grow();
+        }
+
+        _entries[(_head + _count) % _entries.Length] = new Entry(now.UtcTicks, leaseId, amount);
+        _count++;
+        _sum += amount;
+    }
+
+    /// <summary>Replaces a reservation's amount; false when it already slid out of the window.</summary>
+    public bool Adjust(long leaseId, long amount)
+    {
+        // Corrections arrive for recent leases, so search from the newest entry back.
+        for (var i = _count - 1; i >= 0; i--)
+        {
+            ref var e = ref _entries[(_head + i) % _entries.Length];
+            if (e.LeaseId == leaseId)
+            {
+                _sum += amount - e.Amount;
+                e = e with { Amount = amount };
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>How long until the window holds at most <paramref name="limit"/> − <paramref name="needed"/>.</summary>
+    public TimeSpan TimeUntilRoom(DateTimeOffset now, long limit, long needed)
+    {
+        Evict(now);
+        var excess = _sum + needed - limit;
+        if (excess <= 0)
+        {
+            return TimeSpan.Zero;
+        }
+
+        for (var i = 0; i < _count; i++)
+        {
+            var e = _entries[(_head + i) % _entries.Length];
+            excess -= e.Amount;
+            if (excess <= 0)
+            {
+                var frees = new DateTimeOffset(e.Ticks, TimeSpan.Zero) + Span - now;
+                return frees > TimeSpan.Zero ? frees : TimeSpan.Zero;
+            }
+        }
+
+        return Span;
+    }
+
+    public WindowEntry[] Snapshot(DateTimeOffset now)
+    {
+        Evict(now);
+        var result = new WindowEntry[_count];
+        for (var i = 0; i < _count; i++)
+        {
+            var e = _entries[(_head + i) % _entries.Length];
+            result[i] = new WindowEntry(e.Ticks, e.Amount);
+        }
+
+        return result;
+    }
+
+    public void Restore(DateTimeOffset now, IEnumerable<WindowEntry> entries)
+    {
+        foreach (var e in entries.OrderBy(e => e.Ticks))
+        {
+            if (e.Ticks > (now - Span).UtcTicks)
+            {
+                Add(new DateTimeOffset(e.Ticks, TimeSpan.Zero), 0, e.Amount);
+            }
+        }
+
+        Evict(now);
+    }
+
+    private void Evict(DateTimeOffset now)
+    {
+        var cutoff = (now - Span).UtcTicks;
+        while (_count > 0)
+        {
+            ref var e = ref _entries[_head];
+            if (e.Ticks > cutoff)
+            {
+                break;
+            }
+
+            _sum -= e.Amount;
+            e = default;
+            _head = (_head + 1) % _entries.Length;
+            _count--;
+        }
+    }
+
+    private void Grow()
+    {
+        var bigger = new Entry[_entries.Length * 2];
+        for (var i = 0; i < _count; i++)
+        {
+            bigger[i] = _entries[(_head + i) % _entries.Length];
+        }
+
+        _entries = bigger;
+        _head = 0;
+    }
+
+    private record struct Entry(long Ticks, long LeaseId, long Amount);
+}

@@ -1,0 +1,10 @@
+namespace Roxy.Grains.Tenancy;
+
+[GenerateSerializer]
+public sealed class TenantRegistryState
+{
+    [Id(0)] public long Version { get; set; }
+    [Id(1)] public Dictionary<string, List<TenantToken>> TokensByTenant { get; set; } = new(StringComparer.Ordinal);
+    [Id(2)] public List<string> ConfiguredTenants { get; set; } = [];
+    [Id(3)] public string? ConfigFingerprint { get; set; }
+}

@@ -1,0 +1,18 @@
+using Roxy.Grains.Rotation;
+using Roxy.Grains.Routing;
+
+namespace Roxy.Grains.Tenancy;
+
+/// <summary>The persisted truth about one tenant (JSON in PostgreSQL). Secrets appear only as references.</summary>
+[GenerateSerializer]
+public sealed class TenantState
+{
+    [Id(0)] public bool Exists { get; set; }
+    [Id(1)] public long Version { get; set; }
+    [Id(2)] public List<TenantToken> Tokens { get; set; } = [];
+    [Id(3)] public List<ProviderKey> Keys { get; set; } = [];
+    [Id(4)] public List<ModelRule> ModelRules { get; set; } = [];
+    [Id(5)] public CacheSettings Cache { get; set; } = new(true, 3600, false);
+    [Id(6)] public bool AllowUnlisted { get; set; } = true;
+    [Id(7)] public string? ConfigFingerprint { get; set; }
+}

@@ -56,13 +56,25 @@ public sealed class KeyPool(TimeProvider time)
         var soonest = TimeSpan.MaxValue;
         var usable = 0;
         var largestTpm = 0;
+        var excludedSoonest = TimeSpan.MaxValue;
 
         for (var i = 0; i < n; i++)
         {
             var index = (_cursor + i) % n;
             var k = _keys[index];
-            if (!k.InRotation || (exclude is not null && Contains(exclude, k.Key.Id)))
+            if (!k.InRotation)
             {
+                continue;
+            }
+
+            if (exclude is not null && Contains(exclude, k.Key.Id))
+            {
+                // Already tried for this request; still tells when the provider's keys free up again.
+                if (k.CoolingUntil > now)
+                {
+                    excludedSoonest = Min(excludedSoonest, k.CoolingUntil - now);
+                }
+
                 continue;
             }
 
@@ -118,7 +130,10 @@ public sealed class KeyPool(TimeProvider time)
 
         if (usable == 0)
         {
-            return KeyLease.NoKeys;
+            // Every key left was tried and some are cooling: say when the first frees, so the caller can wait.
+            return excludedSoonest == TimeSpan.MaxValue
+                ? KeyLease.NoKeys
+                : new KeyLease(LeaseStatus.Exhausted, null, 0, 0, excludedSoonest);
         }
 
         if (best is null)
@@ -252,4 +267,6 @@ public sealed class KeyPool(TimeProvider time)
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

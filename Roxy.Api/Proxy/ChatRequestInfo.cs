@@ -30,6 +30,9 @@ public sealed class ChatRequestInfo
 
     public bool StreamOptionsHasMembers { get; set; }
 
+    /// <summary>Byte range of an <c>include_usage</c> value that is not <c>true</c>, so it can be overwritten.</summary>
+    public Range? IncludeUsageValue { get; set; }
+
     /// <summary>Offset just after the opening brace of the top-level object.</summary>
     public int ObjectStart { get; set; }
 }

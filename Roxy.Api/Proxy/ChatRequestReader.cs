@@ -111,6 +111,11 @@ public static class ChatRequestReader
             return ProxyError.InvalidRequest(
                 $"The request body is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine}).", null);
         }
+        catch (InvalidOperationException)
+        {
+            // Utf8JsonReader does not validate UTF-8 inside strings; decoding one (GetString) does.
+            return ProxyError.InvalidRequest("The request body is not valid UTF-8.", null);
+        }
 
         if (!sawModel)
         {
@@ -138,7 +143,12 @@ public static class ChatRequestReader
             }
             else
             {
+                var valueStart = (int)reader.TokenStartIndex;
                 reader.Skip();
+                if (isUsage)
+                {
+                    info.IncludeUsageValue = new Range(valueStart, (int)reader.BytesConsumed);
+                }
             }
         }
     }
@@ -201,7 +211,15 @@ public static class ChatRequestReader
 
         var reader = new Utf8JsonReader(body[range]);
         reader.Read();
-        return reader.GetString();
+        try
+        {
+            return reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            // Invalid UTF-8 inside the text: no command can be read from it.
+            return null;
+        }
     }
 
     // Content is a string or an array of parts; only the first text part matters for command detection.

@@ -117,14 +117,18 @@ public static class SseEvent
                         reader.Read();
                         if (reader.TokenType == JsonTokenType.Number && (prompt || completion))
                         {
-                            found = true;
-                            if (prompt)
+                            // A count that is not an Int32 (fractional, huge) is ignored rather than thrown on.
+                            if (reader.TryGetInt32(out var count))
                             {
-                                promptTokens = reader.GetInt32();
-                            }
-                            else
-                            {
-                                completionTokens = reader.GetInt32();
+                                found = true;
+                                if (prompt)
+                                {
+                                    promptTokens = count;
+                                }
+                                else
+                                {
+                                    completionTokens = count;
+                                }
                             }
                         }
                         else

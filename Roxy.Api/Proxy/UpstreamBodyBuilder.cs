@@ -14,6 +14,7 @@ public static class UpstreamBodyBuilder
     private static readonly byte[] UsageMemberWithComma = "\"stream_options\":{\"include_usage\":true},"u8.ToArray();
     private static readonly byte[] IncludeUsage = "\"include_usage\":true"u8.ToArray();
     private static readonly byte[] IncludeUsageWithComma = "\"include_usage\":true,"u8.ToArray();
+    private static readonly byte[] True = "true"u8.ToArray();
 
     public static PooledBuffer Build(ReadOnlySpan<byte> body, ChatRequestInfo info, string upstreamModel)
     {
@@ -23,7 +24,11 @@ public static class UpstreamBodyBuilder
         edits[count++] = new Edit(info.ModelValue.Start.Value, info.ModelValue.End.Value, EditKind.Model);
         if (info.Stream && !info.ClientWantsUsage)
         {
-            if (info.StreamOptionsObjectStart is { } objectStart)
+            if (info.IncludeUsageValue is { } usageValue)
+            {
+                edits[count++] = new Edit(usageValue.Start.Value, usageValue.End.Value, EditKind.True);
+            }
+            else if (info.StreamOptionsObjectStart is { } objectStart)
             {
                 edits[count++] = new Edit(objectStart, objectStart, info.StreamOptionsHasMembers ? EditKind.IncludeUsageWithComma : EditKind.IncludeUsage);
             }
@@ -64,6 +69,9 @@ public static class UpstreamBodyBuilder
                 case EditKind.IncludeUsageWithComma:
                     buffer.Write(IncludeUsageWithComma);
                     break;
+                case EditKind.True:
+                    buffer.Write(True);
+                    break;
             }
 
             position = edit.End;
@@ -96,6 +104,7 @@ public static class UpstreamBodyBuilder
         UsageMemberWithComma,
         IncludeUsage,
         IncludeUsageWithComma,
+        True,
     }
 
     private readonly record struct Edit(int Start, int End, EditKind Kind);

@@ -4,8 +4,8 @@
 roxy_pg_bin() {
   local bin
   for bin in /usr/lib/postgresql/*/bin; do :; done
-  if [ -x "${bin:-}/initdb" ]; then echo "$bin"; return; fi
-  if command -v initdb >/dev/null 2>&1; then dirname "$(command -v initdb)"; return; fi
+  if [ -x "${bin:-}/initdb" ]; then echo "$bin"; return 0; fi
+  if command -v initdb >/dev/null 2>&1; then dirname "$(command -v initdb)"; return 0; fi
   echo "roxy: PostgreSQL binaries (initdb, pg_ctl) not found; install them: apt-get install -y postgresql" >&2
   return 1
 }

@@ -58,6 +58,11 @@ public readonly record struct RateLimitHints(TimeSpan? RetryAfter, TimeSpan? Res
 
         if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
         {
+            if (!double.IsFinite(number) || number < 0 || number > 1e11)
+            {
+                return null;
+            }
+
             // Large numbers are epoch seconds (some providers), small ones are seconds from now.
             return number > 1_000_000_000 ? DateTimeOffset.FromUnixTimeSeconds((long)number) - now : TimeSpan.FromSeconds(number);
         }

@@ -70,7 +70,7 @@ public static class SseEvent
                 return Kind.Done;
             }
 
-            if (isErrorEvent || data.StartsWith("{\"error\""u8))
+            if (isErrorEvent || IsErrorObject(data))
             {
                 return Kind.Error;
             }
@@ -84,6 +84,10 @@ public static class SseEvent
 
         return kind;
     }
+
+    // {"error": ...} with any whitespace after the brace.
+    private static bool IsErrorObject(ReadOnlySpan<byte> data) =>
+        data.Length > 0 && data[0] == (byte)'{' && data[1..].TrimStart(" \t\r\n"u8).StartsWith("\"error\""u8);
 
     /// <summary>Reads <c>usage</c> from a chunk or a whole completion; <paramref name="noChoices"/> marks the usage-only chunk.</summary>
     public static bool ReadUsage(ReadOnlySpan<byte> json, out int promptTokens, out int completionTokens, out bool noChoices)

@@ -27,6 +27,7 @@ public static class RoxyServiceExtensions
         services.AddSingleton<TenantSnapshotCache>();
         services.AddSingleton<ModelResolver>();
         services.AddSingleton<UpstreamAttempt>();
+        services.AddSingleton<RotationGrains>();
         services.AddSingleton<FailoverLoop>();
         services.AddSingleton<ProxyPipeline>();
         services.AddHostedService<ConfigApplier>();

@@ -35,6 +35,8 @@ public sealed class ProviderRegistry : IDisposable
                 PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90),
                 MaxConnectionsPerServer = int.MaxValue,
                 EnableMultipleHttp2Connections = true,
+                // No trace headers of Roxy's own travel upstream, and no diagnostics handler on the hot path.
+                ActivityHeadersPropagator = null,
             };
             var invoker = new HttpMessageInvoker(handler, disposeHandler: true);
             _invokers.Add(invoker);

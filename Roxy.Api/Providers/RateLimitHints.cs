@@ -8,28 +8,49 @@ public readonly record struct RateLimitHints(TimeSpan? RetryAfter, TimeSpan? Res
 {
     public static RateLimitHints From(HttpResponseHeaders headers, DateTimeOffset now)
     {
-        TimeSpan? retryAfter = null;
-        if (headers.RetryAfter is { } ra)
+        // One pass over the headers as received; nothing is parsed unless its name matches.
+        TimeSpan? retryAfter = null, retryAfterMs = null, reset = null;
+        int? remainingRequests = null, remainingTokens = null;
+        foreach (var header in headers.NonValidated)
         {
-            retryAfter = ra.Delta ?? (ra.Date is { } date ? date - now : null);
-        }
-
-        if (TryGet(headers, "retry-after-ms", out var ms) && double.TryParse(ms, NumberStyles.Float, CultureInfo.InvariantCulture, out var msValue))
-        {
-            retryAfter = TimeSpan.FromMilliseconds(msValue);
-        }
-
-        TimeSpan? reset = null;
-        foreach (var name in ResetHeaders)
-        {
-            if (TryGet(headers, name, out var value) && ParseReset(value, now) is { } r && (reset is null || r > reset))
+            var name = header.Key;
+            if (name.Length < 11)
             {
-                reset = r;
+                continue;
+            }
+
+            var value = header.Value.ToString();
+            if (name.Equals("retry-after", StringComparison.OrdinalIgnoreCase))
+            {
+                retryAfter = ParseRetryAfter(value, now);
+            }
+            else if (name.Equals("retry-after-ms", StringComparison.OrdinalIgnoreCase))
+            {
+                if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && double.IsFinite(ms) && ms >= 0)
+                {
+                    retryAfterMs = TimeSpan.FromMilliseconds(ms);
+                }
+            }
+            else if (IsResetHeader(name))
+            {
+                if (ParseReset(value, now) is { } r && (reset is null || r > reset))
+                {
+                    reset = r;
+                }
+            }
+            else if (name.Equals("x-ratelimit-remaining-requests", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("anthropic-ratelimit-requests-remaining", StringComparison.OrdinalIgnoreCase))
+            {
+                remainingRequests ??= Int(value);
+            }
+            else if (name.Equals("x-ratelimit-remaining-tokens", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("anthropic-ratelimit-tokens-remaining", StringComparison.OrdinalIgnoreCase))
+            {
+                remainingTokens ??= Int(value);
             }
         }
 
-        int? remainingRequests = Int(headers, "x-ratelimit-remaining-requests") ?? Int(headers, "anthropic-ratelimit-requests-remaining");
-        int? remainingTokens = Int(headers, "x-ratelimit-remaining-tokens") ?? Int(headers, "anthropic-ratelimit-tokens-remaining");
+        retryAfter = retryAfterMs ?? retryAfter;
         if (retryAfter < TimeSpan.Zero)
         {
             retryAfter = TimeSpan.Zero;
@@ -37,6 +58,32 @@ public readonly record struct RateLimitHints(TimeSpan? RetryAfter, TimeSpan? Res
 
         return new RateLimitHints(retryAfter, reset, remainingRequests, remainingTokens);
     }
+
+    private static TimeSpan? ParseRetryAfter(string value, DateTimeOffset now)
+    {
+        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return double.IsFinite(seconds) && seconds >= 0 && seconds < 1e9 ? TimeSpan.FromSeconds(seconds) : null;
+        }
+
+        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date) ? date - now : null;
+    }
+
+    private static bool IsResetHeader(string name)
+    {
+        foreach (var reset in ResetHeaders)
+        {
+            if (name.Equals(reset, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static int? Int(string value) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : null;
 
     private static readonly string[] ResetHeaders =
     [
@@ -106,23 +153,5 @@ public readonly record struct RateLimitHints(TimeSpan? RetryAfter, TimeSpan? Res
         }
 
         return any ? total : null;
-    }
-
-    private static int? Int(HttpResponseHeaders headers, string name) =>
-        TryGet(headers, name, out var v) && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : null;
-
-    private static bool TryGet(HttpResponseHeaders headers, string name, out string value)
-    {
-        if (headers.NonValidated.TryGetValues(name, out var values))
-        {
-            foreach (var v in values)
-            {
-                value = v;
-                return true;
-            }
-        }
-
-        value = "";
-        return false;
     }
 }

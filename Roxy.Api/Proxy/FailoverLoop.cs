@@ -2,7 +2,6 @@ using Roxy.Api.Configuration;
 using Roxy.Api.Errors;
 using Roxy.Api.Providers;
 using Roxy.Api.Secrets;
-using Roxy.Grains;
 using Roxy.Grains.Rotation;
 
 namespace Roxy.Api.Proxy;
@@ -13,7 +12,7 @@ namespace Roxy.Api.Proxy;
 /// here in the frontend (never inside a grain), then 429 with Retry-After.
 /// </summary>
 public sealed class FailoverLoop(
-    IGrainFactory grains,
+    RotationGrains rotations,
     ProviderRegistry providers,
     SecretResolver secrets,
     UpstreamAttempt attempt,
@@ -46,7 +45,7 @@ public sealed class FailoverLoop(
                     continue;
                 }
 
-                var rotation = grains.GetGrain<IRotationGrain>(GrainKeys.Rotation(request.Identity.TenantId, target.Provider));
+                var rotation = rotations.Get(request.Identity.TenantId, target.Provider);
                 List<string>? excluded = null;
                 while (request.Attempts < MaxAttempts)
                 {
@@ -85,14 +84,12 @@ public sealed class FailoverLoop(
                         key.Id, lease.LeaseId, result.PromptTokens + result.CompletionTokens, result.Outcome,
                         result.Hints.RetryAfter, result.Hints.RemainingRequests, result.Hints.RemainingTokens, result.Hints.ResetAfter);
 
+                    await rotation.ReportAsync(report);
                     if (result.Committed || result.Outcome == UpstreamOutcome.Cancelled)
                     {
-                        // The answer is out; the correction need not hold up the end of the response.
-                        _ = ReportInBackgroundAsync(rotation, report);
                         return null;
                     }
 
-                    await rotation.ReportAsync(report);
                     if (result.PassThrough is { } pass)
                     {
                         await WritePassThroughAsync(request, pass, target, key.Id);
@@ -141,18 +138,6 @@ public sealed class FailoverLoop(
                 noKeys > 0
                     ? $"No enabled API key is configured for provider '{route.Targets[0].Provider}' in this tenant."
                     : "No provider could serve this request.");
-        }
-    }
-
-    private async Task ReportInBackgroundAsync(IRotationGrain rotation, UsageReport report)
-    {
-        try
-        {
-            await rotation.ReportAsync(report);
-        }
-        catch (Exception ex)
-        {
-            logger.LogWarning(ex, "Could not report usage for key {KeyId}", report.KeyId);
         }
     }
 

@@ -1,14 +1,22 @@
+using System.Security.Cryptography;
+
 namespace Roxy.Api.Proxy;
 
 public static class RequestIds
 {
+    // A random per-process prefix plus a counter: unique across processes and restarts without a syscall
+    // for randomness on every request.
+    private static readonly string Prefix = "req_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+    private static long _counter;
+
     /// <summary>Gives every request an id, echoed as <c>x-request-id</c> and used in the request log.</summary>
     public static string Assign(HttpContext http)
     {
-        var id = string.Create(36, Guid.NewGuid(), static (span, guid) =>
+        var n = Interlocked.Increment(ref _counter);
+        var id = string.Create(Prefix.Length + 12, n, static (span, value) =>
         {
-            "req_".CopyTo(span);
-            guid.TryFormat(span[4..], out _, "N");
+            Prefix.CopyTo(span);
+            value.TryFormat(span[Prefix.Length..], out _, "x12");
         });
         http.Response.Headers["x-request-id"] = id;
         return id;

@@ -12,7 +12,11 @@ public interface IRotationGrain : IGrainWithStringKey
     [Alias("Acquire")]
     ValueTask<KeyLease> AcquireAsync(AcquireRequest request);
 
-    [Alias("Report")]
+    /// <remarks>
+    /// One-way: the frontend never waits for it. Callers that retry exclude the failed key themselves, so nothing
+    /// depends on the report having landed before the next <see cref="AcquireAsync"/>.
+    /// </remarks>
+    [Alias("Report"), OneWay]
     ValueTask ReportAsync(UsageReport report);
 
     /// <summary>The tenant grain pushes the current key set whenever it changes.</summary>

@@ -140,7 +140,8 @@ public sealed class PostgresSchemaTests
         }
 
         var now = DateTime.UtcNow;
-        var old = now.AddHours(-2);
+        // Whole milliseconds: the columns keep milliseconds (rounded), and the per-row cleanup matches exactly.
+        var old = TruncateToMs(now.AddHours(-2));
         (string, object?)[] silo = [("DeploymentId", "c1"), ("Address", "127.0.0.1"), ("Port", 11111), ("Generation", 7)];
 
         Assert.Equal(1, await Run("InsertMembershipVersionKey", ("DeploymentId", "c1")));

@@ -31,6 +31,7 @@ public static class RoxyServiceExtensions
         services.AddSingleton<FailoverLoop>();
         services.AddSingleton<ProxyPipeline>();
         services.AddHostedService<ConfigApplier>();
+        services.AddHostedService<UsageFlusher>();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RoxyJsonContext.Default));
         services.AddOpenApi();
         return builder;

@@ -49,7 +49,7 @@ public sealed class FailoverLoop(
                 List<string>? excluded = null;
                 while (request.Attempts < MaxAttempts)
                 {
-                    var lease = await rotation.AcquireAsync(new AcquireRequest(request.EstimatedTokens, excluded));
+                    var lease = await rotation.AcquireAsync(request.EstimatedTokens, excluded);
                     if (lease.Status == LeaseStatus.NoKeys)
                     {
                         noKeys++;
@@ -73,7 +73,7 @@ public sealed class FailoverLoop(
                     if (secret is null)
                     {
                         logger.LogWarning("Key {KeyId} of provider {Provider} has no secret in this process (variable {Variable} unset?)", key.Id, key.Provider, key.Source is KeySource.Chat ? "-" : key.SecretRef);
-                        await rotation.ReportAsync(new UsageReport(key.Id, lease.LeaseId, 0, UpstreamOutcome.Failed, null, null, null, null));
+                        await rotation.ReportNowAsync(new UsageReport(key.Id, lease.LeaseId, 0, UpstreamOutcome.Failed, null, null, null, null));
                         (excluded ??= []).Add(key.Id);
                         continue;
                     }
@@ -84,7 +84,15 @@ public sealed class FailoverLoop(
                         key.Id, lease.LeaseId, result.PromptTokens + result.CompletionTokens, result.Outcome,
                         result.Hints.RetryAfter, result.Hints.RemainingRequests, result.Hints.RemainingTokens, result.Hints.ResetAfter);
 
-                    await rotation.ReportAsync(report);
+                    if (result.Outcome == UpstreamOutcome.Success)
+                    {
+                        rotation.Defer(report, time.GetTimestamp());
+                    }
+                    else
+                    {
+                        await rotation.ReportNowAsync(report);
+                    }
+
                     if (result.Committed || result.Outcome == UpstreamOutcome.Cancelled)
                     {
                         return null;

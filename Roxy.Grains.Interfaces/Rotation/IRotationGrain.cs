@@ -19,6 +19,10 @@ public interface IRotationGrain : IGrainWithStringKey
     [Alias("Report"), OneWay]
     ValueTask ReportAsync(UsageReport report);
 
+    /// <summary>Deferred reports a frontend flushes when no acquire carried them in time.</summary>
+    [Alias("ReportMany"), OneWay]
+    ValueTask ReportManyAsync(IReadOnlyList<UsageReport> reports);
+
     /// <summary>The tenant grain pushes the current key set whenever it changes.</summary>
     /// <remarks>Interleaves: it never awaits, and the tenant grain may push while this grain awaits the tenant.</remarks>
     [Alias("SetKeys"), AlwaysInterleave]

@@ -40,18 +40,55 @@ public sealed class RotationGrain(
         }
     }
 
-    ValueTask<KeyLease> IRotationGrain.AcquireAsync(AcquireRequest request) =>
-        ValueTask.FromResult(_pool.Acquire(request.EstimatedTokens, request.ExcludeKeyIds));
-
-    async ValueTask IRotationGrain.ReportAsync(UsageReport report)
+    ValueTask<KeyLease> IRotationGrain.AcquireAsync(AcquireRequest request)
     {
-        var disabled = _pool.Report(report);
-        if (disabled is not null)
+        if (request.Reports is { Count: > 0 } reports)
         {
-            var (tenantId, _) = GrainKeys.ParseRotation(this.GetPrimaryKeyString());
-            logger.LogWarning("Key {KeyId} of {Rotation} disabled: {Reason}", disabled.KeyId, this.GetPrimaryKeyString(), disabled.Reason);
-            await GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenantId))
-                .SetKeyEnabledAsync(disabled.KeyId, false, disabled.Reason);
+            var persist = ApplyReports(reports);
+            if (persist is not null)
+            {
+                return AcquireAfterAsync(persist, request);
+            }
+        }
+
+        return ValueTask.FromResult(_pool.Acquire(request.EstimatedTokens, request.ExcludeKeyIds));
+    }
+
+    ValueTask IRotationGrain.ReportAsync(UsageReport report) =>
+        ApplyReports([report]) is { } persist ? new ValueTask(persist) : ValueTask.CompletedTask;
+
+    ValueTask IRotationGrain.ReportManyAsync(IReadOnlyList<UsageReport> reports) =>
+        ApplyReports(reports) is { } persist ? new ValueTask(persist) : ValueTask.CompletedTask;
+
+    private async ValueTask<KeyLease> AcquireAfterAsync(Task persist, AcquireRequest request)
+    {
+        await persist;
+        return _pool.Acquire(request.EstimatedTokens, request.ExcludeKeyIds);
+    }
+
+    /// <summary>Applies reports in memory; returns the write that persists a refused key, if one was refused.</summary>
+    private Task? ApplyReports(IReadOnlyList<UsageReport> reports)
+    {
+        List<KeyDisabled>? disabled = null;
+        foreach (var report in reports)
+        {
+            if (_pool.Report(report) is { } d)
+            {
+                (disabled ??= []).Add(d);
+            }
+        }
+
+        return disabled is null ? null : PersistDisabledAsync(disabled);
+    }
+
+    private async Task PersistDisabledAsync(List<KeyDisabled> disabled)
+    {
+        var (tenantId, _) = GrainKeys.ParseRotation(this.GetPrimaryKeyString());
+        var tenant = GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenantId));
+        foreach (var d in disabled)
+        {
+            logger.LogWarning("Key {KeyId} of {Rotation} disabled: {Reason}", d.KeyId, this.GetPrimaryKeyString(), d.Reason);
+            await tenant.SetKeyEnabledAsync(d.KeyId, false, d.Reason);
         }
     }
 

@@ -8,4 +8,7 @@ public sealed class RotationConfig
 
     [RangeRule(1, int.MaxValue, Expectation = "a positive integer")]
     public int DefaultMaxTokens { get; set; } = 1024;
+
+    [RangeRule(1, int.MaxValue, Expectation = "a positive integer")]
+    public int ProbeIntervalSec { get; set; } = 180;
 }

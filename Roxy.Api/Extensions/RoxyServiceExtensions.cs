@@ -1,3 +1,4 @@
+using Roxy.Api.Commands;
 using Roxy.Api.Configuration;
 using Roxy.Api.Hosting;
 using Roxy.Api.Json;
@@ -20,7 +21,8 @@ public static class RoxyServiceExtensions
         services.AddSingleton(runtime);
         services.AddSingleton(environment);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(new SecretResolver(environment));
+        services.AddSingleton(new SecretProtector(environment));
+        services.AddSingleton<SecretResolver>();
         services.AddSingleton(new TokenEstimator(config.Raw.Rotation.DefaultMaxTokens));
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<TokenAuthenticator>();
@@ -32,6 +34,8 @@ public static class RoxyServiceExtensions
         services.AddSingleton<ProxyPipeline>();
         services.AddHostedService<ConfigApplier>();
         services.AddHostedService<UsageFlusher>();
+        services.AddHostedService<KeyProber>();
+        services.AddRoxyCommands();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RoxyJsonContext.Default));
         services.AddOpenApi();
         return builder;

@@ -19,6 +19,12 @@ public sealed class ChatRequestInfo
 
     public int MessageCount { get; set; }
 
+    /// <summary>The last user message is a <c>#roxy</c> command: Roxy answers it and nothing goes upstream.</summary>
+    public bool LastUserIsCommand { get; set; }
+
+    /// <summary>User messages that are <c>#roxy</c> commands; earlier ones are stripped before going upstream.</summary>
+    public int CommandMessages { get; set; }
+
     /// <summary>Byte range of the <c>model</c> value token (quotes included).</summary>
     public Range ModelValue { get; set; }
 

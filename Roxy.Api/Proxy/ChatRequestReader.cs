@@ -86,7 +86,7 @@ public static class ChatRequestReader
                         return ProxyError.InvalidRequest("'messages' must be an array.", "messages");
                     }
 
-                    var error = ReadMessages(ref reader, info);
+                    var error = ReadMessages(ref reader, info, body);
                     if (error is not null)
                     {
                         return error;
@@ -153,7 +153,7 @@ public static class ChatRequestReader
         }
     }
 
-    private static ProxyError? ReadMessages(ref Utf8JsonReader reader, ChatRequestInfo info)
+    private static ProxyError? ReadMessages(ref Utf8JsonReader reader, ChatRequestInfo info, ReadOnlySpan<byte> body)
     {
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
@@ -193,12 +193,30 @@ public static class ChatRequestReader
             if (isUser)
             {
                 info.LastUserTextToken = text;
+                info.LastUserIsCommand = text is { } t && IsCommandText(body[t]);
+                if (info.LastUserIsCommand)
+                {
+                    info.CommandMessages++;
+                }
             }
 
             info.MessageCount++;
         }
 
         return null;
+    }
+
+    // Only text that could start with "#roxy" (raw '#' or its \u0023 escape) is decoded to check.
+    private static bool IsCommandText(ReadOnlySpan<byte> token)
+    {
+        if (token.IndexOf((byte)'#') < 0 && token.IndexOf("\\u0023"u8) < 0)
+        {
+            return false;
+        }
+
+        var reader = new Utf8JsonReader(token);
+        reader.Read();
+        return Commands.CommandParser.IsCommand(reader.GetString());
     }
 
     /// <summary>Decodes the last user message's text; only then is a string allocated.</summary>

@@ -69,7 +69,7 @@ public sealed class FailoverLoop(
                     }
 
                     var key = lease.Key!;
-                    var secret = secrets.Resolve(key);
+                    var secret = secrets.Resolve(key, request.Identity.TenantId);
                     if (secret is null)
                     {
                         logger.LogWarning("Key {KeyId} of provider {Provider} has no secret in this process (variable {Variable} unset?)", key.Id, key.Provider, key.Source is KeySource.Chat ? "-" : key.SecretRef);

@@ -1,3 +1,4 @@
+using Roxy.Api.Commands;
 using Roxy.Api.Configuration;
 using Roxy.Api.Errors;
 using Roxy.Api.Observability;
@@ -13,6 +14,7 @@ namespace Roxy.Api.Proxy;
 /// </summary>
 public sealed class ProxyPipeline(
     TokenAuthenticator authenticator,
+    CommandHandler commands,
     TenantSnapshotCache tenants,
     ModelResolver resolver,
     TokenEstimator estimator,
@@ -39,15 +41,40 @@ public sealed class ProxyPipeline(
             return;
         }
 
-        using (body)
+        var invalid = ChatRequestReader.TryRead(body.Span, out var info);
+        if (invalid is not null)
         {
-            var invalid = ChatRequestReader.TryRead(body.Span, out var info);
+            body.Dispose();
+            await ErrorWriter.WriteAsync(http, invalid);
+            return;
+        }
+
+        // A #roxy command ends here: answered by Roxy, never forwarded, cached, or logged with its arguments.
+        if (info.LastUserIsCommand)
+        {
+            var text = ChatRequestReader.LastUserText(body.Span, info)!;
+            body.Dispose();
+            await commands.HandleAsync(http, requestId, identity, text, info);
+            return;
+        }
+
+        // Earlier command turns (and Roxy's answers) never travel upstream.
+        if (info.CommandMessages > 0)
+        {
+            var stripped = HistoryStripper.Strip(body.Span);
+            body.Dispose();
+            body = stripped;
+            invalid = ChatRequestReader.TryRead(body.Span, out info);
             if (invalid is not null)
             {
-                await ErrorWriter.WriteAsync(http, invalid);
+                body.Dispose();
+                await ErrorWriter.WriteAsync(http, ProxyError.InvalidRequest("Only #roxy command turns are left in 'messages'; there is nothing to send to a model.", "messages"));
                 return;
             }
+        }
 
+        using (body)
+        {
             var request = new ProxyRequest(http, requestId, identity, body, info);
             var error = await ProxyAsync(request);
             if (error is not null && !http.Response.HasStarted)

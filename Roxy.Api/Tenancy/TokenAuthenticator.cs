@@ -19,6 +19,9 @@ public sealed class TokenAuthenticator(IGrainFactory grains, TimeProvider time, 
 
     public long Version => _directory.Version;
 
+    /// <summary>Every tenant that has at least one token (only those can be used at all).</summary>
+    public IReadOnlyCollection<string> TenantIds => _directory.TenantIds;
+
     public ValueTask<TenantIdentity?> AuthenticateAsync(HttpContext context)
     {
         var found = Find(context);
@@ -127,7 +130,10 @@ public sealed class TokenAuthenticator(IGrainFactory grains, TimeProvider time, 
             }
 
             _lookup = _byHash.GetAlternateLookup<ReadOnlySpan<char>>();
+            TenantIds = directory.Entries.Select(e => e.TenantId).Distinct(StringComparer.Ordinal).ToArray();
         }
+
+        public IReadOnlyCollection<string> TenantIds { get; }
 
         public long Version { get; }
 

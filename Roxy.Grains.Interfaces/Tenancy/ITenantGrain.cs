@@ -15,6 +15,25 @@ public interface ITenantGrain : IGrainWithStringKey
     Task<ConfigApplyResult> ApplyConfigAsync(TenantConfigSnapshot config);
 
     /// <summary>Takes a key in or out of rotation (by an admin, or because the provider refused it).</summary>
+    /// <param name="audit">Set when a person made the change; provider refusals and probes are not audited.</param>
     [Alias("SetKeyEnabled")]
-    Task<bool> SetKeyEnabledAsync(string keyId, bool enabled, string? reason);
+    Task<bool> SetKeyEnabledAsync(string keyId, bool enabled, string? reason, AuditEntry? audit = null);
+
+    /// <summary>Adds a runtime-owned key (secret already encrypted by the frontend).</summary>
+    [Alias("AddKey")]
+    Task<KeyChangeResult> AddKeyAsync(Rotation.ProviderKey key, AuditEntry audit);
+
+    /// <summary>Removes a runtime-owned key by id or fingerprint; config-owned keys are refused.</summary>
+    [Alias("RemoveKey")]
+    Task<KeyChangeResult> RemoveKeyAsync(string keyIdOrFingerprint, AuditEntry audit);
+
+    [Alias("GetAudit"), AlwaysInterleave]
+    ValueTask<IReadOnlyList<AuditEntry>> GetAuditAsync(int count);
+
+    /// <summary>
+    /// Keys the provider refused (auth, quota) whose last probe is older than <paramref name="interval"/>; each is
+    /// handed to one caller per interval, so several frontends do not probe the same key at once.
+    /// </summary>
+    [Alias("ClaimProbes")]
+    Task<IReadOnlyList<Rotation.ProviderKey>> ClaimProbesAsync(TimeSpan interval);
 }

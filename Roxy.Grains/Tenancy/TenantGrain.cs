@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Roxy.Grains.Keys;
 using Roxy.Grains.Rotation;
 using Roxy.Grains.Routing;
 
@@ -6,8 +7,11 @@ namespace Roxy.Grains.Tenancy;
 
 public sealed class TenantGrain(
     [PersistentState("tenant", RoxyStorage.Name)] IPersistentState<TenantState> state,
+    TimeProvider time,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
+    private const int MaxAuditEntries = 500;
+    private readonly Dictionary<string, DateTimeOffset> _lastProbe = new(StringComparer.Ordinal);
     private TenantSnapshot? _snapshot;
 
     ValueTask<TenantSnapshot> ITenantGrain.GetSnapshotAsync() => ValueTask.FromResult(_snapshot ??= BuildSnapshot());
@@ -19,11 +23,25 @@ public sealed class TenantGrain(
         var previousProviders = s.Keys.Select(k => k.Provider).ToHashSet(StringComparer.Ordinal);
         var previousTokens = s.Tokens;
 
+        // A secret already held by another tenant stays with that tenant; this config entry is skipped.
+        var configKeys = new List<ProviderKey>(config.Keys.Count);
+        foreach (var key in config.Keys)
+        {
+            if (await ApiKey(key).ClaimAsync(TenantId, key.Id))
+            {
+                configKeys.Add(key);
+            }
+            else
+            {
+                logger.LogWarning("Tenant {Tenant}: config key {KeyId} ({Provider}) is held by another tenant and was not added", TenantId, key.Id, key.Provider);
+            }
+        }
+
         var tokens = OwnedMerge.Apply(s.Tokens, config.Tokens, t => t.Id, t => t.Owner);
         // An admin may have disabled a config key at run time; the YAML does not silently re-enable it.
         var keys = OwnedMerge.Apply(
             s.Keys,
-            config.Keys,
+            configKeys,
             k => k.Id,
             k => k.Owner,
             (old, wanted) => wanted with { Enabled = old.Enabled, DisabledReason = old.DisabledReason });
@@ -40,6 +58,11 @@ public sealed class TenantGrain(
 
         if (changed)
         {
+            foreach (var gone in s.Keys.Where(k => k.Owner == Owner.Config && !keys.Merged.Any(m => m.Id == k.Id)))
+            {
+                await ApiKey(gone).ReleaseAsync(TenantId, gone.Id);
+            }
+
             s.Exists = true;
             s.Tokens = tokens.Merged;
             s.Keys = keys.Merged;
@@ -71,7 +94,7 @@ public sealed class TenantGrain(
             tokens.Removed + keys.Removed + rules.Removed);
     }
 
-    async Task<bool> ITenantGrain.SetKeyEnabledAsync(string keyId, bool enabled, string? reason)
+    async Task<bool> ITenantGrain.SetKeyEnabledAsync(string keyId, bool enabled, string? reason, AuditEntry? audit)
     {
         var keys = state.State.Keys;
         var index = keys.FindIndex(k => k.Id == keyId);
@@ -81,18 +104,122 @@ public sealed class TenantGrain(
         }
 
         var updated = keys[index] with { Enabled = enabled, DisabledReason = enabled ? null : reason };
-        if (updated == keys[index])
+        if (updated == keys[index] && audit is null)
         {
             return true;
         }
 
         keys[index] = updated;
-        state.State.Version++;
-        await state.WriteStateAsync();
-        _snapshot = null;
-        await PushKeysAsync([updated.Provider]);
+        if (enabled)
+        {
+            _lastProbe.Remove(keyId);
+        }
+        else
+        {
+            _lastProbe[keyId] = time.GetUtcNow();
+        }
+        await CommitAsync(audit, [updated.Provider]);
         return true;
     }
+
+    async Task<KeyChangeResult> ITenantGrain.AddKeyAsync(ProviderKey key, AuditEntry audit)
+    {
+        var existing = state.State.Keys.FirstOrDefault(k => k.Fingerprint == key.Fingerprint || k.Id == key.Id);
+        if (existing is not null)
+        {
+            return new KeyChangeResult(KeyChangeStatus.AlreadyPresent, existing);
+        }
+
+        if (!await ApiKey(key).ClaimAsync(TenantId, key.Id))
+        {
+            return new KeyChangeResult(KeyChangeStatus.HeldByAnotherTenant, null);
+        }
+
+        var added = key with { Owner = Owner.Runtime, Source = KeySource.Chat, Enabled = true, DisabledReason = null };
+        state.State.Keys.Add(added);
+        await CommitAsync(audit, [added.Provider]);
+        return new KeyChangeResult(KeyChangeStatus.Done, added);
+    }
+
+    async Task<KeyChangeResult> ITenantGrain.RemoveKeyAsync(string keyIdOrFingerprint, AuditEntry audit)
+    {
+        var keys = state.State.Keys;
+        var index = keys.FindIndex(k => k.Id == keyIdOrFingerprint || k.Fingerprint == keyIdOrFingerprint);
+        if (index < 0)
+        {
+            return new KeyChangeResult(KeyChangeStatus.NotFound, null);
+        }
+
+        var key = keys[index];
+        if (key.Owner == Owner.Config)
+        {
+            return new KeyChangeResult(KeyChangeStatus.ConfigOwned, key);
+        }
+
+        keys.RemoveAt(index);
+        await CommitAsync(audit, [key.Provider]);
+        await ApiKey(key).ReleaseAsync(TenantId, key.Id);
+        return new KeyChangeResult(KeyChangeStatus.Done, key);
+    }
+
+    ValueTask<IReadOnlyList<AuditEntry>> ITenantGrain.GetAuditAsync(int count)
+    {
+        var audit = state.State.Audit;
+        var take = Math.Clamp(count, 0, audit.Count);
+        IReadOnlyList<AuditEntry> newestFirst = audit.Skip(audit.Count - take).Reverse().ToArray();
+        return ValueTask.FromResult(newestFirst);
+    }
+
+    Task<IReadOnlyList<ProviderKey>> ITenantGrain.ClaimProbesAsync(TimeSpan interval)
+    {
+        var now = time.GetUtcNow();
+        var due = new List<ProviderKey>();
+        foreach (var key in state.State.Keys)
+        {
+            // Only refusals by the provider come back by themselves; an admin's "disable" is final until enabled.
+            if (key.Enabled || key.DisabledReason is not ("auth" or "quota"))
+            {
+                continue;
+            }
+
+            // A key refused just now (or before this activation) waits one interval before its first probe.
+            if (!_lastProbe.TryGetValue(key.Id, out var last))
+            {
+                _lastProbe[key.Id] = now;
+            }
+            else if (now - last >= interval)
+            {
+                _lastProbe[key.Id] = now;
+                due.Add(key);
+            }
+        }
+
+        return Task.FromResult<IReadOnlyList<ProviderKey>>(due);
+    }
+
+    /// <summary>Persists a change (with its audit entry) and tells the affected rotation grains.</summary>
+    private async Task CommitAsync(AuditEntry? audit, IEnumerable<string> providers)
+    {
+        var s = state.State;
+        if (audit is not null)
+        {
+            s.Audit.Add(audit);
+            if (s.Audit.Count > MaxAuditEntries)
+            {
+                s.Audit.RemoveRange(0, s.Audit.Count - MaxAuditEntries);
+            }
+        }
+
+        s.Exists = true;
+        s.Version++;
+        await state.WriteStateAsync();
+        _snapshot = null;
+        await PushKeysAsync(providers);
+    }
+
+    private string TenantId => this.GetPrimaryKeyString();
+
+    private IApiKeyGrain ApiKey(ProviderKey key) => GrainFactory.GetGrain<IApiKeyGrain>(key.Fingerprint);
 
     private Task PushKeysAsync(IEnumerable<string> providers)
     {

@@ -15,4 +15,7 @@ public sealed class TenantState
     [Id(5)] public CacheSettings Cache { get; set; } = new(true, 3600, false);
     [Id(6)] public bool AllowUnlisted { get; set; } = true;
     [Id(7)] public string? ConfigFingerprint { get; set; }
+
+    /// <summary>The newest changes last; bounded so the row stays small.</summary>
+    [Id(8)] public List<AuditEntry> Audit { get; set; } = [];
 }

@@ -1,0 +1,66 @@
+using Roxy.Api.Proxy;
+using Roxy.Api.Tenancy;
+using Roxy.Grains;
+using Roxy.Grains.Tenancy;
+
+namespace Roxy.Api.Commands;
+
+/// <summary>
+/// Runs a <c>#roxy</c> command: match, check the role, execute, answer. Commands never reach a provider or the
+/// cache, and their arguments are never logged (they may hold a secret).
+/// </summary>
+public sealed partial class CommandHandler(
+    CommandRegistry registry,
+    IGrainFactory grains,
+    TenantSnapshotCache tenants,
+    TimeProvider time,
+    ILogger<CommandHandler> logger)
+{
+    public async Task HandleAsync(HttpContext http, string requestId, TenantIdentity identity, string text, ChatRequestInfo info)
+    {
+        var words = CommandParser.Words(text);
+        var command = registry.Match(words, out var rest);
+        CommandReply reply;
+        if (command is null)
+        {
+            reply = words.Count == 0
+                ? await registry.All.First(c => c.Name == "help").ExecuteAsync(Context(), CommandArgs.Parse([]))
+                : CommandReply.Error($"Unknown command `{Describe(words)}`. Type `#roxy help` for the list.");
+        }
+        else if (command.AdminOnly && identity.Role != TenantRole.Admin)
+        {
+            reply = CommandReply.Error($"`#roxy {command.Name}` needs an admin token; yours is a member token.");
+        }
+        else
+        {
+            try
+            {
+                reply = await command.ExecuteAsync(Context(), CommandArgs.Parse(rest));
+                if (reply.IsError is false)
+                {
+                    tenants.Invalidate(identity.TenantId);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The exception may quote arguments; log only its type.
+                CommandFailed(logger, requestId, command.Name, ex.GetType().Name);
+                reply = CommandReply.Error($"`#roxy {command.Name}` failed inside Roxy ({ex.GetType().Name}); nothing was changed unless the audit log says so. Request id: {requestId}.");
+            }
+        }
+
+        CommandRan(logger, requestId, identity.TenantId, identity.TokenId, command?.Name ?? "unknown", !reply.IsError);
+        await CommandResponder.WriteAsync(http, requestId, reply.Markdown, info.Stream, info.ClientWantsUsage, time);
+
+        CommandContext Context() => new(identity, requestId, grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(identity.TenantId)), time);
+    }
+
+    // Only the first word of an unknown command is echoed: the rest may be a secret typed in the wrong place.
+    private static string Describe(IReadOnlyList<string> words) => words[0].Length > 24 ? words[0][..24] + "…" : words[0];
+
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "command {RequestId} tenant={Tenant} token={TokenId} command={Command} ok={Ok}")]
+    private static partial void CommandRan(ILogger logger, string requestId, string tenant, string tokenId, string command, bool ok);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "command {RequestId} {Command} failed with {ExceptionType}")]
+    private static partial void CommandFailed(ILogger logger, string requestId, string command, string exceptionType);
+}

@@ -1,0 +1,10 @@
+namespace Roxy.Api.Commands;
+
+/// <summary>What a command answers, as Markdown for the assistant message.</summary>
+public sealed record CommandReply(string Markdown, bool IsError = false)
+{
+    public static CommandReply Ok(string markdown) => new(markdown);
+
+    public static CommandReply Error(string message, string? syntax = null) =>
+        new(syntax is null ? $"⚠️ {message}" : $"⚠️ {message}\n\nUsage: `{syntax}`", IsError: true);
+}

@@ -1,0 +1,21 @@
+namespace Roxy.Api.Commands;
+
+public static class CommandServiceExtensions
+{
+    /// <summary>Every <c>#roxy</c> command; a new command is one more line here.</summary>
+    public static IServiceCollection AddRoxyCommands(this IServiceCollection services)
+    {
+        services.AddSingleton<IRoxyCommand, HelpCommand>();
+        services.AddSingleton<IRoxyCommand, StatusCommand>();
+        services.AddSingleton<IRoxyCommand, AddKeyCommand>();
+        services.AddSingleton<IRoxyCommand, RemoveKeyCommand>();
+        services.AddSingleton<IRoxyCommand, ListKeysCommand>();
+        services.AddSingleton<IRoxyCommand, EnableKeyCommand>();
+        services.AddSingleton<IRoxyCommand, DisableKeyCommand>();
+        services.AddSingleton<IRoxyCommand, TestKeyCommand>();
+        services.AddSingleton<IRoxyCommand, AuditCommand>();
+        services.AddSingleton<CommandRegistry>();
+        services.AddSingleton<CommandHandler>();
+        return services;
+    }
+}

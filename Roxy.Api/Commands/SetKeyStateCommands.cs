@@ -1,0 +1,42 @@
+namespace Roxy.Api.Commands;
+
+public sealed class EnableKeyCommand : IRoxyCommand
+{
+    public string Name => "enable key";
+    public string Syntax => "#roxy enable key <id>";
+    public string Summary => "Takes a key back into rotation.";
+    public bool AdminOnly => true;
+
+    public Task<CommandReply> ExecuteAsync(CommandContext context, CommandArgs args) => KeyState.SetAsync(context, args, enabled: true, Syntax);
+}
+
+public sealed class DisableKeyCommand : IRoxyCommand
+{
+    public string Name => "disable key";
+    public string Syntax => "#roxy disable key <id>";
+    public string Summary => "Takes a key out of rotation until it is enabled again.";
+    public bool AdminOnly => true;
+
+    public Task<CommandReply> ExecuteAsync(CommandContext context, CommandArgs args) => KeyState.SetAsync(context, args, enabled: false, Syntax);
+}
+
+internal static class KeyState
+{
+    public static async Task<CommandReply> SetAsync(CommandContext context, CommandArgs args, bool enabled, string syntax)
+    {
+        if (args.Positional.Count != 1)
+        {
+            return CommandReply.Error("Give the key's id (from `#roxy list keys`).", syntax);
+        }
+
+        var id = args.Positional[0];
+        var verb = enabled ? "enable" : "disable";
+        var found = await context.Tenant.SetKeyEnabledAsync(id, enabled, enabled ? null : "admin", context.Audit($"{verb} key {id}"));
+        if (!found)
+        {
+            return CommandReply.Error($"No key `{(id.Length > 16 ? id[..16] + "…" : id)}` in this tenant. `#roxy list keys` shows the ids.", syntax);
+        }
+
+        return CommandReply.Ok(enabled ? $"✅ Key `{id}` is in rotation." : $"⏸️ Key `{id}` is out of rotation until `#roxy enable key {id}`.");
+    }
+}

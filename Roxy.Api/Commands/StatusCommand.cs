@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text;
+using Roxy.Api.Configuration;
+using Roxy.Api.Hosting;
+using Roxy.Api.Proxy;
+using Roxy.Grains;
+using Roxy.Grains.Tenancy;
+
+namespace Roxy.Api.Commands;
+
+public sealed class StatusCommand(RoxyRuntime runtime, ResolvedConfig config, IGrainFactory grains, RotationGrains rotations) : IRoxyCommand
+{
+    private static readonly string Version =
+        typeof(StatusCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "dev";
+
+    public string Name => "status";
+    public string Syntax => "#roxy status";
+    public string Summary => "Version, uptime, silos, keys per provider (active / cooling / disabled) and their use in the last minute.";
+    public bool AdminOnly => true;
+
+    public async Task<CommandReply> ExecuteAsync(CommandContext context, CommandArgs args)
+    {
+        var now = context.Time.GetUtcNow();
+        var uptime = now - runtime.StartedAt;
+        var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+        var applied = await grains.GetGrain<ITenantRegistryGrain>(GrainKeys.Registry).GetConfigFingerprintAsync();
+        var snapshot = await context.Tenant.GetSnapshotAsync();
+        var usage = await KeyUsages.ForAsync(rotations, context.Identity.TenantId, snapshot.Keys);
+
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"**Roxy {Version}** · up {(int)uptime.TotalDays}d {uptime:hh\\:mm\\:ss} · {hosts.Count} silo(s) · tenant `{context.Identity.TenantId}`\n\n");
+        text.Append(runtime.CoHostedSilo ? "Deployment: single process (co-hosted silo).\n" : "Deployment: cluster (this frontend is an Orleans client).\n");
+        text.Append(applied == config.Fingerprint
+            ? "Configuration: this process runs the applied config.\n"
+            : $"⚠️ Configuration drift: this process's config ({config.Fingerprint[..12]}) differs from the applied one ({applied?[..Math.Min(12, applied.Length)] ?? "none"}).\n");
+
+        text.Append("\n| provider | active | cooling | disabled | requests (last min) | tokens (last min) |\n|---|---:|---:|---:|---:|---:|\n");
+        foreach (var group in snapshot.Keys.GroupBy(k => k.Provider).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            int active = 0, cooling = 0, disabled = 0;
+            long requests = 0, tokens = 0;
+            foreach (var key in group)
+            {
+                usage.TryGetValue(key.Id, out var use);
+                var state = KeyUsages.State(key, use, now);
+                if (state.StartsWith("disabled", StringComparison.Ordinal))
+                {
+                    disabled++;
+                }
+                else if (state.StartsWith("cooling", StringComparison.Ordinal))
+                {
+                    cooling++;
+                }
+                else
+                {
+                    active++;
+                }
+
+                requests += use?.RequestsInWindow ?? 0;
+                tokens += use?.TokensInWindow ?? 0;
+            }
+
+            text.Append(CultureInfo.InvariantCulture, $"| {group.Key} | {active} | {cooling} | {disabled} | {requests} | {tokens} |\n");
+        }
+
+        if (snapshot.Keys.Count == 0)
+        {
+            text.Append("| (no keys) | | | | | |\n");
+        }
+
+        text.Append("\nCache hit ratio and spend: not tracked by this version yet (prompt cache and cost accounting come in later releases).");
+        return CommandReply.Ok(text.ToString());
+    }
+}

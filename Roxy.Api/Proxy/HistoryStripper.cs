@@ -1,0 +1,133 @@
+using System.Text.Json;
+using Roxy.Api.Commands;
+
+namespace Roxy.Api.Proxy;
+
+/// <summary>
+/// Removes earlier <c>#roxy</c> turns from a conversation before it goes upstream: every user message that is a
+/// command, and the assistant message that answered it. A secret typed into a chat never travels on. The rest of
+/// the body is copied byte for byte.
+/// </summary>
+public static class HistoryStripper
+{
+    public static PooledBuffer Strip(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body);
+        reader.Read();
+        var output = new PooledBuffer(body.Length);
+        var position = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isMessages = reader.ValueTextEquals("messages"u8);
+            reader.Read();
+            if (!isMessages || reader.TokenType != JsonTokenType.StartArray)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            var arrayStart = (int)reader.TokenStartIndex;
+            output.Write(body[position..arrayStart]);
+            output.Write("["u8);
+            var first = true;
+            var previousWasCommand = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+            {
+                var start = (int)reader.TokenStartIndex;
+                var (role, isCommand) = ReadMessage(ref reader, body);
+                var end = (int)reader.BytesConsumed;
+                var drop = isCommand || (previousWasCommand && role == "assistant");
+                previousWasCommand = isCommand;
+                if (drop)
+                {
+                    continue;
+                }
+
+                if (!first)
+                {
+                    output.Write(","u8);
+                }
+
+                output.Write(body[start..end]);
+                first = false;
+            }
+
+            output.Write("]"u8);
+            position = (int)reader.BytesConsumed;
+        }
+
+        output.Write(body[position..]);
+        return output;
+    }
+
+    private static (string? Role, bool IsCommand) ReadMessage(ref Utf8JsonReader reader, ReadOnlySpan<byte> body)
+    {
+        string? role = null;
+        string? text = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("role"u8))
+            {
+                reader.Read();
+                role = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+            else if (reader.ValueTextEquals("content"u8))
+            {
+                reader.Read();
+                text = FirstText(ref reader);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return (role, role == "user" && CommandParser.IsCommand(text));
+    }
+
+    private static string? FirstText(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return reader.GetString();
+        }
+
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        string? first = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+        {
+            string? type = null, text = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("type"u8))
+                {
+                    reader.Read();
+                    type = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
+                else if (reader.ValueTextEquals("text"u8))
+                {
+                    reader.Read();
+                    text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            if (first is null && type == "text")
+            {
+                first = text;
+            }
+        }
+
+        return first;
+    }
+}

@@ -96,7 +96,7 @@ public sealed class ProxyPipeline(
         }
 
         request.Route = route;
-        request.EstimatedTokens = estimator.Estimate(request.Body.Span, request.Info);
+        request.EstimatedTokens = estimator.Estimate(request.Body.Span, request.Info, route.Targets[0].Model);
         return await failover.RunAsync(request);
     }
 }

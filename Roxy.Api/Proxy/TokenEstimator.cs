@@ -31,6 +31,11 @@ public sealed class TokenEstimator(int defaultMaxTokens)
 
     // Creating a tiktoken tokenizer decompresses and parses its vocabulary (tens of ms, some MB), so once per
     // process; the instances are immutable apart from an internal thread-safe cache.
+    /// <summary>Characters of one string counted exactly; beyond that the count is extrapolated.</summary>
+    internal const int ExactCountLimit = 4096;
+
+    private const double ExtrapolationMargin = 1.1;
+
     private static readonly Lazy<Tokenizer> O200k = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"));
     private static readonly Lazy<Tokenizer> Cl100k = new(() => TiktokenTokenizer.CreateForEncoding("cl100k_base"));
 
@@ -46,6 +51,13 @@ public sealed class TokenEstimator(int defaultMaxTokens)
     }
 
     /// <summary>The encoding used for <paramref name="model"/>; a provider prefix (<c>openai/gpt-4o</c>) is ignored.</summary>
+    /// <summary>Loads both vocabularies (about half a second) so the first request does not pay for it.</summary>
+    public static void WarmUp()
+    {
+        O200k.Value.CountTokens("warm up");
+        Cl100k.Value.CountTokens("warm up");
+    }
+
     internal static Tokenizer TokenizerFor(string? model)
     {
         var name = model.AsSpan();
@@ -271,7 +283,15 @@ public sealed class TokenEstimator(int defaultMaxTokens)
             }
 
             var length = reader.CopyString(buffer);
-            return tokenizer.CountTokens(buffer.AsSpan(0, length));
+            if (length <= ExactCountLimit)
+            {
+                return tokenizer.CountTokens(buffer.AsSpan(0, length));
+            }
+
+            // Long texts: count a prefix exactly and extrapolate with a margin, so a 100 KB prompt costs the hot
+            // path about what a 4 KB one does. The real usage corrects the window afterwards anyway.
+            var sampled = tokenizer.CountTokens(buffer.AsSpan(0, ExactCountLimit));
+            return (int)Math.Ceiling(sampled * ((double)length / ExactCountLimit) * ExtrapolationMargin);
         }
 
         public void Dispose()

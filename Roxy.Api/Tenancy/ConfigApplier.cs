@@ -22,7 +22,9 @@ public sealed class ConfigApplier(
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
+        var warmUp = Task.Run(Proxy.TokenEstimator.WarmUp, cancellationToken);
         await ApplyAsync();
+        await warmUp;
         await authenticator.RefreshAsync(force: true);
         await base.StartAsync(cancellationToken);
     }

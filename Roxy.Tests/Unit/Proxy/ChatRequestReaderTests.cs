@@ -332,13 +332,15 @@ public class ChatRequestReaderTests
     }
 
     [Fact]
-    public void Invalid_utf8_in_the_last_user_text_reads_as_no_text()
+    public void Invalid_utf8_in_a_command_text_is_a_400()
     {
+        // Text that may be a #roxy command is decoded while reading, so bad UTF-8 there is caught up front.
         var body = Encoding.UTF8.GetBytes("""{"model":"m","messages":[{"role":"user","content":"#roxy ?"}]}""");
         body[Array.IndexOf(body, (byte)'?')] = 0xFF;
-        Assert.Null(ChatRequestReader.TryRead(body, out var info));
+        var error = ChatRequestReader.TryRead(body, out _);
 
-        Assert.Null(ChatRequestReader.LastUserText(body, info));
+        Assert.NotNull(error);
+        Assert.Equal(400, error.Status);
     }
 
     [Fact]

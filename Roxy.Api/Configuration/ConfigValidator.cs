@@ -240,6 +240,10 @@ internal static partial class ConfigValidator
         {
             diagnostics.Error("cluster.advertise_address", "must not be blank; leave it out to use the machine's address");
         }
+        else if (cluster.AdvertiseAddress is { } text && !Roxy.Grains.Hosting.RoxyClusterOptions.TryParseAdvertiseAddress(text, out _))
+        {
+            diagnostics.Error("cluster.advertise_address", $"'{text}' is not an IP address; use an IP address or auto (the machine's first non-loopback IPv4 address)");
+        }
     }
 
     /// <summary>" (did you mean 'x'?)" when <paramref name="name"/> is a near miss of a known provider, else "".</summary>

@@ -49,7 +49,7 @@ public static class RoxyHost
             ServiceId = config.Raw.Cluster.ServiceId,
             SiloPort = config.Raw.Cluster.SiloPort,
             GatewayPort = config.Raw.Cluster.GatewayPort,
-            AdvertiseAddress = config.Raw.Cluster.AdvertiseAddress is { Length: > 0 } a ? IPAddress.Parse(a) : null,
+            AdvertiseAddress = config.Raw.Cluster.AdvertiseAddress is { Length: > 0 } a && RoxyClusterOptions.TryParseAdvertiseAddress(a, out var ip) ? ip : null,
         };
         var coHosted = config.Raw.Cluster.Mode != "cluster";
         if (coHosted)

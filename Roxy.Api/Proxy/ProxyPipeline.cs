@@ -76,7 +76,25 @@ public sealed class ProxyPipeline(
         using (body)
         {
             var request = new ProxyRequest(http, requestId, identity, body, info);
-            var error = await ProxyAsync(request);
+            ProxyError? error;
+            try
+            {
+                error = await ProxyAsync(request);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
+            {
+                // Nothing escapes as a bare 500: the cluster being unreachable is a 503 the client can retry.
+                logger.LogError(ex, "Request {RequestId} failed inside Roxy", requestId);
+                if (http.Response.HasStarted)
+                {
+                    http.Abort();
+                    return;
+                }
+
+                error = ex is OrleansException or TimeoutException
+                    ? new ProxyError(503, "service_unavailable", "cluster_unavailable", "Roxy's cluster did not answer in time; retry shortly.") { RetryAfter = TimeSpan.FromSeconds(1) }
+                    : new ProxyError(500, "server_error", "internal_error", $"Roxy failed to process this request (request id {requestId}).");
+            }
             if (error is not null && !http.Response.HasStarted)
             {
                 await ErrorWriter.WriteAsync(http, error);

@@ -34,9 +34,9 @@ public sealed record RoxyClusterOptions
         var gatewayPort = Port("ROXY_GATEWAY_PORT", 30000);
         IPAddress? advertise = null;
         var advertiseText = env("ROXY_ADVERTISE_ADDRESS");
-        if (!string.IsNullOrWhiteSpace(advertiseText) && !IPAddress.TryParse(advertiseText, out advertise))
+        if (!string.IsNullOrWhiteSpace(advertiseText) && !TryParseAdvertiseAddress(advertiseText, out advertise))
         {
-            errors.Add($"ROXY_ADVERTISE_ADDRESS: '{advertiseText}' is not an IP address");
+            errors.Add($"ROXY_ADVERTISE_ADDRESS: '{advertiseText}' is not an IP address; use an IP address or auto");
         }
 
         if (errors.Count > 0)
@@ -70,6 +70,22 @@ public sealed record RoxyClusterOptions
             errors.Add($"{name}: '{text}' is not a port; use 1-65535");
             return fallback;
         }
+    }
+
+    /// <summary>An IP address, or <c>auto</c>: the machine's first non-loopback IPv4 address (containers).</summary>
+    public static bool TryParseAdvertiseAddress(string text, out IPAddress? address)
+    {
+        if (text.Equals("auto", StringComparison.OrdinalIgnoreCase))
+        {
+            address = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+                .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
+                .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+                .Select(a => a.Address)
+                .FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
+            return address is not null;
+        }
+
+        return IPAddress.TryParse(text, out address);
     }
 
     private static string NonEmpty(string? value, string fallback) => string.IsNullOrWhiteSpace(value) ? fallback : value;

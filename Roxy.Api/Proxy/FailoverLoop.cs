@@ -49,7 +49,7 @@ public sealed class FailoverLoop(
                 List<string>? excluded = null;
                 while (request.Attempts < MaxAttempts)
                 {
-                    var lease = await rotation.AcquireAsync(request.EstimatedTokens, excluded);
+                    var lease = await AcquireAsync(rotation, request, excluded);
                     if (lease.Status == LeaseStatus.NoKeys)
                     {
                         noKeys++;
@@ -146,6 +146,28 @@ public sealed class FailoverLoop(
                 noKeys > 0
                     ? $"No enabled API key is configured for provider '{route.Targets[0].Provider}' in this tenant."
                     : "No provider could serve this request.");
+        }
+    }
+
+    /// <summary>
+    /// Asks the rotation grain, riding out a brief cluster change (a silo leaving during a rolling restart)
+    /// with a few short retries before the request fails with 503.
+    /// </summary>
+    private async ValueTask<KeyLease> AcquireAsync(RotationChannel rotation, ProxyRequest request, List<string>? excluded)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await rotation.AcquireAsync(request.EstimatedTokens, excluded);
+            }
+            catch (Exception ex) when (ex is OrleansException or TimeoutException && attempt < 5 && !request.Http.RequestAborted.IsCancellationRequested)
+            {
+                logger.LogWarning("Rotation grain call failed ({Error}); retrying in {Delay} ms", ex.GetType().Name, delay.TotalMilliseconds);
+                await Task.Delay(delay, time, request.Http.RequestAborted);
+                delay *= 2;
+            }
         }
     }
 

@@ -61,6 +61,8 @@ public static class RoxyOrleansHosting
             o.Invariant = Invariant;
             o.ConnectionString = options.PostgresConnectionString;
         });
+        // A frontend must find new silos quickly during a rolling restart, not after the default minute.
+        client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
         return client;
     }
 }

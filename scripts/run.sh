@@ -28,4 +28,4 @@ if [ -z "${ROXY_TOKEN:-}" ]; then
   echo "roxy: ROXY_TOKEN was not set; using the admin token stored in .roxy/token"
 fi
 
-exec dotnet run --project Roxy.Api -c Release -- --config "$config" "$@"
+exec dotnet run --project Roxy.Api -c Release -- --config "$(realpath "$config")" "$@"

@@ -11,6 +11,9 @@ public static class CommandResponder
 {
     public const string Model = "roxy";
 
+    // Markdown is full of backticks and angle brackets; escaping them as \u0060 is valid but unreadable raw.
+    private static readonly JsonWriterOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static async Task WriteAsync(HttpContext http, string requestId, string markdown, bool stream, bool includeUsage, TimeProvider time)
     {
         var response = http.Response;
@@ -23,7 +26,7 @@ public static class CommandResponder
         if (!stream)
         {
             response.ContentType = "application/json";
-            await using var json = new Utf8JsonWriter(response.BodyWriter);
+            await using var json = new Utf8JsonWriter(response.BodyWriter, Relaxed);
             Start(json, id, "chat.completion", created);
             json.WriteStartObject("message");
             json.WriteString("role", "assistant");
@@ -109,7 +112,7 @@ public static class CommandResponder
     {
         var writer = http.Response.BodyWriter;
         writer.Write("data: "u8);
-        using (var json = new Utf8JsonWriter(writer))
+        using (var json = new Utf8JsonWriter(writer, Relaxed))
         {
             write(json);
         }

@@ -17,7 +17,7 @@ public static class ErrorWriter
         }
 
         var body = new OpenAiErrorResponse(new OpenAiError(error.Message, error.Type, error.Param, error.Code));
-        return response.WriteAsJsonAsync(body, RoxyJsonContext.Default.OpenAiErrorResponse, contentType: null, context.RequestAborted);
+        return response.WriteAsJsonAsync(body, RoxyJsonContext.Relaxed.OpenAiErrorResponse, contentType: null, context.RequestAborted);
     }
 
     public static OpenAiErrorResult ToResult(ProxyError error) => new(error);

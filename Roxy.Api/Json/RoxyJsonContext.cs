@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Roxy.Api.Apis;
 using Roxy.Api.Errors;
@@ -12,4 +14,16 @@ namespace Roxy.Api.Json;
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(HealthReport))]
 [JsonSerializable(typeof(ChatCompletionRequestDoc))]
-public sealed partial class RoxyJsonContext : JsonSerializerContext;
+public sealed partial class RoxyJsonContext : JsonSerializerContext
+{
+    /// <summary>
+    /// Plain characters for quotes, backticks and angle brackets: these bodies are read by people in chat UIs and
+    /// terminals, and are JSON API responses, never embedded in HTML.
+    /// </summary>
+    public static RoxyJsonContext Relaxed => s_relaxed ??= new(new JsonSerializerOptions(Default!.Options)
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+
+    private static RoxyJsonContext? s_relaxed;
+}

@@ -242,7 +242,7 @@ public static class ChatRequestReader
 
     // Content is a string or an array of parts; only the first text part matters for command detection.
     // Returns the byte range of that string token so nothing is decoded for earlier messages.
-    private static Range? ReadFirstText(ref Utf8JsonReader reader)
+    internal static Range? ReadFirstText(ref Utf8JsonReader reader)
     {
         if (reader.TokenType == JsonTokenType.String)
         {

@@ -63,7 +63,7 @@ public static class HistoryStripper
     private static (string? Role, bool IsCommand) ReadMessage(ref Utf8JsonReader reader, ReadOnlySpan<byte> body)
     {
         string? role = null;
-        string? text = null;
+        Range? text = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("role"u8))
@@ -74,7 +74,7 @@ public static class HistoryStripper
             else if (reader.ValueTextEquals("content"u8))
             {
                 reader.Read();
-                text = FirstText(ref reader);
+                text = ChatRequestReader.ReadFirstText(ref reader);
             }
             else
             {
@@ -83,51 +83,13 @@ public static class HistoryStripper
             }
         }
 
-        return (role, role == "user" && CommandParser.IsCommand(text));
+        return (role, role == "user" && text is { } range && CommandParser.IsCommand(Decode(body[range])));
     }
 
-    private static string? FirstText(ref Utf8JsonReader reader)
+    private static string? Decode(ReadOnlySpan<byte> token)
     {
-        if (reader.TokenType == JsonTokenType.String)
-        {
-            return reader.GetString();
-        }
-
-        if (reader.TokenType != JsonTokenType.StartArray)
-        {
-            reader.Skip();
-            return null;
-        }
-
-        string? first = null;
-        while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
-        {
-            string? type = null, text = null;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                if (reader.ValueTextEquals("type"u8))
-                {
-                    reader.Read();
-                    type = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-                }
-                else if (reader.ValueTextEquals("text"u8))
-                {
-                    reader.Read();
-                    text = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-                }
-                else
-                {
-                    reader.Read();
-                    reader.Skip();
-                }
-            }
-
-            if (first is null && type == "text")
-            {
-                first = text;
-            }
-        }
-
-        return first;
+        var reader = new Utf8JsonReader(token);
+        reader.Read();
+        return reader.GetString();
     }
 }

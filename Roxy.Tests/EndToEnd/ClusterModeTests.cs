@@ -27,19 +27,7 @@ public sealed class ClusterModeTests
         {
             for (var i = 0; i < 2; i++)
             {
-                var builder = Host.CreateApplicationBuilder();
-                builder.Logging.ClearProviders();
-                var options = new RoxyClusterOptions
-                {
-                    PostgresConnectionString = postgres,
-                    ClusterId = clusterId,
-                    SiloPort = FreePorts.Next(),
-                    GatewayPort = FreePorts.Next(),
-                };
-                builder.UseOrleans(silo => silo.UseRoxySilo(options));
-                var host = builder.Build();
-                await host.StartAsync();
-                silos.Add(host);
+                silos.Add(await SiloHost.StartAsync(postgres, clusterId));
             }
 
             var env = new Dictionary<string, string?>
@@ -74,8 +62,7 @@ public sealed class ClusterModeTests
         {
             foreach (var silo in silos)
             {
-                await silo.StopAsync();
-                silo.Dispose();
+                await SiloHost.StopAsync(silo);
             }
         }
     }

@@ -157,4 +157,17 @@ public sealed class FailoverTests : IClassFixture<ProxyFixture>
 
         Assert.Contains(_f.Roxy.Logs.Lines, l => l.Contains("tenant=cancel", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Request_larger_than_every_keys_tpm_is_400_not_429()
+    {
+        // Keys of this tenant allow 1,000,000 tokens a minute; this request reserves more than that alone.
+        var response = await _f.Roxy.PostChatAsync(ProxyFixture.TokenOf("passthrough"),
+            """{"model":"gpt-4o-mini","max_tokens":2000000,"messages":[{"role":"user","content":"hi"}]}""");
+        var error = await ChatCompletionsTests.ErrorAsync(response);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("request_too_large", error.GetProperty("code").GetString());
+        Assert.Empty(_f.Upstream.Requests);
+    }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using Roxy.Api.Apis;
 using Roxy.Api.Configuration;
 using Roxy.Api.Extensions;
+using Roxy.Api.Secrets;
 using Roxy.Grains.Hosting;
 using Scalar.AspNetCore;
 
@@ -21,6 +22,14 @@ public static class RoxyHost
         if (string.IsNullOrWhiteSpace(postgres))
         {
             problems.Add("ROXY_POSTGRES: not set; it must be an Npgsql connection string (scripts/run.sh starts a private PostgreSQL and sets it)");
+        }
+
+        // A master key that is set but unusable is a mistake to stop on; a missing one only disables run-time keys.
+        var protector = new SecretProtector(settings.Environment);
+        if (!string.IsNullOrEmpty(settings.Environment.GetValueOrDefault(SecretProtector.MasterKeyVariable))
+            && protector.ConfigurationProblem is { } masterKeyProblem)
+        {
+            problems.Add(masterKeyProblem);
         }
 
         if (problems.Count > 0 || load.Config is null)
@@ -66,6 +75,11 @@ public static class RoxyHost
         foreach (var warning in load.Warnings)
         {
             Console.Error.WriteLine($"warning: {warning}");
+        }
+
+        if (!protector.CanEncrypt)
+        {
+            Console.Error.WriteLine($"warning: {SecretProtector.MasterKeyVariable} is not set: provider keys cannot be added at run time (#roxy add key); keys from the environment and the config work as usual");
         }
 
         settings.Configure?.Invoke(builder);

@@ -27,12 +27,13 @@ public sealed class AddKeyCommand(ProviderRegistry providers, SecretProtector pr
         var secret = args.Positional[1];
         if (!providers.IsKnown(provider))
         {
-            return CommandReply.Error($"Unknown provider `{Trim(provider)}`. Known: {string.Join(", ", providers.All.Select(p => $"`{p.Name}`"))}.", Syntax);
+            // Not echoed: with the arguments swapped, this word is the key.
+            return CommandReply.Error($"Unknown provider. Known: {string.Join(", ", providers.All.Select(p => $"`{p.Name}`"))}.", Syntax);
         }
 
         if (args.OptionNames.FirstOrDefault(o => o is not ("rpm" or "tpm" or "cooldown")) is { } unknown)
         {
-            return CommandReply.Error($"Unknown option `{Trim(unknown)}`; use rpm, tpm or cooldown.", Syntax);
+            return CommandReply.Error($"Unknown option `{unknown}`; use rpm, tpm or cooldown.", Syntax);
         }
 
         if (!args.TryGetInt("rpm", DefaultRpm, 1, out var rpm, out var error)
@@ -69,6 +70,4 @@ public sealed class AddKeyCommand(ProviderRegistry providers, SecretProtector pr
             _ => CommandReply.Error("The key could not be added."),
         };
     }
-
-    private static string Trim(string text) => text.Length > 24 ? text[..24] + "…" : text;
 }

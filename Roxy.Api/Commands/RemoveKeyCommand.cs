@@ -25,7 +25,8 @@ public sealed class RemoveKeyCommand : IRoxyCommand
         var key = snapshot.Keys.FirstOrDefault(k => k.Id == lookup || k.Fingerprint == lookup);
         if (key is null || key.Provider != provider)
         {
-            return CommandReply.Error($"No {provider} key {(isId ? $"`{given}`" : "with that secret")} in this tenant. `#roxy list keys` shows them.", Syntax);
+            // Only a well-formed id is echoed; anything else may be a secret typed in the wrong place.
+            return CommandReply.Error($"No such key {(isId ? $"`{given}` " : "")}for that provider in this tenant. `#roxy list keys` shows them.", Syntax);
         }
 
         var result = await context.Tenant.RemoveKeyAsync(key.Id, context.Audit($"remove key {provider} {key.Id} ({key.Mask})"));

@@ -34,7 +34,8 @@ internal static class KeyState
         var found = await context.Tenant.SetKeyEnabledAsync(id, enabled, enabled ? null : "admin", context.Audit($"{verb} key {id}"));
         if (!found)
         {
-            return CommandReply.Error($"No key `{(id.Length > 16 ? id[..16] + "…" : id)}` in this tenant. `#roxy list keys` shows the ids.", syntax);
+            var shown = id.StartsWith("k-", StringComparison.Ordinal) && id.Length <= 16 ? $" `{id}`" : "";
+            return CommandReply.Error($"No key{shown} in this tenant. `#roxy list keys` shows the ids.", syntax);
         }
 
         return CommandReply.Ok(enabled ? $"✅ Key `{id}` is in rotation." : $"⏸️ Key `{id}` is out of rotation until `#roxy enable key {id}`.");

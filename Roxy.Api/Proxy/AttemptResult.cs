@@ -22,6 +22,9 @@ public sealed class AttemptResult
     public int PromptTokens { get; init; }
     public int CompletionTokens { get; init; }
 
+    /// <summary>The provider reported the usage itself (otherwise the reservation stays as estimated).</summary>
+    public bool UsageKnown { get; init; }
+
     /// <summary>True when the whole provider should be skipped (overload, timeouts).</summary>
     public bool SkipProvider { get; init; }
 }

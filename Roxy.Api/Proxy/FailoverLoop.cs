@@ -56,6 +56,14 @@ public sealed class FailoverLoop(
                         break;
                     }
 
+                    if (lease.Status == LeaseStatus.ProviderBackoff)
+                    {
+                        // Overloaded: move to the next target; if none serves, this is the answer.
+                        lastError ??= new ProxyError(503, "upstream_error", "upstream_overloaded",
+                            $"Provider '{target.Provider}' is overloaded; Roxy is backing off from it.") { RetryAfter = lease.RetryAfter };
+                        break;
+                    }
+
                     if (lease.Status == LeaseStatus.TooLarge)
                     {
                         tooLarge = true;
@@ -82,7 +90,9 @@ public sealed class FailoverLoop(
                     var result = await attempt.RunAsync(request, provider, target, key, secret);
                     var report = new UsageReport(
                         key.Id, lease.LeaseId, result.PromptTokens + result.CompletionTokens, result.Outcome,
-                        result.Hints.RetryAfter, result.Hints.RemainingRequests, result.Hints.RemainingTokens, result.Hints.ResetAfter);
+                        result.Hints.RetryAfter, result.Hints.RemainingRequests, result.Hints.RemainingTokens, result.Hints.ResetAfter,
+                        // An attempt that failed before any answer consumed nothing; a known zero frees the reservation.
+                        result.UsageKnown || (!result.Committed && result.Outcome is UpstreamOutcome.Failed or UpstreamOutcome.CallerError));
 
                     if (result.Outcome == UpstreamOutcome.Success)
                     {
@@ -123,10 +133,10 @@ public sealed class FailoverLoop(
             {
                 var waited = time.GetElapsedTime(waitStarted);
                 var remaining = _maxWait - waited;
-                if (remaining > TimeSpan.Zero && request.Attempts < MaxAttempts)
+                // Wait only when a slot frees within the budget; otherwise the wait would just delay the 429.
+                if (retryAfter <= remaining && request.Attempts < MaxAttempts)
                 {
-                    var pause = retryAfter < remaining ? retryAfter : remaining;
-                    await Task.Delay(pause < TimeSpan.FromMilliseconds(5) ? TimeSpan.FromMilliseconds(5) : pause, time, request.Http.RequestAborted);
+                    await Task.Delay(retryAfter < TimeSpan.FromMilliseconds(5) ? TimeSpan.FromMilliseconds(5) : retryAfter, time, request.Http.RequestAborted);
                     continue;
                 }
 

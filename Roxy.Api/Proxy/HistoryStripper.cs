@@ -12,9 +12,22 @@ public static class HistoryStripper
 {
     public static PooledBuffer Strip(ReadOnlySpan<byte> body)
     {
+        var output = new PooledBuffer(body.Length);
+        try
+        {
+            return StripInto(body, output);
+        }
+        catch
+        {
+            output.Dispose();
+            throw;
+        }
+    }
+
+    private static PooledBuffer StripInto(ReadOnlySpan<byte> body, PooledBuffer output)
+    {
         var reader = new Utf8JsonReader(body);
         reader.Read();
-        var output = new PooledBuffer(body.Length);
         var position = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -90,6 +103,14 @@ public static class HistoryStripper
     {
         var reader = new Utf8JsonReader(token);
         reader.Read();
-        return reader.GetString();
+        try
+        {
+            return reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            // Not valid UTF-8, so not a command: the provider will judge the text itself.
+            return null;
+        }
     }
 }

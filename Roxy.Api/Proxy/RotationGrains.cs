@@ -27,8 +27,20 @@ public sealed class RotationChannel(IRotationGrain grain)
 
     public IRotationGrain Grain { get; } = grain;
 
-    public ValueTask<KeyLease> AcquireAsync(int estimatedTokens, IReadOnlyList<string>? excluded) =>
-        Grain.AcquireAsync(new AcquireRequest(estimatedTokens, excluded, Drain()));
+    public async ValueTask<KeyLease> AcquireAsync(int estimatedTokens, IReadOnlyList<string>? excluded)
+    {
+        var reports = Drain();
+        try
+        {
+            return await Grain.AcquireAsync(new AcquireRequest(estimatedTokens, excluded, reports));
+        }
+        catch when (reports is not null)
+        {
+            // The call did not land: keep the corrections for the next acquire or the flush.
+            Requeue(reports);
+            throw;
+        }
+    }
 
     /// <summary>A success only corrects token counts: it can wait for the next acquire (or the flush timer).</summary>
     public void Defer(UsageReport report, long timestamp)
@@ -41,15 +53,36 @@ public sealed class RotationChannel(IRotationGrain grain)
     public ValueTask ReportNowAsync(UsageReport report) => Grain.ReportAsync(report);
 
     /// <summary>Sends what waited longer than <paramref name="maxAge"/>; called by <see cref="UsageFlusher"/>.</summary>
-    public ValueTask FlushAsync(long now, long maxAgeTicks, bool force)
+    public async ValueTask FlushAsync(long now, long maxAgeTicks, bool force)
     {
         var oldest = Interlocked.Read(ref _oldestPendingAt);
-        if (oldest == 0 || (!force && now - oldest < maxAgeTicks))
+        if (_pending.IsEmpty || (!force && oldest != 0 && now - oldest < maxAgeTicks))
         {
-            return ValueTask.CompletedTask;
+            return;
         }
 
-        return Drain() is { } reports ? Grain.ReportManyAsync(reports) : ValueTask.CompletedTask;
+        if (Drain() is { } reports)
+        {
+            try
+            {
+                await Grain.ReportManyAsync(reports);
+            }
+            catch
+            {
+                Requeue(reports);
+                throw;
+            }
+        }
+    }
+
+    private void Requeue(UsageReport[] reports)
+    {
+        foreach (var report in reports)
+        {
+            _pending.Enqueue(report);
+        }
+
+        Interlocked.CompareExchange(ref _oldestPendingAt, 1, 0);
     }
 
     private UsageReport[]? Drain()

@@ -122,7 +122,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
         var provider = target.Provider;
         var error = outcome switch
         {
-            UpstreamOutcome.RateLimited => new ProxyError(429, "rate_limit_error", "rate_limit_exceeded", $"Provider '{provider}' rate-limited every key Roxy could use.") { RetryAfter = hints.RetryAfter },
+            UpstreamOutcome.RateLimited => new ProxyError(429, "rate_limit_error", "rate_limit_exceeded", $"Provider '{provider}' rate-limited every key Roxy could use.") { RetryAfter = hints.RetryAfter ?? hints.ResetAfter ?? TimeSpan.FromSeconds(1) },
             UpstreamOutcome.QuotaExhausted => new ProxyError(502, "upstream_error", "upstream_quota_exhausted", $"Provider '{provider}' reports the API key's quota is exhausted; the key was taken out of rotation."),
             UpstreamOutcome.AuthFailed => new ProxyError(502, "upstream_error", "upstream_auth_failed", $"Provider '{provider}' rejected the API key; the key was taken out of rotation."),
             UpstreamOutcome.ProviderOverloaded => new ProxyError(503, "upstream_error", "upstream_overloaded", $"Provider '{provider}' is overloaded."),
@@ -177,7 +177,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
             }
         }
 
-        SseEvent.ReadUsage(body.Span, out var prompt, out var completion, out _);
+        var usageKnown = SseEvent.ReadUsage(body.Span, out var prompt, out var completion, out _);
         request.PromptTokens = prompt;
         request.CompletionTokens = completion;
         ResponseCommitter.Commit(request, response, target, key.Id, sse: false);
@@ -191,6 +191,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
             Hints = hints,
             PromptTokens = prompt,
             CompletionTokens = completion,
+            UsageKnown = usageKnown,
         };
     }
 
@@ -303,6 +304,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
                 Hints = hints,
                 PromptTokens = request.PromptTokens,
                 CompletionTokens = request.CompletionTokens,
+                UsageKnown = sawUsage,
             };
         }
         finally
@@ -336,6 +338,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
             Hints = hints,
             PromptTokens = request.PromptTokens,
             CompletionTokens = request.CompletionTokens,
+            UsageKnown = sawUsage,
         };
     }
 

@@ -12,7 +12,8 @@ namespace Roxy.Api.Routing;
 /// </summary>
 public sealed class ModelResolver(ProviderRegistry providers)
 {
-    private readonly ConcurrentDictionary<string, int> _roundRobin = new(StringComparer.Ordinal);
+    // Per tenant and rule: one tenant's traffic must neither disturb nor reveal another's alternation.
+    private readonly ConcurrentDictionary<(string Tenant, string Source), int> _roundRobin = new();
 
     public ProxyError? Resolve(TenantSnapshot tenant, string model, out ResolvedRoute route)
     {
@@ -35,7 +36,7 @@ public sealed class ModelResolver(ProviderRegistry providers)
                 return ProxyError.ModelNotFound(model);
             }
 
-            route = new ResolvedRoute(model, rule.SourceModel, Order(rule, targets));
+            route = new ResolvedRoute(model, rule.SourceModel, Order(tenant.TenantId, rule, targets));
             return null;
         }
 
@@ -152,7 +153,7 @@ public sealed class ModelResolver(ProviderRegistry providers)
         return false;
     }
 
-    private List<RouteTarget> Order(ModelRule rule, List<RouteTarget> targets)
+    private List<RouteTarget> Order(string tenantId, ModelRule rule, List<RouteTarget> targets)
     {
         if (targets.Count < 2 || rule.Policy == SelectionPolicy.Fallback)
         {
@@ -160,7 +161,7 @@ public sealed class ModelResolver(ProviderRegistry providers)
         }
 
         var first = rule.Policy == SelectionPolicy.RoundRobin
-            ? (int)((uint)_roundRobin.AddOrUpdate(rule.SourceModel, 0, (_, n) => n + 1) % (uint)targets.Count)
+            ? (int)((uint)_roundRobin.AddOrUpdate((tenantId, rule.SourceModel), 0, (_, n) => n + 1) % (uint)targets.Count)
             : Random.Shared.Next(targets.Count);
         // The policy picks the first choice; the rest follow in order, so failover still reaches every target.
         var ordered = new List<RouteTarget>(targets.Count);

@@ -10,7 +10,8 @@ namespace Roxy.Api.Secrets;
 public sealed class SecretResolver(IReadOnlyDictionary<string, string?> environment, SecretProtector protector)
 {
     // Decrypting on every request costs more than the lookup; ciphertexts are unique, so they key the cache.
-    private readonly ConcurrentDictionary<string, string> _decrypted = new(StringComparer.Ordinal);
+    // Keyed by tenant and key id too, so a ciphertext copied into another tenant's row still fails the AES-GCM check.
+    private readonly ConcurrentDictionary<(string Tenant, string KeyId, string Ref), string> _decrypted = new();
 
     public string? Resolve(ProviderKey key, string tenantId)
     {
@@ -19,7 +20,7 @@ public sealed class SecretResolver(IReadOnlyDictionary<string, string?> environm
             case KeySource.Env or KeySource.Config:
                 return environment.TryGetValue(key.SecretRef, out var value) && !string.IsNullOrEmpty(value) ? value : null;
             default:
-                if (_decrypted.TryGetValue(key.SecretRef, out var cached))
+                if (_decrypted.TryGetValue((tenantId, key.Id, key.SecretRef), out var cached))
                 {
                     return cached;
                 }
@@ -34,7 +35,7 @@ public sealed class SecretResolver(IReadOnlyDictionary<string, string?> environm
                     _decrypted.Clear();
                 }
 
-                _decrypted[key.SecretRef] = secret;
+                _decrypted[(tenantId, key.Id, key.SecretRef)] = secret;
                 return secret;
         }
     }

@@ -56,9 +56,8 @@ public sealed class KeyProber(
                 }
 
                 var probe = await KeyProbe.SendAsync(client, secret, TimeSpan.FromSeconds(15), cancellationToken);
-                if (probe.Accepted)
+                if (probe.Accepted && await tenant.ReenableRefusedKeyAsync(key.Id))
                 {
-                    await tenant.SetKeyEnabledAsync(key.Id, true, null);
                     logger.LogInformation("Key {KeyId} of tenant {Tenant} ({Provider}) is accepted again and back in rotation", key.Id, tenantId, key.Provider);
                 }
             }

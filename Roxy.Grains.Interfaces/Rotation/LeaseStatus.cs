@@ -13,4 +13,7 @@ public enum LeaseStatus
 
     /// <summary>The request needs more tokens than any key's max_tpm: it can never fit.</summary>
     TooLarge = 3,
+
+    /// <summary>The provider said it is overloaded; every key of it backs off until <see cref="KeyLease.RetryAfter"/>.</summary>
+    ProviderBackoff = 4,
 }

@@ -13,4 +13,5 @@ public sealed record UsageReport(
     [property: Id(4)] TimeSpan? RetryAfter,
     [property: Id(5)] int? RemainingRequests,
     [property: Id(6)] int? RemainingTokens,
-    [property: Id(7)] TimeSpan? ResetAfter);
+    [property: Id(7)] TimeSpan? ResetAfter,
+    [property: Id(8)] bool UsageKnown = true);

@@ -19,6 +19,10 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("SetKeyEnabled")]
     Task<bool> SetKeyEnabledAsync(string keyId, bool enabled, string? reason, AuditEntry? audit = null);
 
+    /// <summary>Brings back a key the provider refused, unless it is no longer disabled for that reason.</summary>
+    [Alias("ReenableRefusedKey")]
+    Task<bool> ReenableRefusedKeyAsync(string keyId);
+
     /// <summary>Adds a runtime-owned key (secret already encrypted by the frontend).</summary>
     [Alias("AddKey")]
     Task<KeyChangeResult> AddKeyAsync(Rotation.ProviderKey key, AuditEntry audit);

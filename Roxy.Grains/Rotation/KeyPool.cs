@@ -49,6 +49,11 @@ public sealed class KeyPool(TimeProvider time)
     public KeyLease Acquire(int estimatedTokens, IReadOnlyList<string>? exclude)
     {
         var now = time.GetUtcNow();
+        if (_providerBackoffUntil > now && _keys.Length > 0)
+        {
+            return new KeyLease(LeaseStatus.ProviderBackoff, null, 0, 0, _providerBackoffUntil - now);
+        }
+
         var n = _keys.Length;
         KeyRuntime? best = null;
         var bestIndex = -1;
@@ -89,11 +94,6 @@ public sealed class KeyPool(TimeProvider time)
             if (k.CoolingUntil > now)
             {
                 wait = k.CoolingUntil - now;
-            }
-
-            if (_providerBackoffUntil > now)
-            {
-                wait = Max(wait, _providerBackoffUntil - now);
             }
 
             var requests = k.Requests.Used(now);
@@ -166,10 +166,16 @@ public sealed class KeyPool(TimeProvider time)
         }
 
         var now = time.GetUtcNow();
-        var consumed = report.Outcome is UpstreamOutcome.Success or UpstreamOutcome.Cancelled or UpstreamOutcome.CallerError
-            ? report.ActualTokens
-            : 0;
-        k.Tokens.Adjust(report.LeaseId, consumed);
+        if (report.Outcome is UpstreamOutcome.RateLimited or UpstreamOutcome.QuotaExhausted or UpstreamOutcome.AuthFailed or UpstreamOutcome.ProviderOverloaded)
+        {
+            // Refused outright: the provider counted no tokens.
+            k.Tokens.Adjust(report.LeaseId, 0);
+        }
+        else if (report.UsageKnown)
+        {
+            // Only a known count replaces the reservation; without one the estimate stands (it errs high).
+            k.Tokens.Adjust(report.LeaseId, report.ActualTokens);
+        }
 
         if (report.RemainingRequests is not null || report.RemainingTokens is not null)
         {

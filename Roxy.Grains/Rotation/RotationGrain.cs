@@ -78,7 +78,14 @@ public sealed class RotationGrain(
             }
         }
 
-        return disabled is null ? null : PersistDisabledAsync(disabled);
+        if (disabled is not null)
+        {
+            // Not awaited: the key is already out of rotation in memory, and acquires must not queue behind a
+            // PostgreSQL write (warm grains keep serving while storage is in trouble).
+            _ = PersistDisabledAsync(disabled);
+        }
+
+        return null;
     }
 
     private async Task PersistDisabledAsync(List<KeyDisabled> disabled)
@@ -88,7 +95,14 @@ public sealed class RotationGrain(
         foreach (var d in disabled)
         {
             logger.LogWarning("Key {KeyId} of {Rotation} disabled: {Reason}", d.KeyId, this.GetPrimaryKeyString(), d.Reason);
-            await tenant.SetKeyEnabledAsync(d.KeyId, false, d.Reason);
+            try
+            {
+                await tenant.SetKeyEnabledAsync(d.KeyId, false, d.Reason);
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Could not persist that key {KeyId} was refused; it stays out of rotation in memory", d.KeyId);
+            }
         }
     }
 

@@ -122,6 +122,18 @@ public sealed class TenantGrain(
         return true;
     }
 
+    async Task<bool> ITenantGrain.ReenableRefusedKeyAsync(string keyId)
+    {
+        var key = state.State.Keys.Find(k => k.Id == keyId);
+        // An admin may have disabled the key while the probe was in flight: that decision stands.
+        if (key is null || key.Enabled || key.DisabledReason is not ("auth" or "quota"))
+        {
+            return false;
+        }
+
+        return await ((ITenantGrain)this).SetKeyEnabledAsync(keyId, true, null);
+    }
+
     async Task<KeyChangeResult> ITenantGrain.AddKeyAsync(ProviderKey key, AuditEntry audit)
     {
         var existing = state.State.Keys.FirstOrDefault(k => k.Fingerprint == key.Fingerprint || k.Id == key.Id);
@@ -137,7 +149,16 @@ public sealed class TenantGrain(
 
         var added = key with { Owner = Owner.Runtime, Source = KeySource.Chat, Enabled = true, DisabledReason = null };
         state.State.Keys.Add(added);
-        await CommitAsync(audit, [added.Provider]);
+        try
+        {
+            await CommitAsync(audit, [added.Provider]);
+        }
+        catch
+        {
+            await ApiKey(key).ReleaseAsync(TenantId, key.Id);
+            throw;
+        }
+
         return new KeyChangeResult(KeyChangeStatus.Done, added);
     }
 
@@ -212,7 +233,18 @@ public sealed class TenantGrain(
 
         s.Exists = true;
         s.Version++;
-        await state.WriteStateAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Memory must not run ahead of storage: drop this activation so the next call reloads the truth.
+            _snapshot = null;
+            DeactivateOnIdle();
+            throw;
+        }
+
         _snapshot = null;
         await PushKeysAsync(providers);
     }

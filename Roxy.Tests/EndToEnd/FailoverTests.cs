@@ -81,8 +81,9 @@ public sealed class FailoverTests : IClassFixture<ProxyFixture>
         }
 
         Assert.Equal(1, _f.Upstream.CountFor(bad));
-        var snapshot = await _f.Roxy.Grains.GetGrain<ITenantGrain>(GrainKeys.Tenant("auth")).GetSnapshotAsync();
-        var disabled = Assert.Single(snapshot.Keys, k => !k.Enabled);
+        var tenant = _f.Roxy.Grains.GetGrain<ITenantGrain>(GrainKeys.Tenant("auth"));
+        await Eventually.TrueAsync(async () => (await tenant.GetSnapshotAsync()).Keys.Any(k => !k.Enabled));
+        var disabled = Assert.Single((await tenant.GetSnapshotAsync()).Keys, k => !k.Enabled);
         Assert.Equal("auth", disabled.DisabledReason);
         Assert.DoesNotContain(_f.Roxy.Logs.Lines, l => l.Contains(bad, StringComparison.Ordinal));
     }

@@ -172,8 +172,23 @@ public class KeyPoolTests
         var pool = Pool(Key("a"), Key("b"));
         var lease = pool.Acquire(1, null);
         pool.Report(new UsageReport(lease.Key!.Id, lease.LeaseId, 0, UpstreamOutcome.ProviderOverloaded, null, null, null, null));
-        Assert.Equal(LeaseStatus.Exhausted, pool.Acquire(1, null).Status);
+        var backoff = pool.Acquire(1, null);
+        Assert.Equal(LeaseStatus.ProviderBackoff, backoff.Status);
+        Assert.Equal(TimeSpan.FromSeconds(5), backoff.RetryAfter);
         _time.Advance(TimeSpan.FromSeconds(5));
         Assert.Equal(LeaseStatus.Granted, pool.Acquire(1, null).Status);
+    }
+
+    [Fact]
+    public void Reservation_stands_when_the_provider_reported_no_usage()
+    {
+        var pool = Pool(Key("a", tpm: 1000));
+        var lease = pool.Acquire(600, null);
+        pool.Report(new UsageReport("a", lease.LeaseId, 5, UpstreamOutcome.Success, null, null, null, null, UsageKnown: false));
+        Assert.Equal(600, pool.Usage().Single().TokensInWindow);
+
+        var refused = pool.Acquire(10, null);
+        pool.Report(new UsageReport("a", refused.LeaseId, 0, UpstreamOutcome.RateLimited, null, null, null, null, UsageKnown: false));
+        Assert.Equal(600, pool.Usage().Single().TokensInWindow);
     }
 }

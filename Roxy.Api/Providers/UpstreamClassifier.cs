@@ -14,8 +14,9 @@ public static class UpstreamClassifier
         401 or 403 => UpstreamOutcome.AuthFailed,
         529 => UpstreamOutcome.ProviderOverloaded,
         503 when Contains(errorBody, "overload"u8) => UpstreamOutcome.ProviderOverloaded,
-        408 or 409 => UpstreamOutcome.Failed,
-        >= 400 and < 500 => UpstreamOutcome.CallerError,
+        // The caller's own mistakes pass through untouched; any other 4xx is the provider's business and its text
+        // (which may quote the key) is replaced like a 5xx.
+        400 or 404 or 413 or 422 => UpstreamOutcome.CallerError,
         _ => UpstreamOutcome.Failed,
     };
 

@@ -59,14 +59,17 @@ public class UpstreamClassifierTests
     [Theory]
     [InlineData(408)]
     [InlineData(409)]
-    public void Timeout_and_conflict_are_failed(int status) => Assert.Equal(UpstreamOutcome.Failed, Classify(status));
+    [InlineData(405)]
+    [InlineData(415)]
+    [InlineData(451)]
+    public void Other_provider_4xx_are_failed_and_retried(int status) => Assert.Equal(UpstreamOutcome.Failed, Classify(status));
 
     [Theory]
     [InlineData(400)]
     [InlineData(404)]
     [InlineData(413)]
     [InlineData(422)]
-    public void Other_client_errors_are_the_callers_fault(int status) => Assert.Equal(UpstreamOutcome.CallerError, Classify(status));
+    public void Caller_errors_pass_through(int status) => Assert.Equal(UpstreamOutcome.CallerError, Classify(status));
 
     [Fact]
     public void Overloaded_body_on_a_non_503_does_not_mean_overloaded()

@@ -81,6 +81,13 @@ public sealed class ChatCompletionsTests : IClassFixture<ProxyFixture>
         var received = JsonNode.Parse(Assert.Single(_f.Upstream.Requests).Body);
         Assert.True(JsonNode.DeepEquals(sent, received), $"upstream got {received}");
         Assert.Equal("gpt-4o-mini", response.Headers.GetValues("x-roxy-model").Single());
+
+        // One structured line per request, with ids and numbers but no prompt text.
+        var requestId = response.Headers.GetValues("x-request-id").Single();
+        var line = Assert.Single(_f.Roxy.Logs.Lines, l => l.Contains($"request {requestId} ", StringComparison.Ordinal));
+        Assert.Contains("model=smart answered_by=gpt-4o-mini provider=openai", line, StringComparison.Ordinal);
+        Assert.Contains("status=200", line, StringComparison.Ordinal);
+        Assert.DoesNotContain(_f.Roxy.Logs.Lines, l => l.Contains("what is this?", StringComparison.Ordinal) || l.Contains("be brief", StringComparison.Ordinal));
     }
 
     [Fact]

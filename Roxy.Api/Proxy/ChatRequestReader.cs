@@ -227,7 +227,13 @@ public static class ChatRequestReader
             return null;
         }
 
-        var reader = new Utf8JsonReader(body[range]);
+        return TryDecodeString(body[range]);
+    }
+
+    /// <summary>Decodes one JSON string token; null when its bytes are not valid UTF-8 (no command can be read).</summary>
+    internal static string? TryDecodeString(ReadOnlySpan<byte> token)
+    {
+        var reader = new Utf8JsonReader(token);
         reader.Read();
         try
         {
@@ -235,7 +241,6 @@ public static class ChatRequestReader
         }
         catch (InvalidOperationException)
         {
-            // Invalid UTF-8 inside the text: no command can be read from it.
             return null;
         }
     }

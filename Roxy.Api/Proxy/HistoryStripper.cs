@@ -96,21 +96,6 @@ public static class HistoryStripper
             }
         }
 
-        return (role, role == "user" && text is { } range && CommandParser.IsCommand(Decode(body[range])));
-    }
-
-    private static string? Decode(ReadOnlySpan<byte> token)
-    {
-        var reader = new Utf8JsonReader(token);
-        reader.Read();
-        try
-        {
-            return reader.GetString();
-        }
-        catch (InvalidOperationException)
-        {
-            // Not valid UTF-8, so not a command: the provider will judge the text itself.
-            return null;
-        }
+        return (role, role == "user" && text is { } range && CommandParser.IsCommand(ChatRequestReader.TryDecodeString(body[range])));
     }
 }

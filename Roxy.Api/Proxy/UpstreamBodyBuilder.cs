@@ -83,11 +83,15 @@ public static class UpstreamBodyBuilder
 
     private static void WriteJsonString(PooledBuffer buffer, string value)
     {
-        // Model names are almost always plain ASCII; escape through the encoder only when they are not.
         var max = Encoding.UTF8.GetMaxByteCount(value.Length) * 6 + 2;
         var span = buffer.GetSpan(max);
         span[0] = (byte)'"';
-        var status = JavaScriptEncoder.Default.EncodeUtf8(Encoding.UTF8.GetBytes(value), span[1..], out _, out var written);
+        // Transcode on the stack (model names are short), so the hot path allocates nothing here.
+        var utf8Length = Encoding.UTF8.GetMaxByteCount(value.Length);
+        var rented = utf8Length <= 512 ? null : new byte[utf8Length];
+        Span<byte> utf8 = rented ?? stackalloc byte[512];
+        utf8 = utf8[..Encoding.UTF8.GetBytes(value, utf8)];
+        var status = JavaScriptEncoder.Default.EncodeUtf8(utf8, span[1..], out _, out var written);
         if (status != System.Buffers.OperationStatus.Done)
         {
             throw new JsonException("Model name could not be encoded.");

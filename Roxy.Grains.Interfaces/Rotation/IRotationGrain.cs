@@ -12,6 +12,10 @@ public interface IRotationGrain : IGrainWithStringKey
     [Alias("Acquire")]
     ValueTask<KeyLease> AcquireAsync(AcquireRequest request);
 
+    /// <summary>Credits for a busy frontend; an empty list when no key has room to spare.</summary>
+    [Alias("TopUp")]
+    ValueTask<IReadOnlyList<KeyCredit>> TopUpAsync(CreditRequest request);
+
     /// <remarks>
     /// One-way: the frontend never waits for it. Callers that retry exclude the failed key themselves, so nothing
     /// depends on the report having landed before the next <see cref="AcquireAsync"/>.

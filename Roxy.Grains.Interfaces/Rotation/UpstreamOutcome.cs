@@ -12,4 +12,7 @@ public enum UpstreamOutcome
     Failed = 5,
     CallerError = 6,
     Cancelled = 7,
+
+    /// <summary>A <see cref="KeyCredit"/> that expired unspent: its reservation is released.</summary>
+    Unused = 8,
 }

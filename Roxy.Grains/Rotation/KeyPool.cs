@@ -156,6 +156,96 @@ public sealed class KeyPool(TimeProvider time)
         return new KeyLease(LeaseStatus.Granted, best.Key, lease, estimatedTokens, TimeSpan.Zero);
     }
 
+    /// <summary>
+    /// Up to <paramref name="credits"/> <see cref="KeyCredit"/>s of <paramref name="tokens"/> each. Credits come only
+    /// from keys with plenty of room, so holding them never starves another frontend: a key stays at most half used
+    /// in both windows, gives at most what it could serve at full rate within a credit's lifetime, gets none while
+    /// it cools down, and keeps room for a lease within the provider's remaining-* hints. Each is picked like a lease (least
+    /// utilized, ties round-robin) and counted at the end of its lifetime, the latest moment it may be spent.
+    /// </summary>
+    public IReadOnlyList<KeyCredit> GrantCredits(int credits, int tokens)
+    {
+        var n = _keys.Length;
+        var now = time.GetUtcNow();
+        if (credits <= 0 || tokens <= 0 || n == 0 || _providerBackoffUntil > now)
+        {
+            return [];
+        }
+
+        var countsAt = now + KeyCredit.Lifetime;
+        Span<int> given = n <= 64 ? stackalloc int[n] : new int[n];
+        List<KeyCredit>? granted = null;
+        for (var c = 0; c < Math.Min(credits, KeyCredit.MaxPerTopUp); c++)
+        {
+            var index = PickForCredit(now, tokens, given);
+            if (index < 0)
+            {
+                break;
+            }
+
+            var k = _keys[index];
+            var id = ++_nextLease;
+            k.Requests.AddAt(now, countsAt, id, 1);
+            k.Tokens.AddAt(now, countsAt, id, tokens);
+            if (k.HintUntil > now)
+            {
+                k.HintRequests--;
+                k.HintTokens -= tokens;
+            }
+
+            given[index]++;
+            _cursor = (index + 1) % n;
+            (granted ??= new List<KeyCredit>(credits)).Add(new KeyCredit(k.Key, id, tokens));
+        }
+
+        return granted is null ? [] : granted;
+    }
+
+    private int PickForCredit(DateTimeOffset now, int tokens, ReadOnlySpan<int> given)
+    {
+        var n = _keys.Length;
+        var best = -1;
+        var bestUtilization = double.MaxValue;
+        for (var i = 0; i < n; i++)
+        {
+            var index = (_cursor + i) % n;
+            var k = _keys[index];
+            if (!k.InRotation || k.CoolingUntil > now)
+            {
+                continue;
+            }
+
+            // The provider's own remaining counts (sent with nearly every answer) must leave room for a lease too.
+            if (k.HintUntil > now && (k.HintRequests <= 1 || k.HintTokens < 2L * tokens))
+            {
+                continue;
+            }
+
+            // What the key serves at full rate within one credit lifetime: a small key never gets credits.
+            var capacity = (int)(k.Key.MaxRpm * KeyCredit.Lifetime.TotalSeconds / Window.TotalSeconds);
+            if (given[index] >= capacity)
+            {
+                continue;
+            }
+
+            var requests = k.Requests.Used(now) + 1;
+            var used = k.Tokens.Used(now) + tokens;
+            if (requests * 2 > k.Key.MaxRpm || used * 2 > k.Key.MaxTpm)
+            {
+                continue;
+            }
+
+            var utilization = Math.Max((double)requests / k.Key.MaxRpm, (double)used / k.Key.MaxTpm);
+            if (utilization < bestUtilization)
+            {
+                best = index;
+                bestUtilization = utilization;
+            }
+        }
+
+        return best;
+    }
+
     /// <summary>Applies what the upstream said; returns a key the provider refused, for the caller to persist.</summary>
     internal KeyDisabled? Report(UsageReport report)
     {
@@ -166,6 +256,14 @@ public sealed class KeyPool(TimeProvider time)
         }
 
         var now = time.GetUtcNow();
+        if (report.Outcome == UpstreamOutcome.Unused)
+        {
+            // A credit nobody spent: as if it had never been granted.
+            k.Requests.Adjust(report.LeaseId, 0);
+            k.Tokens.Adjust(report.LeaseId, 0);
+            return null;
+        }
+
         if (report.Outcome is UpstreamOutcome.RateLimited or UpstreamOutcome.QuotaExhausted or UpstreamOutcome.AuthFailed or UpstreamOutcome.ProviderOverloaded)
         {
             // Refused outright: the provider counted no tokens.

@@ -44,30 +44,36 @@ public sealed class RotationGrain(
     {
         if (request.Reports is { Count: > 0 } reports)
         {
-            var persist = ApplyReports(reports);
-            if (persist is not null)
-            {
-                return AcquireAfterAsync(persist, request);
-            }
+            ApplyReports(reports);
         }
 
         return ValueTask.FromResult(_pool.Acquire(request.EstimatedTokens, request.ExcludeKeyIds));
     }
 
-    ValueTask IRotationGrain.ReportAsync(UsageReport report) =>
-        ApplyReports([report]) is { } persist ? new ValueTask(persist) : ValueTask.CompletedTask;
-
-    ValueTask IRotationGrain.ReportManyAsync(IReadOnlyList<UsageReport> reports) =>
-        ApplyReports(reports) is { } persist ? new ValueTask(persist) : ValueTask.CompletedTask;
-
-    private async ValueTask<KeyLease> AcquireAfterAsync(Task persist, AcquireRequest request)
+    ValueTask<IReadOnlyList<KeyCredit>> IRotationGrain.TopUpAsync(CreditRequest request)
     {
-        await persist;
-        return _pool.Acquire(request.EstimatedTokens, request.ExcludeKeyIds);
+        if (request.Reports is { Count: > 0 } reports)
+        {
+            ApplyReports(reports);
+        }
+
+        return ValueTask.FromResult(_pool.GrantCredits(request.Credits, request.Tokens));
     }
 
-    /// <summary>Applies reports in memory; returns the write that persists a refused key, if one was refused.</summary>
-    private Task? ApplyReports(IReadOnlyList<UsageReport> reports)
+    ValueTask IRotationGrain.ReportAsync(UsageReport report)
+    {
+        ApplyReports([report]);
+        return ValueTask.CompletedTask;
+    }
+
+    ValueTask IRotationGrain.ReportManyAsync(IReadOnlyList<UsageReport> reports)
+    {
+        ApplyReports(reports);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Applies reports in memory; a key the provider refused is persisted in the background.</summary>
+    private void ApplyReports(IReadOnlyList<UsageReport> reports)
     {
         List<KeyDisabled>? disabled = null;
         foreach (var report in reports)
@@ -84,8 +90,6 @@ public sealed class RotationGrain(
             // PostgreSQL write (warm grains keep serving while storage is in trouble).
             _ = PersistDisabledAsync(disabled);
         }
-
-        return null;
     }
 
     private async Task PersistDisabledAsync(List<KeyDisabled> disabled)

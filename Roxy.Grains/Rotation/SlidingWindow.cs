@@ -20,7 +20,14 @@ public sealed class SlidingWindow(TimeSpan span)
         return _sum;
     }
 
-    public void Add(DateTimeOffset now, long leaseId, long amount)
+    public void Add(DateTimeOffset now, long leaseId, long amount) => AddAt(now, now, leaseId, amount);
+
+    /// <summary>
+    /// Adds an entry stamped <paramref name="at"/>, which may lie ahead of entries added later (a credit counts at
+    /// the end of its lifetime). It is kept in time order so expiry stays one by one from the oldest; the few newer
+    /// entries it passes are shifted.
+    /// </summary>
+    public void AddAt(DateTimeOffset now, DateTimeOffset at, long leaseId, long amount)
     {
         Evict(now);
         if (_count == _entries.Length)
@@ -28,7 +35,15 @@ public sealed class SlidingWindow(TimeSpan span)
             Grow();
         }
 
-        _entries[(_head + _count) % _entries.Length] = new Entry(now.UtcTicks, leaseId, amount);
+        var ticks = at.UtcTicks;
+        var i = _count;
+        while (i > 0 && _entries[(_head + i - 1) % _entries.Length].Ticks > ticks)
+        {
+            _entries[(_head + i) % _entries.Length] = _entries[(_head + i - 1) % _entries.Length];
+            i--;
+        }
+
+        _entries[(_head + i) % _entries.Length] = new Entry(ticks, leaseId, amount);
         _count++;
         _sum += amount;
     }

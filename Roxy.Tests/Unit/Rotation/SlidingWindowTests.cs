@@ -42,4 +42,29 @@ public class SlidingWindowTests
         Assert.False(window.Adjust(1000, 5));
         Assert.Equal(110, window.Used(T0.AddSeconds(1)));
     }
+
+    [Fact]
+    public void An_entry_stamped_ahead_stays_in_time_order()
+    {
+        var window = new SlidingWindow(TimeSpan.FromSeconds(60));
+        // A credit counted at T0+10 s, then two ordinary entries made before that moment.
+        window.AddAt(T0, T0.AddSeconds(10), 1, 7);
+        window.Add(T0.AddSeconds(1), 2, 1);
+        window.Add(T0.AddSeconds(2), 3, 2);
+        Assert.Equal(10, window.Used(T0.AddSeconds(60)));
+        Assert.Equal(9, window.Used(T0.AddSeconds(61)));   // the T0+1 entry left first
+        Assert.Equal(7, window.Used(T0.AddSeconds(62)));
+        Assert.Equal(7, window.Used(T0.AddSeconds(69.9)));
+        Assert.Equal(0, window.Used(T0.AddSeconds(70)));   // the credit counts until 60 s after its stamp
+    }
+
+    [Fact]
+    public void Adjust_finds_an_entry_stamped_ahead()
+    {
+        var window = new SlidingWindow(TimeSpan.FromSeconds(60));
+        window.AddAt(T0, T0.AddSeconds(1), 1, 5);
+        window.Add(T0, 2, 3);
+        Assert.True(window.Adjust(1, 0));
+        Assert.Equal(3, window.Used(T0));
+    }
 }

@@ -7,8 +7,10 @@ public static class ChatCompletionsApi
 {
     public static IEndpointRouteBuilder MapChatCompletionsApi(this IEndpointRouteBuilder app)
     {
-        // The one route that writes its response directly: it streams whatever the provider sends.
-        app.MapPost("/v1/chat/completions", (HttpContext http, ProxyPipeline pipeline) => pipeline.HandleChatCompletionsAsync(http))
+        // The one route that writes its response directly: it streams whatever the provider sends. The singleton
+        // pipeline is captured rather than bound as a parameter, which would open a service scope per request.
+        var pipeline = app.ServiceProvider.GetRequiredService<ProxyPipeline>();
+        app.MapPost("/v1/chat/completions", (Func<HttpContext, Task>)pipeline.HandleChatCompletionsAsync)
             .WithName("CreateChatCompletion")
             .WithSummary("OpenAI chat completions, streaming or not, routed to an upstream model and key.")
             .WithTags("OpenAI")

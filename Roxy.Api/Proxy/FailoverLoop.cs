@@ -35,8 +35,9 @@ public sealed class FailoverLoop(
             var tooLarge = false;
             var noKeys = 0;
 
-            foreach (var target in route.Targets)
+            for (var t = 0; t < route.Targets.Count; t++)
             {
+                var target = route.Targets[t];
                 var provider = providers.Get(target.Provider);
                 if (provider is null)
                 {

@@ -6,10 +6,6 @@ namespace Roxy.Api.Providers.OpenAi;
 /// <summary>OpenAI's protocol: OpenAI itself, OpenRouter, Chutes and any <c>kind: openai</c> provider.</summary>
 public sealed class OpenAiCompatibleProvider(ResolvedProvider settings, HttpMessageInvoker http) : IProviderClient
 {
-    private static readonly MediaTypeHeaderValue Json = new("application/json");
-    private static readonly MediaTypeWithQualityHeaderValue AcceptJson = new("application/json");
-    private static readonly MediaTypeWithQualityHeaderValue AcceptSse = new("text/event-stream");
-
     private readonly Uri _chat = Append(settings.BaseUrl, "chat/completions");
     private readonly Uri _embeddings = Append(settings.BaseUrl, "embeddings");
     private readonly Uri _models = Append(settings.BaseUrl, "models");
@@ -28,8 +24,9 @@ public sealed class OpenAiCompatibleProvider(ResolvedProvider settings, HttpMess
                 UpstreamOperation.Embeddings => _embeddings,
                 _ => _models,
             });
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
-        request.Headers.Accept.Add(stream ? AcceptSse : AcceptJson);
+        // Header values as plain strings: typed header objects would be allocated, then formatted back to text.
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + apiKey);
+        request.Headers.TryAddWithoutValidation("Accept", stream ? "text/event-stream" : "application/json");
         foreach (var (name, value) in Settings.Headers)
         {
             request.Headers.TryAddWithoutValidation(name, value);
@@ -38,7 +35,7 @@ public sealed class OpenAiCompatibleProvider(ResolvedProvider settings, HttpMess
         if (operation != UpstreamOperation.Models)
         {
             request.Content = new ReadOnlyMemoryContent(body);
-            request.Content.Headers.ContentType = Json;
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         }
 
         return request;

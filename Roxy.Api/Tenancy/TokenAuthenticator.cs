@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Roxy.Grains;
@@ -6,8 +7,8 @@ using Roxy.Grains.Tenancy;
 namespace Roxy.Api.Tenancy;
 
 /// <summary>
-/// Resolves a bearer token to its tenant from an in-memory copy of the registry's token directory: hashing and
-/// a dictionary probe per request, no grain call. The copy refreshes in the background and on an unknown token
+/// Resolves a bearer token to its tenant from an in-memory copy of the registry's token directory: a dictionary
+/// probe per request, no grain call; a token is hashed only the first time this copy sees it. The copy refreshes in the background and on an unknown token
 /// (at most once a second, so random tokens cannot flood the registry).
 /// </summary>
 public sealed class TokenAuthenticator(IGrainFactory grains, TimeProvider time, ILogger<TokenAuthenticator> logger) : IDisposable
@@ -38,9 +39,7 @@ public sealed class TokenAuthenticator(IGrainFactory grains, TimeProvider time, 
             return null;
         }
 
-        Span<byte> hash = stackalloc byte[32];
-        HashToken(token, hash);
-        return _directory.Find(hash);
+        return _directory.Find(token);
     }
 
     private async ValueTask<TenantIdentity?> RefreshAndFindAsync(HttpContext context)
@@ -104,15 +103,6 @@ public sealed class TokenAuthenticator(IGrainFactory grains, TimeProvider time, 
         return apiKey.Count > 0 ? apiKey[0].AsSpan().Trim() : default;
     }
 
-    private static void HashToken(ReadOnlySpan<char> token, Span<byte> hash)
-    {
-        var max = Encoding.UTF8.GetMaxByteCount(token.Length);
-        var rented = max <= 512 ? null : new byte[max];
-        Span<byte> utf8 = rented ?? stackalloc byte[512];
-        var length = Encoding.UTF8.GetBytes(token, utf8);
-        SHA256.HashData(utf8[..length], hash);
-    }
-
     private sealed class Directory
     {
         public static readonly Directory Empty = new(new TokenDirectory(0, []));
@@ -130,6 +120,7 @@ public sealed class TokenAuthenticator(IGrainFactory grains, TimeProvider time, 
             }
 
             _lookup = _byHash.GetAlternateLookup<ReadOnlySpan<char>>();
+            _verifiedLookup = _verified.GetAlternateLookup<ReadOnlySpan<char>>();
             TenantIds = directory.Entries.Select(e => e.TenantId).Distinct(StringComparer.Ordinal).ToArray();
         }
 
@@ -137,7 +128,39 @@ public sealed class TokenAuthenticator(IGrainFactory grains, TimeProvider time, 
 
         public long Version { get; }
 
-        public TenantIdentity? Find(ReadOnlySpan<byte> hash)
+        // Tokens that already matched, so a client's next request skips hashing. Only tokens that matched get in,
+        // so it holds at most one string per directory entry; it goes away with this copy when tokens change.
+        private readonly ConcurrentDictionary<string, TenantIdentity> _verified = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, TenantIdentity>.AlternateLookup<ReadOnlySpan<char>> _verifiedLookup;
+
+        public TenantIdentity? Find(ReadOnlySpan<char> token)
+        {
+            if (_verifiedLookup.TryGetValue(token, out var known))
+            {
+                return known;
+            }
+
+            Span<byte> hash = stackalloc byte[32];
+            HashToken(token, hash);
+            var identity = Find(hash);
+            if (identity is not null && _verified.Count <= _byHash.Count)
+            {
+                _verified.TryAdd(token.ToString(), identity);
+            }
+
+            return identity;
+        }
+
+        private static void HashToken(ReadOnlySpan<char> token, Span<byte> hash)
+        {
+            var max = Encoding.UTF8.GetMaxByteCount(token.Length);
+            var rented = max <= 512 ? null : new byte[max];
+            Span<byte> utf8 = rented ?? stackalloc byte[512];
+            var length = Encoding.UTF8.GetBytes(token, utf8);
+            SHA256.HashData(utf8[..length], hash);
+        }
+
+        private TenantIdentity? Find(ReadOnlySpan<byte> hash)
         {
             Span<char> hex = stackalloc char[64];
             Convert.TryToHexStringLower(hash, hex, out _);

@@ -92,4 +92,19 @@ public sealed class RequestValidationTests : IClassFixture<ProxyFixture>
             r => r.Headers.TryAddWithoutValidation("x-api-key", ProxyFixture.MemberToken));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
+
+    [Fact]
+    public async Task A_token_that_authenticated_before_does_not_let_a_near_copy_in()
+    {
+        var body = """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""";
+        var token = ProxyFixture.MemberToken;
+        Assert.Equal(HttpStatusCode.OK, (await _f.Roxy.PostChatAsync(token, body)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _f.Roxy.PostChatAsync(token, body)).StatusCode);
+
+        // Remembered tokens are matched whole: a prefix, an extension or one changed character is still refused.
+        foreach (var near in new[] { token[..^1], token + "x", token[..^1] + (token[^1] == 'a' ? 'b' : 'a') })
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await _f.Roxy.PostChatAsync(near, body)).StatusCode);
+        }
+    }
 }

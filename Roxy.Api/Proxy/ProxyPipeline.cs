@@ -4,6 +4,7 @@ using Roxy.Api.Errors;
 using Roxy.Api.Observability;
 using Roxy.Api.Routing;
 using Roxy.Api.Tenancy;
+using Roxy.Grains.Tenancy;
 
 namespace Roxy.Api.Proxy;
 
@@ -114,17 +115,26 @@ public sealed class ProxyPipeline(
         }
     }
 
-    private async Task<ProxyError?> ProxyAsync(ProxyRequest request)
+    private Task<ProxyError?> ProxyAsync(ProxyRequest request)
     {
-        var tenant = await tenants.GetAsync(request.Identity.TenantId);
+        // The tenant snapshot is nearly always cached: then no state machine of its own for this step.
+        var pending = tenants.GetAsync(request.Identity.TenantId);
+        return pending.IsCompletedSuccessfully ? RouteAsync(request, pending.Result) : AwaitTenantAsync(request, pending);
+    }
+
+    private async Task<ProxyError?> AwaitTenantAsync(ProxyRequest request, ValueTask<TenantSnapshot> pending) =>
+        await RouteAsync(request, await pending);
+
+    private Task<ProxyError?> RouteAsync(ProxyRequest request, TenantSnapshot tenant)
+    {
         var notFound = resolver.Resolve(tenant, request.Info.Model, out var route);
         if (notFound is not null)
         {
-            return notFound;
+            return Task.FromResult<ProxyError?>(notFound);
         }
 
         request.Route = route;
         request.EstimatedTokens = estimator.Estimate(request.Body.Span, request.Info, route.Targets[0].Model);
-        return await failover.RunAsync(request);
+        return failover.RunAsync(request);
     }
 }

@@ -23,7 +23,10 @@ public static class ResponseCommitter
         }
         else
         {
-            response.Headers.ContentType = upstream.Content.Headers.ContentType?.ToString() ?? "application/json";
+            // As received: parsing it into a typed value only to format it back would cost two allocations.
+            response.Headers.ContentType = upstream.Content.Headers.NonValidated.TryGetValues("Content-Type", out var contentType)
+                ? contentType.ToString()
+                : "application/json";
         }
 
         CopyAllowed(upstream, response.Headers);

@@ -195,8 +195,8 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
         };
     }
 
-    // (3b) Streaming: event by event, each written and flushed as it arrives. Events before the first content
-    // (comments, an early error) are held back so an error can still fail over.
+    // (3b) Streaming: event by event, each written as it arrives and flushed with the others of the same upstream
+    // read. Events before the first content (comments, an early error) are held back so an error can still fail over.
     private static async Task<AttemptResult> RelaySseAsync(
         ProxyRequest request, HttpResponseMessage response, Stream stream, RouteTarget target, ProviderKey key,
         RateLimitHints hints, TimeSpan idleTimeout, CancellationTokenSource cts)
@@ -208,6 +208,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
         var contentEvents = 0;
         var sawUsage = false;
         var sawDone = false;
+        var pending = false;
         byte[]? scratch = null;
         try
         {
@@ -275,6 +276,16 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
                         writer.Write(segment.Span);
                     }
 
+                    pending = true;
+                }
+
+                reader.AdvanceTo(buffer.Start, buffer.End);
+
+                // One flush for the events that arrived together: each still goes out the moment it arrives,
+                // without a send (and a wake-up of the client) per event of a burst.
+                if (pending)
+                {
+                    pending = false;
                     var flush = await writer.FlushAsync(http.RequestAborted);
                     if (flush.IsCanceled || flush.IsCompleted)
                     {
@@ -282,7 +293,6 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
                     }
                 }
 
-                reader.AdvanceTo(buffer.Start, buffer.End);
                 if (result.IsCompleted)
                 {
                     break;

@@ -8,8 +8,8 @@ namespace Roxy.Api.Tenancy;
 
 /// <summary>
 /// Resolves a bearer token to its tenant from an in-memory copy of the registry's token directory: a dictionary
-/// probe per request, no grain call; a token is hashed only the first time this copy sees it. The copy refreshes in the background and on an unknown token
-/// (at most once a second, so random tokens cannot flood the registry).
+/// probe per request, no grain call; a token is hashed only the first time this copy sees it. The copy refreshes
+/// in the background and on an unknown token (at most once a second, so random tokens cannot flood the registry).
 /// </summary>
 public sealed class TokenAuthenticator(IGrainFactory grains, TimeProvider time, ILogger<TokenAuthenticator> logger) : IDisposable
 {

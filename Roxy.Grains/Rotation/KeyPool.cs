@@ -160,8 +160,9 @@ public sealed class KeyPool(TimeProvider time)
     /// Up to <paramref name="credits"/> <see cref="KeyCredit"/>s of <paramref name="tokens"/> each. Credits come only
     /// from keys with plenty of room, so holding them never starves another frontend: a key stays at most half used
     /// in both windows, gives at most what it could serve at full rate within a credit's lifetime, gets none while
-    /// it cools down, and keeps room for a lease within the provider's remaining-* hints. Each is picked like a lease (least
-    /// utilized, ties round-robin) and counted at the end of its lifetime, the latest moment it may be spent.
+    /// it cools down, and keeps room for a lease within the provider's remaining-* hints. Each is picked like a
+    /// lease (least utilized, ties round-robin) and counted at the end of its lifetime, the latest moment it may be
+    /// spent.
     /// </summary>
     public IReadOnlyList<KeyCredit> GrantCredits(int credits, int tokens)
     {

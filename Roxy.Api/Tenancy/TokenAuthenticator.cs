@@ -142,7 +142,7 @@ public sealed class TokenAuthenticator(IGrainFactory grains, TimeProvider time, 
 
             Span<byte> hash = stackalloc byte[32];
             HashToken(token, hash);
-            var identity = Find(hash);
+            var identity = FindByHash(hash);
             if (identity is not null && _verified.Count <= _byHash.Count)
             {
                 _verified.TryAdd(token.ToString(), identity);
@@ -160,7 +160,7 @@ public sealed class TokenAuthenticator(IGrainFactory grains, TimeProvider time, 
             SHA256.HashData(utf8[..length], hash);
         }
 
-        private TenantIdentity? Find(ReadOnlySpan<byte> hash)
+        private TenantIdentity? FindByHash(ReadOnlySpan<byte> hash)
         {
             Span<char> hex = stackalloc char[64];
             Convert.TryToHexStringLower(hash, hex, out _);

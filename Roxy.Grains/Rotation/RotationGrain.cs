@@ -42,21 +42,13 @@ public sealed class RotationGrain(
 
     ValueTask<KeyLease> IRotationGrain.AcquireAsync(AcquireRequest request)
     {
-        if (request.Reports is { Count: > 0 } reports)
-        {
-            ApplyReports(reports);
-        }
-
+        ApplyReports(request.Reports);
         return ValueTask.FromResult(_pool.Acquire(request.EstimatedTokens, request.ExcludeKeyIds));
     }
 
     ValueTask<IReadOnlyList<KeyCredit>> IRotationGrain.TopUpAsync(CreditRequest request)
     {
-        if (request.Reports is { Count: > 0 } reports)
-        {
-            ApplyReports(reports);
-        }
-
+        ApplyReports(request.Reports);
         return ValueTask.FromResult(_pool.GrantCredits(request.Credits, request.Tokens));
     }
 
@@ -73,8 +65,13 @@ public sealed class RotationGrain(
     }
 
     /// <summary>Applies reports in memory; a key the provider refused is persisted in the background.</summary>
-    private void ApplyReports(IReadOnlyList<UsageReport> reports)
+    private void ApplyReports(IReadOnlyList<UsageReport>? reports)
     {
+        if (reports is null)
+        {
+            return;
+        }
+
         List<KeyDisabled>? disabled = null;
         foreach (var report in reports)
         {

@@ -21,6 +21,43 @@ public sealed record ProxyError(int Status, string Type, string Code, string Mes
         $"The model '{model}' does not exist or you do not have access to it.",
         "model");
 
+    public static ProxyError ClusterUnavailable { get; } = new(
+        StatusCodes.Status503ServiceUnavailable,
+        "service_unavailable",
+        "cluster_unavailable",
+        "Roxy's cluster did not answer in time; retry shortly.") { RetryAfter = TimeSpan.FromSeconds(1) };
+
+    public static ProxyError Internal(string requestId) => new(
+        StatusCodes.Status500InternalServerError,
+        "server_error",
+        "internal_error",
+        $"Roxy failed to process this request (request id {requestId}).");
+
+    // The path is Roxy's own parsing of the URL, printable; echoing it tells a client which typo it made.
+    public static ProxyError RouteNotFound(string method, string path) => new(
+        StatusCodes.Status404NotFound,
+        "invalid_request_error",
+        "unknown_url",
+        $"Unrecognized request URL ({method} {Printable(path)}). Roxy serves the OpenAI API under /v1 (for example POST /v1/chat/completions).");
+
+    public static ProxyError MethodNotAllowed(string method, IEnumerable<string> allowed) => new(
+        StatusCodes.Status405MethodNotAllowed,
+        "invalid_request_error",
+        "method_not_allowed",
+        $"{Printable(method)} is not allowed here; use {string.Join(" or ", allowed)}.");
+
+    private static string Printable(string text)
+    {
+        var shown = text.Length > 200 ? text[..200] + "…" : text;
+        return string.Create(shown.Length, shown, static (span, s) =>
+        {
+            for (var i = 0; i < s.Length; i++)
+            {
+                span[i] = s[i] is < ' ' or '\x7f' ? '?' : s[i];
+            }
+        });
+    }
+
     public static ProxyError BodyTooLarge(long limit) => new(
         StatusCodes.Status413PayloadTooLarge,
         "invalid_request_error",

@@ -93,6 +93,7 @@ public static class RoxyHost
         app.MapHealthApi();
         app.MapChatCompletionsApi();
         app.MapModelsApi();
+        app.MapFallbackApi();
         return app;
     }
 

@@ -9,10 +9,13 @@ namespace Roxy.Api.Proxy;
 /// </summary>
 public static class ChatRequestReader
 {
+    /// <summary>How deep a request's JSON may nest; everything else that walks a body uses the same.</summary>
+    public const int MaxDepth = 128;
+
     public static ProxyError? TryRead(ReadOnlySpan<byte> body, out ChatRequestInfo info)
     {
         info = new ChatRequestInfo();
-        var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 128 });
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = MaxDepth });
         var sawModel = false;
         var sawMessages = false;
         try
@@ -38,6 +41,12 @@ public static class ChatRequestReader
                     var start = (int)reader.TokenStartIndex;
                     info.ModelValue = new Range(start, (int)reader.BytesConsumed);
                     sawModel = info.Model.Length > 0;
+                    // The name travels into response headers and log lines: printable ASCII only, as every provider's ids are.
+                    if (sawModel && !IsModelName(info.Model))
+                    {
+                        return ProxyError.InvalidRequest(
+                            $"'model' must be at most {MaxModelLength} printable ASCII characters (letters, digits and punctuation such as '-', '.', ':', '/').", "model");
+                    }
                 }
                 else if (reader.ValueTextEquals("stream"u8))
                 {
@@ -68,14 +77,18 @@ public static class ChatRequestReader
                 }
                 else if (reader.ValueTextEquals("max_tokens"u8) || reader.ValueTextEquals("max_completion_tokens"u8))
                 {
+                    var field = reader.ValueTextEquals("max_tokens"u8) ? "max_tokens" : "max_completion_tokens";
                     reader.Read();
-                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var maxTokens) && maxTokens > 0)
+                    // The budget is reserved in a key's token window: an absurd one must not reach the arithmetic.
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var maxTokens)
+                        && maxTokens is > 0 and <= TokenEstimator.MaxCompletionTokens)
                     {
                         info.MaxTokens = maxTokens;
                     }
                     else if (reader.TokenType != JsonTokenType.Null)
                     {
-                        return ProxyError.InvalidRequest("'max_tokens' must be a positive integer.", "max_tokens");
+                        return ProxyError.InvalidRequest(
+                            $"'{field}' must be an integer from 1 to {TokenEstimator.MaxCompletionTokens}.", field);
                     }
                 }
                 else if (reader.ValueTextEquals("messages"u8))
@@ -128,6 +141,26 @@ public static class ChatRequestReader
         }
 
         return null;
+    }
+
+    internal const int MaxModelLength = 256;
+
+    internal static bool IsModelName(string model)
+    {
+        if (model.Length > MaxModelLength)
+        {
+            return false;
+        }
+
+        foreach (var c in model)
+        {
+            if (c is <= ' ' or > '~')
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static void ReadStreamOptions(ref Utf8JsonReader reader, ChatRequestInfo info)
@@ -265,14 +298,15 @@ public static class ChatRequestReader
         {
             if (first is null && reader.TokenType == JsonTokenType.StartObject)
             {
-                string? type = null;
+                var isText = false;
                 Range? text = null;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     if (reader.ValueTextEquals("type"u8))
                     {
                         reader.Read();
-                        type = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                        // Compared, not decoded: invalid UTF-8 in a part's type is not a text part, never an exception.
+                        isText = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("text"u8);
                     }
                     else if (reader.ValueTextEquals("text"u8))
                     {
@@ -286,7 +320,7 @@ public static class ChatRequestReader
                     }
                 }
 
-                if (type == "text")
+                if (isText)
                 {
                     first = text;
                 }

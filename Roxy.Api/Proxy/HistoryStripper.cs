@@ -26,7 +26,8 @@ public static class HistoryStripper
 
     private static PooledBuffer StripInto(ReadOnlySpan<byte> body, PooledBuffer output)
     {
-        var reader = new Utf8JsonReader(body);
+        // The same depth the request reader accepted: a body it passed must not fail here.
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = ChatRequestReader.MaxDepth });
         reader.Read();
         var position = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -49,7 +50,7 @@ public static class HistoryStripper
                 var start = (int)reader.TokenStartIndex;
                 var (role, isCommand) = ReadMessage(ref reader, body);
                 var end = (int)reader.BytesConsumed;
-                var drop = isCommand || (previousWasCommand && role == "assistant");
+                var drop = isCommand || (previousWasCommand && role == Role.Assistant);
                 previousWasCommand = isCommand;
                 if (drop)
                 {
@@ -73,16 +74,27 @@ public static class HistoryStripper
         return output;
     }
 
-    private static (string? Role, bool IsCommand) ReadMessage(ref Utf8JsonReader reader, ReadOnlySpan<byte> body)
+    private enum Role
     {
-        string? role = null;
+        Other,
+        User,
+        Assistant,
+    }
+
+    private static (Role Role, bool IsCommand) ReadMessage(ref Utf8JsonReader reader, ReadOnlySpan<byte> body)
+    {
+        var role = Role.Other;
         Range? text = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("role"u8))
             {
                 reader.Read();
-                role = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                // Compared without decoding: a role with invalid UTF-8 is simply neither, never an exception.
+                role = reader.TokenType != JsonTokenType.String ? Role.Other
+                    : reader.ValueTextEquals("user"u8) ? Role.User
+                    : reader.ValueTextEquals("assistant"u8) ? Role.Assistant
+                    : Role.Other;
             }
             else if (reader.ValueTextEquals("content"u8))
             {
@@ -96,6 +108,6 @@ public static class HistoryStripper
             }
         }
 
-        return (role, role == "user" && text is { } range && CommandParser.IsCommand(ChatRequestReader.TryDecodeString(body[range])));
+        return (role, role == Role.User && text is { } range && CommandParser.IsCommand(ChatRequestReader.TryDecodeString(body[range])));
     }
 }

@@ -31,6 +31,29 @@ public sealed class ProxyPipeline(
     public async Task HandleChatCompletionsAsync(HttpContext http)
     {
         var requestId = RequestIds.Assign(http);
+        try
+        {
+            await HandleAsync(http, requestId);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
+        {
+            // Nothing escapes as a bare 500 with an empty body, whichever step threw.
+            logger.LogError(ex, "Request {RequestId} failed inside Roxy", requestId);
+            if (http.Response.HasStarted)
+            {
+                http.Abort();
+                return;
+            }
+
+            http.Response.Clear();
+            await ErrorWriter.WriteAsync(http, ex is OrleansException or TimeoutException
+                ? ProxyError.ClusterUnavailable
+                : ProxyError.Internal(requestId));
+        }
+    }
+
+    private async Task HandleAsync(HttpContext http, string requestId)
+    {
         var identity = await authenticator.AuthenticateAsync(http);
         if (identity is null)
         {
@@ -72,8 +95,16 @@ public sealed class ProxyPipeline(
         // Earlier command turns (and Roxy's answers) never travel upstream.
         if (info.CommandMessages > 0)
         {
-            var stripped = HistoryStripper.Strip(body.Span);
-            body.Dispose();
+            PooledBuffer stripped;
+            try
+            {
+                stripped = HistoryStripper.Strip(body.Span);
+            }
+            finally
+            {
+                body.Dispose();
+            }
+
             body = stripped;
             invalid = ChatRequestReader.TryRead(body.Span, out info);
             if (invalid is not null)
@@ -102,10 +133,9 @@ public sealed class ProxyPipeline(
                     return;
                 }
 
-                error = ex is OrleansException or TimeoutException
-                    ? new ProxyError(503, "service_unavailable", "cluster_unavailable", "Roxy's cluster did not answer in time; retry shortly.") { RetryAfter = TimeSpan.FromSeconds(1) }
-                    : new ProxyError(500, "server_error", "internal_error", $"Roxy failed to process this request (request id {requestId}).");
+                error = ex is OrleansException or TimeoutException ? ProxyError.ClusterUnavailable : ProxyError.Internal(requestId);
             }
+
             if (error is not null && !http.Response.HasStarted)
             {
                 await ErrorWriter.WriteAsync(http, error);
@@ -134,7 +164,8 @@ public sealed class ProxyPipeline(
         }
 
         request.Route = route;
-        request.EstimatedTokens = estimator.Estimate(request.Body.Span, request.Info, route.Targets[0].Model);
+        request.EstimatedTokens = estimator.Estimate(request.Body.Span, request.Info, route.Targets[0].Model, out var prompt);
+        request.PromptEstimate = prompt;
         return failover.RunAsync(request);
     }
 }

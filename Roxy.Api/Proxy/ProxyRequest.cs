@@ -17,6 +17,9 @@ public sealed class ProxyRequest(HttpContext http, string requestId, TenantIdent
     public ResolvedRoute? Route { get; set; }
     public int EstimatedTokens { get; set; }
 
+    /// <summary>The prompt part of <see cref="EstimatedTokens"/>: what an answer cut short is charged for its input.</summary>
+    public int PromptEstimate { get; set; }
+
     public RouteTarget? Answered { get; set; }
     public string? KeyId { get; set; }
     public int Attempts { get; set; }

@@ -352,3 +352,29 @@ public class ChatRequestReaderTests
         Assert.Equal("false", json[info.IncludeUsageValue!.Value]);
     }
 }
+
+public class ChatRequestReaderBoundsTests
+{
+    [Theory]
+    [InlineData("""{"model":"gpt-4o","max_tokens":2147483647,"messages":[{"role":"user","content":"hi"}]}""", "max_tokens")]
+    [InlineData("""{"model":"gpt-4o","max_completion_tokens":10000001,"messages":[{"role":"user","content":"hi"}]}""", "max_completion_tokens")]
+    [InlineData("""{"model":"gpt-4o","max_tokens":0,"messages":[{"role":"user","content":"hi"}]}""", "max_tokens")]
+    [InlineData("""{"model":"gpt-4o\r\n","messages":[{"role":"user","content":"hi"}]}""", "model")]
+    [InlineData("""{"model":"gpt\u00e9","messages":[{"role":"user","content":"hi"}]}""", "model")]
+    public void Out_of_range_values_are_refused_naming_the_field(string json, string param)
+    {
+        var error = ChatRequestReader.TryRead(System.Text.Encoding.UTF8.GetBytes(json), out _);
+
+        Assert.NotNull(error);
+        Assert.Equal(400, error.Status);
+        Assert.Equal(param, error.Param);
+    }
+
+    [Fact]
+    public void Largest_accepted_budget_is_read()
+    {
+        var json = """{"model":"openrouter/anthropic/claude-3.5-sonnet:beta","max_tokens":10000000,"messages":[{"role":"user","content":"hi"}]}""";
+        Assert.Null(ChatRequestReader.TryRead(System.Text.Encoding.UTF8.GetBytes(json), out var info));
+        Assert.Equal(10_000_000, info.MaxTokens);
+    }
+}

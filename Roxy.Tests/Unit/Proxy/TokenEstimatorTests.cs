@@ -183,3 +183,73 @@ public class TokenEstimatorTests
         Assert.InRange(estimate, exact, (int)(exact * 1.2));
     }
 }
+
+public class TokenEstimatorBoundsTests
+{
+    private static readonly Tokenizer Cl100k = TiktokenTokenizer.CreateForEncoding("cl100k_base");
+    private static readonly Tokenizer O200k = TiktokenTokenizer.CreateForEncoding("o200k_base");
+
+    private static int Estimate(string model, string content, int defaultMaxTokens = 0)
+    {
+        var body = Encoding.UTF8.GetBytes($$"""{"model":"{{model}}","messages":[{"role":"user","content":{{System.Text.Json.JsonSerializer.Serialize(content)}}}]}""");
+        Assert.Null(ChatRequestReader.TryRead(body, out var info));
+        return new TokenEstimator(defaultMaxTokens).Estimate(body, info);
+    }
+
+    // Texts as segments: the reference count is the sum over segments, since one tokenizer call over a 300,000-space
+    // run is quadratic and would take minutes (which is also why Roxy never hands the tokenizer long pieces).
+    public static TheoryData<string, string[]> ShapedTexts()
+    {
+        var cjk = string.Concat(Enumerable.Range(0, 400_000).Select(i => (char)(0x4E00 + (i * 7919 % 20000))));
+        var blocks = new List<string>();
+        for (var i = 0; i < 200; i++)
+        {
+            // Mostly white space with one dense block per stretch: a shape aimed at sampling.
+            blocks.Add(new string(' ', 1900));
+            blocks.Add(cjk.Substring(i * 300, 300));
+        }
+
+        return new TheoryData<string, string[]>
+        {
+            { "spaces then CJK", [new string(' ', 4096), .. Chunks(cjk, 2000)] },
+            { "CJK then spaces", [.. Chunks(cjk[..100_000], 2000), .. Enumerable.Repeat(new string(' ', 2000), 150)] },
+            { "white space with dense blocks", blocks.ToArray() },
+            { "digits", Chunks(string.Concat(Enumerable.Range(0, 60_000).Select(i => (i * 7).ToString(System.Globalization.CultureInfo.InvariantCulture))), 999) },
+        };
+    }
+
+    private static string[] Chunks(string text, int size) =>
+        Enumerable.Range(0, (text.Length + size - 1) / size).Select(i => text.Substring(i * size, Math.Min(size, text.Length - (i * size)))).ToArray();
+
+    [Theory]
+    [MemberData(nameof(ShapedTexts))]
+    public void Shaped_long_text_is_never_estimated_far_below_the_exact_count(string shape, string[] segments)
+    {
+        var text = string.Concat(segments);
+        foreach (var (model, tokenizer) in new[] { ("gpt-4-turbo", Cl100k), ("gpt-4o", O200k) })
+        {
+            var exact = segments.Sum(s => (long)tokenizer.CountTokens(s));
+            for (var run = 0; run < 5; run++)
+            {
+                var estimate = Estimate(model, text);
+
+                // Review found 3,481 against 692,220 for the first shape. Somewhat below is fine (the real usage
+                // corrects the window); far below is what lets a request past a key's limit.
+                Assert.True(estimate >= exact * 0.75, $"{shape}, {model}: estimated {estimate}, exact {exact}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Estimate_is_positive_and_bounded_whatever_the_budget()
+    {
+        var body = Encoding.UTF8.GetBytes("""{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""");
+        Assert.Null(ChatRequestReader.TryRead(body, out var info));
+
+        info.MaxTokens = int.MaxValue;
+        Assert.InRange(new TokenEstimator(0).Estimate(body, info), 1, TokenEstimator.MaxEstimate);
+        info.MaxTokens = null;
+        Assert.InRange(new TokenEstimator(int.MaxValue).Estimate(body, info), 1, TokenEstimator.MaxEstimate);
+        Assert.InRange(new TokenEstimator(0).Estimate("{}"u8, new ChatRequestInfo { Model = "gpt-4o" }), 1, TokenEstimator.MaxEstimate);
+    }
+}

@@ -1,0 +1,53 @@
+using Roxy.Api.Errors;
+
+namespace Roxy.Api.Apis;
+
+/// <summary>
+/// What no route matches still gets an OpenAI-shaped answer: 404 for an unknown path, 405 (with <c>Allow</c>) for a
+/// known path asked with the wrong method. Routing alone would answer both with an empty body.
+/// </summary>
+public static class FallbackApi
+{
+    public static IEndpointRouteBuilder MapFallbackApi(this IEndpointRouteBuilder app)
+    {
+        var sources = app.DataSources;
+        app.MapFallback(context => AnswerAsync(context, sources)).ExcludeFromDescription();
+        // Routing picks its own 405 endpoint when a path matches under another method; MapFallback does not see those.
+        app.MapMethods("/{**path}", ["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "GET", "POST"], context => AnswerAsync(context, sources))
+            .WithOrder(int.MaxValue)
+            .ExcludeFromDescription();
+        return app;
+    }
+
+    private static Task AnswerAsync(HttpContext context, ICollection<EndpointDataSource> sources)
+    {
+        var allowed = AllowedMethods(context.Request.Path, sources);
+        if (allowed.Count == 0)
+        {
+            return ErrorWriter.WriteAsync(context, ProxyError.RouteNotFound(context.Request.Method, context.Request.Path));
+        }
+
+        context.Response.Headers.Allow = string.Join(", ", allowed);
+        return ErrorWriter.WriteAsync(context, ProxyError.MethodNotAllowed(context.Request.Method, allowed));
+    }
+
+    private static List<string> AllowedMethods(PathString path, ICollection<EndpointDataSource> sources)
+    {
+        var allowed = new List<string>();
+        foreach (var source in sources)
+        {
+            foreach (var endpoint in source.Endpoints)
+            {
+                if (endpoint is RouteEndpoint route && route.Order != int.MaxValue
+                    && route.RoutePattern.RawText is { } pattern && !pattern.Contains('{')
+                    && path.Equals(pattern.StartsWith('/') ? pattern : "/" + pattern, StringComparison.OrdinalIgnoreCase)
+                    && endpoint.Metadata.GetMetadata<HttpMethodMetadata>() is { } methods)
+                {
+                    allowed.AddRange(methods.HttpMethods);
+                }
+            }
+        }
+
+        return allowed;
+    }
+}

@@ -1,0 +1,132 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Roxy.Tests.Fixtures;
+
+namespace Roxy.Tests.EndToEnd;
+
+/// <summary>
+/// Requests shaped to break the request path (found by review): each answers with a clear OpenAI-shaped 4xx,
+/// never a 500 or an empty body, and nothing reaches the provider.
+/// </summary>
+public sealed class RequestHardeningTests : IClassFixture<ProxyFixture>
+{
+    private const string CommandTurn = """{"role":"user","content":"#roxy help"},{"role":"assistant","content":"Roxy commands: ..."},""";
+
+    private readonly ProxyFixture _f;
+
+    public RequestHardeningTests(ProxyFixture fixture)
+    {
+        _f = fixture;
+        _f.Upstream.Reset();
+    }
+
+    [Theory]
+    [InlineData("max_tokens", 2147483647)]
+    [InlineData("max_completion_tokens", 2147483647)]
+    [InlineData("max_tokens", 10_000_001)]
+    public async Task Absurd_completion_budget_is_400_naming_the_field(string field, long value)
+    {
+        var response = await _f.Roxy.PostChatAsync(ProxyFixture.AdminToken,
+            $$"""{"model":"gpt-4o-mini","{{field}}":{{value}},"messages":[{"role":"user","content":"hi"}]}""");
+        var error = await ChatCompletionsTests.ErrorAsync(response);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(field, error.GetProperty("param").GetString());
+        Assert.Contains("10000000", error.GetProperty("message").GetString());
+        Assert.Empty(_f.Upstream.Requests);
+    }
+
+    [Theory]
+    [InlineData("gpt-4o-mini\r\nx-injected: 1")]
+    [InlineData("gpt-4o-mini\n")]
+    [InlineData("gpt-4o-мини")]
+    [InlineData("gpt 4o")]
+    public async Task Model_name_that_cannot_be_a_header_is_400_before_any_upstream_call(string model)
+    {
+        var response = await _f.Roxy.PostChatAsync(ProxyFixture.AdminToken,
+            $$"""{"model":{{JsonSerializer.Serialize(model)}},"messages":[{"role":"user","content":"hi"}]}""");
+        var error = await ChatCompletionsTests.ErrorAsync(response);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("model", error.GetProperty("param").GetString());
+        Assert.Empty(_f.Upstream.Requests);
+        Assert.DoesNotContain(_f.Roxy.Logs.Lines, l => l.Contains("x-injected", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Deep_nesting_after_a_command_turn_answers_as_it_does_without_one()
+    {
+        // Depth 73: over the default reader depth of 64, under the 128 the request reader accepts.
+        var deep = new string('[', 70) + new string(']', 70);
+        var plain = await _f.Roxy.PostChatAsync(ProxyFixture.AdminToken,
+            $$"""{"model":"gpt-4o-mini","extra":{{deep}},"messages":[{"role":"user","content":"hi"}]}""");
+        var withCommand = await _f.Roxy.PostChatAsync(ProxyFixture.AdminToken,
+            $$"""{"model":"gpt-4o-mini","extra":{{deep}},"messages":[{{CommandTurn}}{"role":"user","content":"hi"}]}""");
+
+        Assert.True((int)plain.StatusCode < 500, $"without a command turn: {(int)plain.StatusCode}");
+        Assert.Equal(plain.StatusCode, withCommand.StatusCode);
+        Assert.NotEmpty(await withCommand.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Invalid_utf8_in_a_role_after_a_command_turn_is_a_clear_answer()
+    {
+        var json = Encoding.UTF8.GetBytes($$"""{"model":"gpt-4o-mini","messages":[{{CommandTurn}}{"role":"us_r","content":"hi"},{"role":"user","content":"hi"}]}""");
+        json[Array.IndexOf(json, (byte)'_')] = 0xFF;
+
+        var response = await PostBytesAsync(json);
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.True((int)response.StatusCode < 500, $"status {(int)response.StatusCode}: {body}");
+        Assert.NotEmpty(body);
+    }
+
+    [Fact]
+    public async Task Invalid_utf8_in_a_content_part_type_after_a_command_turn_is_a_clear_answer()
+    {
+        var json = Encoding.UTF8.GetBytes($$"""{"model":"gpt-4o-mini","messages":[{{CommandTurn}}{"role":"user","content":[{"type":"te_t","text":"hi"}]},{"role":"user","content":"hi"}]}""");
+        json[Array.IndexOf(json, (byte)'_')] = 0xFF;
+
+        var response = await PostBytesAsync(json);
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.True((int)response.StatusCode < 500, $"status {(int)response.StatusCode}: {body}");
+        Assert.NotEmpty(body);
+    }
+
+    [Theory]
+    [InlineData("GET", "v1/nothing-here")]
+    [InlineData("POST", "v2/chat/completions")]
+    [InlineData("DELETE", "")]
+    public async Task Unknown_route_is_404_in_openai_shape(string method, string path)
+    {
+        var response = await _f.Roxy.SendAsync(new HttpMethod(method), path, ProxyFixture.AdminToken);
+        var error = await ChatCompletionsTests.ErrorAsync(response);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        Assert.Equal("unknown_url", error.GetProperty("code").GetString());
+    }
+
+    [Theory]
+    [InlineData("GET", "v1/chat/completions", "POST")]
+    [InlineData("DELETE", "v1/models", "GET")]
+    public async Task Known_route_with_the_wrong_method_is_405_in_openai_shape(string method, string path, string allowed)
+    {
+        var response = await _f.Roxy.SendAsync(new HttpMethod(method), path, ProxyFixture.AdminToken);
+        var error = await ChatCompletionsTests.ErrorAsync(response);
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.Equal("method_not_allowed", error.GetProperty("code").GetString());
+        Assert.Contains(allowed, response.Content.Headers.Allow);
+    }
+
+    private Task<HttpResponseMessage> PostBytesAsync(byte[] json) =>
+        _f.Roxy.SendAsync(HttpMethod.Post, "v1/chat/completions", ProxyFixture.AdminToken, configure: r =>
+        {
+            r.Content = new ByteArrayContent(json);
+            r.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        });
+}

@@ -15,13 +15,13 @@ public sealed class ProxyRequest(HttpContext http, string requestId, TenantIdent
     public long StartedAt { get; } = Stopwatch.GetTimestamp();
 
     public ResolvedRoute? Route { get; set; }
-    public int EstimatedTokens { get; set; }
+    public long EstimatedTokens { get; set; }
 
     public RouteTarget? Answered { get; set; }
     public string? KeyId { get; set; }
     public int Attempts { get; set; }
     public long FirstByteAt { get; set; }
-    public int PromptTokens { get; set; }
-    public int CompletionTokens { get; set; }
+    public long PromptTokens { get; set; }
+    public long CompletionTokens { get; set; }
     public string CacheResult { get; set; } = "bypass";
 }

@@ -22,6 +22,9 @@ public sealed class KeyPool(TimeProvider time)
     /// <summary>How much of a key's per-minute limits may be granted between two confirmed snapshots.</summary>
     public const double UnsavedShare = 0.1;
 
+    /// <summary>The unsaved share is never below this many requests (or the whole limit, when smaller).</summary>
+    public const long MinUnsaved = 5;
+
     /// <summary>How long a request waits when its key's unsaved share is used up and a snapshot is being written.</summary>
     public static readonly TimeSpan SnapshotWait = TimeSpan.FromMilliseconds(20);
 
@@ -490,7 +493,9 @@ public sealed class KeyPool(TimeProvider time)
         return true;
     }
 
-    private static long UnsavedBudget(long limit) => Math.Max(1, (long)(limit * UnsavedShare));
+    // Small keys get at least a few grants (their whole limit when smaller), or a burst would wait on one write per
+    // request: a crash then charges up to that much, blocking such a key for at most the minute after it.
+    private static long UnsavedBudget(long limit) => Math.Max((long)(limit * UnsavedShare), Math.Min(limit, MinUnsaved));
 
     /// <summary>
     /// Whether a grant keeps the key within its unsaved share. A request larger than the token share may go alone

@@ -12,8 +12,8 @@ namespace Roxy.Grains.Rotation;
 /// <remarks>
 /// Worst case after a silo hosting this grain is killed: no key exceeds its limits while snapshots are being
 /// written (each key grants at most <see cref="KeyPool.UnsavedShare"/> of its per-minute limits between confirmed
-/// writes, and the restore charges that share); the cost is up to that share (10 %) of each key's capacity for the
-/// minute after the crash. A request larger than a tenth of max_tpm can exceed the token limit by its own size
+/// writes, and the restore charges that share); the cost is up to that share (10 %, at least 5 requests or the
+/// whole limit of a smaller key) of each key's capacity for the minute after the crash. A request larger than a tenth of max_tpm can exceed the token limit by its own size
 /// once. When storage writes fail, the share is not enforced, so a kill during a storage outage can let a key
 /// burst up to twice its limits, as before snapshots.
 /// </remarks>

@@ -35,7 +35,7 @@ public class KeyPoolSnapshotTests
     {
         var pool = StoredPool(Key("a", rpm: 30));
 
-        Assert.Equal(3, GrantAll(pool, 30));
+        Assert.Equal(5, GrantAll(pool, 30));
         var waiting = pool.Acquire(1, null);
         Assert.Equal(LeaseStatus.Exhausted, waiting.Status);
         Assert.Equal(KeyPool.SnapshotWait, waiting.RetryAfter);
@@ -45,7 +45,7 @@ public class KeyPoolSnapshotTests
         pool.BeginSnapshot();
         Assert.Equal(LeaseStatus.Exhausted, pool.Acquire(1, null).Status);
         pool.EndSnapshot(written: true);
-        Assert.Equal(3, GrantAll(pool, 30));
+        Assert.Equal(5, GrantAll(pool, 30));
     }
 
     [Fact]
@@ -63,7 +63,7 @@ public class KeyPoolSnapshotTests
 
         // Grants after the last stored snapshot are lost with the silo.
         granted += GrantAll(before, 30);
-        Assert.Equal(15, granted);
+        Assert.Equal(25, granted);
 
         _time.Advance(TimeSpan.FromSeconds(5));
         var after = StoredPool(Key("a", rpm: 30));
@@ -88,32 +88,32 @@ public class KeyPoolSnapshotTests
 
         var after = StoredPool(Key("a", rpm: 30));
         Assert.False(after.Restore(stored));
-        Assert.Equal(3, after.Usage().Single().RequestsInWindow);
+        Assert.Equal(5, after.Usage().Single().RequestsInWindow);
     }
 
     [Fact]
     public void Failed_writes_stop_holding_grants_back()
     {
         var pool = StoredPool(Key("a", rpm: 30));
-        Assert.Equal(3, GrantAll(pool, 30));
+        Assert.Equal(5, GrantAll(pool, 30));
 
         pool.BeginSnapshot();
         pool.EndSnapshot(written: false);
 
-        Assert.Equal(27, GrantAll(pool, 30));
+        Assert.Equal(25, GrantAll(pool, 30));
     }
 
     [Fact]
     public void A_write_slower_than_a_second_stops_holding_grants_back()
     {
         var pool = StoredPool(Key("a", rpm: 30));
-        Assert.Equal(3, GrantAll(pool, 30));
+        Assert.Equal(5, GrantAll(pool, 30));
         pool.BeginSnapshot();
         Assert.Equal(0, GrantAll(pool, 30));
 
         _time.Advance(KeyPool.SlowWrite + TimeSpan.FromMilliseconds(1));
 
-        Assert.Equal(27, GrantAll(pool, 30));
+        Assert.Equal(25, GrantAll(pool, 30));
     }
 
     [Fact]

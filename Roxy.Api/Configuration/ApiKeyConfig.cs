@@ -1,3 +1,5 @@
+using Roxy.Grains.Rotation;
+
 namespace Roxy.Api.Configuration;
 
 /// <summary>One provider key, by reference to the environment variable that holds it.</summary>
@@ -9,11 +11,11 @@ public sealed class ApiKeyConfig
     [RequiredField("name a provider, e.g. openai")]
     public string Provider { get; set; } = "";
 
-    [RangeRule(1, int.MaxValue, Expectation = "a positive integer")]
-    public int MaxRpm { get; set; } = 500;
+    [RangeRule(1, KeyLimits.MaxRpm, Expectation = "a positive integer")]
+    public long MaxRpm { get; set; } = 500;
 
-    [RangeRule(1, int.MaxValue, Expectation = "a positive integer")]
-    public int MaxTpm { get; set; } = 200000;
+    [RangeRule(1, KeyLimits.MaxTpm, Expectation = "a positive integer")]
+    public long MaxTpm { get; set; } = 200000;
 
     [RangeRule(0, int.MaxValue, Expectation = "a non-negative integer")]
     public int CooldownSec { get; set; } = 60;

@@ -6,7 +6,7 @@ public sealed record ResolvedKey(
     string Provider,
     string EnvVar,
     string Fingerprint,
-    int MaxRpm,
-    int MaxTpm,
+    long MaxRpm,
+    long MaxTpm,
     int CooldownSec,
     string Source);

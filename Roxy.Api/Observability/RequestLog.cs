@@ -35,6 +35,6 @@ public static partial class RequestLog
         Message = "request {RequestId} tenant={Tenant} model={RequestedModel} answered_by={AnsweringModel} provider={Provider} key={KeyId} status={Status} latency_ms={LatencyMs:F1} ttfb_ms={FirstByteMs:F1} prompt_tokens={PromptTokens} completion_tokens={CompletionTokens} cache={Cache} attempts={Attempts} stream={Stream}")]
     private static partial void Completed(
         ILogger logger, string requestId, string tenant, string requestedModel, string? answeringModel, string? provider,
-        string? keyId, int status, double latencyMs, double firstByteMs, int promptTokens, int completionTokens,
+        string? keyId, int status, double latencyMs, double firstByteMs, long promptTokens, long completionTokens,
         string cache, int attempts, bool stream);
 }

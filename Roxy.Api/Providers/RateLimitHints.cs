@@ -3,14 +3,21 @@ using System.Net.Http.Headers;
 
 namespace Roxy.Api.Providers;
 
-/// <summary>What a provider's response headers say about a key's limits, in every form providers use.</summary>
-public readonly record struct RateLimitHints(TimeSpan? RetryAfter, TimeSpan? ResetAfter, int? RemainingRequests, int? RemainingTokens)
+/// <summary>
+/// What a provider's response headers say about a key's limits, in every form providers use. The headers are
+/// untrusted input: every duration lies in [0, <see cref="MaxHint"/>], every count is at least 0, and a value that
+/// does not parse (NaN, infinity, too large for its type) is ignored.
+/// </summary>
+public readonly record struct RateLimitHints(TimeSpan? RetryAfter, TimeSpan? ResetAfter, long? RemainingRequests, long? RemainingTokens)
 {
+    /// <summary>No provider asks a key to wait longer; a larger value is a bug or hostile, and could overflow.</summary>
+    public static readonly TimeSpan MaxHint = TimeSpan.FromHours(1);
+
     public static RateLimitHints From(HttpResponseHeaders headers, DateTimeOffset now)
     {
         // One pass over the headers as received; nothing is parsed unless its name matches.
         TimeSpan? retryAfter = null, retryAfterMs = null, reset = null;
-        int? remainingRequests = null, remainingTokens = null;
+        long? remainingRequests = null, remainingTokens = null;
         foreach (var header in headers.NonValidated)
         {
             var name = header.Key;
@@ -26,9 +33,9 @@ public readonly record struct RateLimitHints(TimeSpan? RetryAfter, TimeSpan? Res
             }
             else if (name.Equals("retry-after-ms", StringComparison.OrdinalIgnoreCase))
             {
-                if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && double.IsFinite(ms) && ms >= 0)
+                if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && double.IsFinite(ms))
                 {
-                    retryAfterMs = TimeSpan.FromMilliseconds(ms);
+                    retryAfterMs = Seconds(ms / 1000);
                 }
             }
             else if (IsResetHeader(name))
@@ -41,32 +48,26 @@ public readonly record struct RateLimitHints(TimeSpan? RetryAfter, TimeSpan? Res
             else if (name.Equals("x-ratelimit-remaining-requests", StringComparison.OrdinalIgnoreCase)
                 || name.Equals("anthropic-ratelimit-requests-remaining", StringComparison.OrdinalIgnoreCase))
             {
-                remainingRequests ??= Int(value);
+                remainingRequests ??= Count(value);
             }
             else if (name.Equals("x-ratelimit-remaining-tokens", StringComparison.OrdinalIgnoreCase)
                 || name.Equals("anthropic-ratelimit-tokens-remaining", StringComparison.OrdinalIgnoreCase))
             {
-                remainingTokens ??= Int(value);
+                remainingTokens ??= Count(value);
             }
         }
 
-        retryAfter = retryAfterMs ?? retryAfter;
-        if (retryAfter < TimeSpan.Zero)
-        {
-            retryAfter = TimeSpan.Zero;
-        }
-
-        return new RateLimitHints(retryAfter, reset, remainingRequests, remainingTokens);
+        return new RateLimitHints(retryAfterMs ?? retryAfter, reset, remainingRequests, remainingTokens);
     }
 
     private static TimeSpan? ParseRetryAfter(string value, DateTimeOffset now)
     {
         if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
         {
-            return double.IsFinite(seconds) && seconds >= 0 && seconds < 1e9 ? TimeSpan.FromSeconds(seconds) : null;
+            return double.IsFinite(seconds) ? Seconds(seconds) : null;
         }
 
-        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date) ? date - now : null;
+        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date) ? Clamp(date - now) : null;
     }
 
     private static bool IsResetHeader(string name)
@@ -82,8 +83,15 @@ public readonly record struct RateLimitHints(TimeSpan? RetryAfter, TimeSpan? Res
         return false;
     }
 
-    private static int? Int(string value) =>
-        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : null;
+    private static long? Count(string value) =>
+        long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? Math.Max(0, n) : null;
+
+    /// <summary>Into [0, <see cref="MaxHint"/>]; the caller has checked the number is finite.</summary>
+    private static TimeSpan Seconds(double seconds) =>
+        seconds <= 0 ? TimeSpan.Zero : seconds >= MaxHint.TotalSeconds ? MaxHint : TimeSpan.FromSeconds(seconds);
+
+    public static TimeSpan Clamp(TimeSpan value) =>
+        value < TimeSpan.Zero ? TimeSpan.Zero : value > MaxHint ? MaxHint : value;
 
     private static readonly string[] ResetHeaders =
     [
@@ -111,15 +119,16 @@ public readonly record struct RateLimitHints(TimeSpan? RetryAfter, TimeSpan? Res
             }
 
             // Large numbers are epoch seconds (some providers), small ones are seconds from now.
-            return number > 1_000_000_000 ? DateTimeOffset.FromUnixTimeSeconds((long)number) - now : TimeSpan.FromSeconds(number);
+            return number > 1_000_000_000 ? Clamp(DateTimeOffset.FromUnixTimeSeconds((long)number) - now) : Seconds(number);
         }
 
         if (value.Contains('T', StringComparison.Ordinal) && DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant))
         {
-            return instant - now;
+            return Clamp(instant - now);
         }
 
-        var total = TimeSpan.Zero;
+        // Summed in seconds as a double: "300000000h" would overflow TimeSpan.FromHours.
+        var total = 0.0;
         var i = 0;
         var any = false;
         while (i < value.Length)
@@ -141,17 +150,17 @@ public readonly record struct RateLimitHints(TimeSpan? RetryAfter, TimeSpan? Res
                 i++;
             }
 
-            total += value.AsSpan(unitStart, i - unitStart) switch
+            total += amount * value.AsSpan(unitStart, i - unitStart) switch
             {
-                "h" => TimeSpan.FromHours(amount),
-                "m" => TimeSpan.FromMinutes(amount),
-                "s" or "" => TimeSpan.FromSeconds(amount),
-                "ms" => TimeSpan.FromMilliseconds(amount),
-                _ => TimeSpan.Zero,
+                "h" => 3600,
+                "m" => 60,
+                "s" or "" => 1,
+                "ms" => 0.001,
+                _ => 0,
             };
             any = true;
         }
 
-        return any ? total : null;
+        return any && double.IsFinite(total) ? Seconds(total) : null;
     }
 }

@@ -19,8 +19,8 @@ public sealed class AttemptResult
     public PassThrough? PassThrough { get; init; }
 
     public RateLimitHints Hints { get; init; }
-    public int PromptTokens { get; init; }
-    public int CompletionTokens { get; init; }
+    public long PromptTokens { get; init; }
+    public long CompletionTokens { get; init; }
 
     /// <summary>The provider reported the usage itself (otherwise the reservation stays as estimated).</summary>
     public bool UsageKnown { get; init; }

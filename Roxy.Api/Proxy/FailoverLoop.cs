@@ -21,7 +21,13 @@ public sealed class FailoverLoop(
     ILogger<FailoverLoop> logger)
 {
     private const int MaxAttempts = 4;
+    private static readonly TimeSpan MaxClusterPatience = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMilliseconds(500);
     private readonly TimeSpan _maxWait = TimeSpan.FromMilliseconds(config.Raw.Rotation.MaxWaitMs);
+
+    // How long a request rides out a silo's death: within its first-token budget, since the client waits that long
+    // for an answer anyway. A killed silo is declared dead, and its grains reactivate elsewhere, within seconds.
+    private readonly TimeSpan _clusterPatience = TimeSpan.FromSeconds(Math.Min(config.Raw.Server.FirstTokenTimeoutSec, MaxClusterPatience.TotalSeconds));
 
     /// <summary>Returns null when an answer was committed or passed through, otherwise the error to send.</summary>
     public async Task<ProxyError?> RunAsync(ProxyRequest request)
@@ -63,6 +69,13 @@ public sealed class FailoverLoop(
                         lastError ??= new ProxyError(503, "upstream_error", "upstream_overloaded",
                             $"Provider '{target.Provider}' is overloaded; Roxy is backing off from it.") { RetryAfter = lease.RetryAfter };
                         break;
+                    }
+
+                    if (lease.Status == LeaseStatus.InvalidEstimate)
+                    {
+                        return ProxyError.InvalidRequest(
+                            "Roxy could not size this request's token reservation; check max_tokens and the messages.",
+                            "max_tokens", "invalid_token_estimate");
                     }
 
                     if (lease.Status == LeaseStatus.TooLarge)
@@ -161,23 +174,27 @@ public sealed class FailoverLoop(
     }
 
     /// <summary>
-    /// Asks the rotation grain, riding out a brief cluster change (a silo leaving during a rolling restart)
-    /// with a few short retries before the request fails with 503.
+    /// Asks the rotation grain, riding out a cluster change (a silo killed or leaving, its grains reactivating on a
+    /// survivor) with retries for up to the request's cluster patience before the request fails with 503. Each call
+    /// has its own short deadline (<see cref="RotationChannel.CallDeadline"/>), so a hung silo cannot hold a request.
     /// </summary>
     private async ValueTask<KeyLease> AcquireAsync(RotationChannel rotation, ProxyRequest request, List<string>? excluded)
     {
-        var delay = TimeSpan.FromMilliseconds(100);
+        var started = time.GetTimestamp();
+        var delay = TimeSpan.FromMilliseconds(50);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 return await rotation.AcquireAsync(request.EstimatedTokens, excluded);
             }
-            catch (Exception ex) when (ex is OrleansException or TimeoutException && attempt < 5 && !request.Http.RequestAborted.IsCancellationRequested)
+            catch (Exception ex) when (ex is OrleansException or TimeoutException
+                && time.GetElapsedTime(started) + delay < _clusterPatience
+                && !request.Http.RequestAborted.IsCancellationRequested)
             {
-                logger.LogWarning("Rotation grain call failed ({Error}); retrying in {Delay} ms", ex.GetType().Name, delay.TotalMilliseconds);
+                logger.LogWarning("Rotation grain call {Attempt} failed ({Error}); retrying in {Delay} ms", attempt, ex.GetType().Name, delay.TotalMilliseconds);
                 await Task.Delay(delay, time, request.Http.RequestAborted);
-                delay *= 2;
+                delay = delay * 2 < MaxRetryDelay ? delay * 2 : MaxRetryDelay;
             }
         }
     }

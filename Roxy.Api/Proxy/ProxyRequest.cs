@@ -15,7 +15,7 @@ public sealed class ProxyRequest(HttpContext http, string requestId, TenantIdent
     public long StartedAt { get; } = Stopwatch.GetTimestamp();
 
     public ResolvedRoute? Route { get; set; }
-    public int EstimatedTokens { get; set; }
+    public long EstimatedTokens { get; set; }
 
     /// <summary>The prompt part of <see cref="EstimatedTokens"/>: what an answer cut short is charged for its input.</summary>
     public int PromptEstimate { get; set; }
@@ -24,7 +24,7 @@ public sealed class ProxyRequest(HttpContext http, string requestId, TenantIdent
     public string? KeyId { get; set; }
     public int Attempts { get; set; }
     public long FirstByteAt { get; set; }
-    public int PromptTokens { get; set; }
-    public int CompletionTokens { get; set; }
+    public long PromptTokens { get; set; }
+    public long CompletionTokens { get; set; }
     public string CacheResult { get; set; } = "bypass";
 }

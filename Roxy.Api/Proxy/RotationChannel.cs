@@ -12,6 +12,12 @@ namespace Roxy.Api.Proxy;
 /// </summary>
 public sealed class RotationChannel(IRotationGrain grain, TimeProvider time)
 {
+    /// <summary>
+    /// A grain call on the request path gives up after this (Orleans' own response timeout is 30 s): a silo that died
+    /// or hangs costs a request one deadline, then <see cref="FailoverLoop"/> retries on the next activation.
+    /// </summary>
+    public static readonly TimeSpan CallDeadline = TimeSpan.FromSeconds(2);
+
     // Spend a credit a little before the grain's deadline: the grain stamped it no earlier than the top-up was sent.
     private static readonly TimeSpan SpendMargin = TimeSpan.FromMilliseconds(10);
     private readonly long _creditTicks = (long)((KeyCredit.Lifetime - SpendMargin).TotalSeconds * time.TimestampFrequency);
@@ -33,7 +39,7 @@ public sealed class RotationChannel(IRotationGrain grain, TimeProvider time)
     /// <summary>Credits this channel holds right now.</summary>
     public int HeldCredits => Volatile.Read(ref _held);
 
-    public ValueTask<KeyLease> AcquireAsync(int estimatedTokens, IReadOnlyList<string>? excluded)
+    public ValueTask<KeyLease> AcquireAsync(long estimatedTokens, IReadOnlyList<string>? excluded)
     {
         var now = time.GetTimestamp();
         var demand = CountRequest(now);
@@ -98,12 +104,12 @@ public sealed class RotationChannel(IRotationGrain grain, TimeProvider time)
         }
     }
 
-    private async ValueTask<KeyLease> CallAsync(int estimatedTokens, IReadOnlyList<string>? excluded)
+    private async ValueTask<KeyLease> CallAsync(long estimatedTokens, IReadOnlyList<string>? excluded)
     {
         var reports = Drain();
         try
         {
-            return await Grain.AcquireAsync(new AcquireRequest(estimatedTokens, excluded, reports));
+            return await Grain.AcquireAsync(new AcquireRequest(estimatedTokens, excluded, reports)).AsTask().WaitAsync(CallDeadline, time);
         }
         catch when (reports is not null)
         {
@@ -131,7 +137,7 @@ public sealed class RotationChannel(IRotationGrain grain, TimeProvider time)
     /// Keeps about one rate period's worth of credits on hand: when fewer than half of that are left, one top-up
     /// (never two at once) runs in the background, off the request's path.
     /// </summary>
-    private void MaybeTopUp(int demand, int estimatedTokens, long now)
+    private void MaybeTopUp(int demand, long estimatedTokens, long now)
     {
         var target = Math.Min(demand, KeyCredit.MaxPerTopUp);
         var held = Volatile.Read(ref _held);
@@ -143,12 +149,12 @@ public sealed class RotationChannel(IRotationGrain grain, TimeProvider time)
         _ = TopUpAsync(target - held, CreditTokens(estimatedTokens), now);
     }
 
-    private async Task TopUpAsync(int count, int tokens, long sentAt)
+    private async Task TopUpAsync(int count, long tokens, long sentAt)
     {
         var reports = Drain();
         try
         {
-            var credits = await Grain.TopUpAsync(new CreditRequest(count, tokens, reports));
+            var credits = await Grain.TopUpAsync(new CreditRequest(count, tokens, reports)).AsTask().WaitAsync(CallDeadline, time);
             var expiresAt = sentAt + _creditTicks;
             foreach (var credit in credits)
             {
@@ -171,9 +177,9 @@ public sealed class RotationChannel(IRotationGrain grain, TimeProvider time)
     }
 
     // Room for a slightly longer prompt than the one that asked, so similar requests can spend the credits.
-    private static int CreditTokens(int estimatedTokens) => Math.Max(1, estimatedTokens + estimatedTokens / 4);
+    private static long CreditTokens(long estimatedTokens) => Math.Max(1, estimatedTokens + estimatedTokens / 4);
 
-    private KeyLease? TrySpendCredit(int estimatedTokens, long now)
+    private KeyLease? TrySpendCredit(long estimatedTokens, long now)
     {
         while (_credits.TryPeek(out var head))
         {

@@ -6,6 +6,6 @@ namespace Roxy.Grains.Rotation;
 /// </summary>
 [GenerateSerializer, Immutable, Alias("roxy.AcquireRequest")]
 public sealed record AcquireRequest(
-    [property: Id(0)] int EstimatedTokens,
+    [property: Id(0)] long EstimatedTokens,
     [property: Id(1)] IReadOnlyList<string>? ExcludeKeyIds,
     [property: Id(2)] IReadOnlyList<UsageReport>? Reports = null);

@@ -7,5 +7,5 @@ namespace Roxy.Grains.Rotation;
 [GenerateSerializer, Immutable, Alias("roxy.CreditRequest")]
 public sealed record CreditRequest(
     [property: Id(0)] int Credits,
-    [property: Id(1)] int Tokens,
+    [property: Id(1)] long Tokens,
     [property: Id(2)] IReadOnlyList<UsageReport>? Reports = null);

@@ -10,7 +10,7 @@ namespace Roxy.Grains.Rotation;
 public sealed record KeyCredit(
     [property: Id(0)] ProviderKey Key,
     [property: Id(1)] long LeaseId,
-    [property: Id(2)] int ReservedTokens)
+    [property: Id(2)] long ReservedTokens)
 {
     /// <summary>How long after asking a frontend may spend a credit; also how late a disabled key may still serve.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromMilliseconds(100);

@@ -6,7 +6,7 @@ public sealed record KeyLease(
     [property: Id(0)] LeaseStatus Status,
     [property: Id(1)] ProviderKey? Key,
     [property: Id(2)] long LeaseId,
-    [property: Id(3)] int ReservedTokens,
+    [property: Id(3)] long ReservedTokens,
     [property: Id(4)] TimeSpan RetryAfter)
 {
     public static KeyLease NoKeys { get; } = new(LeaseStatus.NoKeys, null, 0, 0, TimeSpan.Zero);

@@ -16,4 +16,7 @@ public enum LeaseStatus
 
     /// <summary>The provider said it is overloaded; every key of it backs off until <see cref="KeyLease.RetryAfter"/>.</summary>
     ProviderBackoff = 4,
+
+    /// <summary>The token estimate was zero or negative (an overflow in the frontend): refused, never counted.</summary>
+    InvalidEstimate = 5,
 }

@@ -8,10 +8,10 @@ namespace Roxy.Grains.Rotation;
 public sealed record UsageReport(
     [property: Id(0)] string KeyId,
     [property: Id(1)] long LeaseId,
-    [property: Id(2)] int ActualTokens,
+    [property: Id(2)] long ActualTokens,
     [property: Id(3)] UpstreamOutcome Outcome,
     [property: Id(4)] TimeSpan? RetryAfter,
-    [property: Id(5)] int? RemainingRequests,
-    [property: Id(6)] int? RemainingTokens,
+    [property: Id(5)] long? RemainingRequests,
+    [property: Id(6)] long? RemainingTokens,
     [property: Id(7)] TimeSpan? ResetAfter,
     [property: Id(8)] bool UsageKnown = true);

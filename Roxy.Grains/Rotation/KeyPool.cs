@@ -5,17 +5,51 @@ namespace Roxy.Grains.Rotation;
 /// Among enabled keys that are not cooling down and have headroom in both sliding 60 s windows, it picks the
 /// least utilized; ties go round-robin. Each grant reserves one request and the estimated tokens at once,
 /// which is what keeps concurrent requests from pushing a key over its limits.
+/// <para>
+/// Windows run on the monotonic clock (<see cref="TimeProvider.GetTimestamp"/>), anchored to the wall clock once:
+/// a wall-clock step (NTP, a VM resumed) neither expires entries early nor freezes them. Only snapshots are
+/// converted to the wall clock, since another silo reads them.
+/// </para>
+/// <para>
+/// A crash loses what was granted since the last snapshot that reached storage. So that a restore can charge for
+/// it, each key may grant at most <see cref="UnsavedShare"/> of its limits between confirmed snapshots; past that a
+/// request waits (a few ms) for the next write. A restore charges that share again, so no key exceeds its limits
+/// across a crash, at the cost of that share of a minute's capacity for the minute after one.
+/// </para>
 /// </summary>
 public sealed class KeyPool(TimeProvider time)
 {
+    /// <summary>How much of a key's per-minute limits may be granted between two confirmed snapshots.</summary>
+    public const double UnsavedShare = 0.1;
+
+    /// <summary>The unsaved share is never below this many requests (or the whole limit, when smaller).</summary>
+    public const long MinUnsaved = 5;
+
+    /// <summary>How long a request waits when its key's unsaved share is used up and a snapshot is being written.</summary>
+    public static readonly TimeSpan SnapshotWait = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>A write slower than this no longer holds grants back: serving beats the crash bound (storage is in trouble).</summary>
+    public static readonly TimeSpan SlowWrite = TimeSpan.FromSeconds(1);
+
     public static readonly TimeSpan Window = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan DefaultOverloadBackoff = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan MaxOverloadBackoff = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MaxHint = TimeSpan.FromHours(1);
 
     private KeyRuntime[] _keys = [];
     private int _cursor;
+    private readonly DateTimeOffset _anchorUtc = time.GetUtcNow();
+    private readonly long _anchorTimestamp = time.GetTimestamp();
     private long _nextLease = time.GetUtcNow().UtcTicks;
     private DateTimeOffset _providerBackoffUntil;
+
+    // Changes since the snapshot being written or last written; the grain writes only when there are some.
+    private long _changes;
+    private long _capturedChanges;
+    private long _savedChanges;
+    private bool _writing;
+    private DateTimeOffset _writeStarted;
+    private bool _storageHealthy = true;
 
     public int Count => _keys.Length;
 
@@ -44,11 +78,18 @@ public sealed class KeyPool(TimeProvider time)
         }
 
         _keys = next;
+        _changes++;
     }
 
-    public KeyLease Acquire(int estimatedTokens, IReadOnlyList<string>? exclude)
+    public KeyLease Acquire(long estimatedTokens, IReadOnlyList<string>? exclude)
     {
-        var now = time.GetUtcNow();
+        if (estimatedTokens <= 0)
+        {
+            // Only a frontend bug (an overflowed estimate) sends this; granting it would let the request go uncounted.
+            return new KeyLease(LeaseStatus.InvalidEstimate, null, 0, 0, TimeSpan.Zero);
+        }
+
+        var now = Now();
         if (_providerBackoffUntil > now && _keys.Length > 0)
         {
             return new KeyLease(LeaseStatus.ProviderBackoff, null, 0, 0, _providerBackoffUntil - now);
@@ -60,7 +101,7 @@ public sealed class KeyPool(TimeProvider time)
         var bestUtilization = double.MaxValue;
         var soonest = TimeSpan.MaxValue;
         var usable = 0;
-        var largestTpm = 0;
+        var largestTpm = 0L;
         var excludedSoonest = TimeSpan.MaxValue;
 
         for (var i = 0; i < n; i++)
@@ -113,6 +154,12 @@ public sealed class KeyPool(TimeProvider time)
                 wait = Max(wait, k.HintUntil - now);
             }
 
+            if (wait == TimeSpan.Zero && !WithinUnsavedShare(k, estimatedTokens, now))
+            {
+                SnapshotWanted = true;
+                wait = SnapshotWait;
+            }
+
             if (wait > TimeSpan.Zero)
             {
                 soonest = wait < soonest ? wait : soonest;
@@ -146,6 +193,9 @@ public sealed class KeyPool(TimeProvider time)
         var lease = ++_nextLease;
         best.Requests.Add(now, lease, 1);
         best.Tokens.Add(now, lease, estimatedTokens);
+        best.GrantedRequests++;
+        best.GrantedTokens += estimatedTokens;
+        _changes++;
         if (best.HintUntil > now)
         {
             best.HintRequests--;
@@ -164,10 +214,10 @@ public sealed class KeyPool(TimeProvider time)
     /// lease (least utilized, ties round-robin) and counted at the end of its lifetime, the latest moment it may be
     /// spent.
     /// </summary>
-    public IReadOnlyList<KeyCredit> GrantCredits(int credits, int tokens)
+    public IReadOnlyList<KeyCredit> GrantCredits(int credits, long tokens)
     {
         var n = _keys.Length;
-        var now = time.GetUtcNow();
+        var now = Now();
         if (credits <= 0 || tokens <= 0 || n == 0 || _providerBackoffUntil > now)
         {
             return [];
@@ -188,6 +238,9 @@ public sealed class KeyPool(TimeProvider time)
             var id = ++_nextLease;
             k.Requests.AddAt(now, countsAt, id, 1);
             k.Tokens.AddAt(now, countsAt, id, tokens);
+            k.GrantedRequests++;
+            k.GrantedTokens += tokens;
+            _changes++;
             if (k.HintUntil > now)
             {
                 k.HintRequests--;
@@ -202,7 +255,7 @@ public sealed class KeyPool(TimeProvider time)
         return granted is null ? [] : granted;
     }
 
-    private int PickForCredit(DateTimeOffset now, int tokens, ReadOnlySpan<int> given)
+    private int PickForCredit(DateTimeOffset now, long tokens, ReadOnlySpan<int> given)
     {
         var n = _keys.Length;
         var best = -1;
@@ -223,8 +276,13 @@ public sealed class KeyPool(TimeProvider time)
             }
 
             // What the key serves at full rate within one credit lifetime: a small key never gets credits.
-            var capacity = (int)(k.Key.MaxRpm * KeyCredit.Lifetime.TotalSeconds / Window.TotalSeconds);
+            var capacity = (long)(k.Key.MaxRpm * KeyCredit.Lifetime.TotalSeconds / Window.TotalSeconds);
             if (given[index] >= capacity)
+            {
+                continue;
+            }
+
+            if (!WithinUnsavedShare(k, tokens, now))
             {
                 continue;
             }
@@ -247,7 +305,11 @@ public sealed class KeyPool(TimeProvider time)
         return best;
     }
 
-    /// <summary>Applies what the upstream said; returns a key the provider refused, for the caller to persist.</summary>
+    /// <summary>
+    /// Applies what the upstream said; returns a key the provider refused, for the caller to persist. Every number
+    /// in a report is untrusted (the upstream's headers and usage, or a frontend of another version), so each is
+    /// clamped to a sane range before it touches a window or a clock.
+    /// </summary>
     internal KeyDisabled? Report(UsageReport report)
     {
         var k = Find(report.KeyId);
@@ -256,7 +318,8 @@ public sealed class KeyPool(TimeProvider time)
             return null;
         }
 
-        var now = time.GetUtcNow();
+        var now = Now();
+        _changes++;
         if (report.Outcome == UpstreamOutcome.Unused)
         {
             // A credit nobody spent: as if it had never been granted.
@@ -273,22 +336,24 @@ public sealed class KeyPool(TimeProvider time)
         else if (report.UsageKnown)
         {
             // Only a known count replaces the reservation; without one the estimate stands (it errs high).
-            k.Tokens.Adjust(report.LeaseId, report.ActualTokens);
+            k.Tokens.Adjust(report.LeaseId, ReportedTokens(report.ActualTokens, k.Key.MaxTpm));
         }
 
+        var resetAfter = Hint(report.ResetAfter);
+        var retryAfter = Hint(report.RetryAfter);
         if (report.RemainingRequests is not null || report.RemainingTokens is not null)
         {
-            k.HintRequests = report.RemainingRequests;
-            k.HintTokens = report.RemainingTokens;
-            k.HintUntil = now + (report.ResetAfter is { } reset && reset > TimeSpan.Zero ? reset : Window);
+            k.HintRequests = report.RemainingRequests is { } rr ? Math.Clamp(rr, 0, k.Key.MaxRpm) : null;
+            k.HintTokens = report.RemainingTokens is { } rt ? Math.Clamp(rt, 0, k.Key.MaxTpm) : null;
+            k.HintUntil = now + (resetAfter > TimeSpan.Zero ? resetAfter : Window);
         }
 
         switch (report.Outcome)
         {
             case UpstreamOutcome.RateLimited:
-                var cooldown = TimeSpan.FromSeconds(k.Key.CooldownSec);
-                cooldown = Max(cooldown, report.RetryAfter ?? TimeSpan.Zero);
-                cooldown = Max(cooldown, report.ResetAfter ?? TimeSpan.Zero);
+                var cooldown = TimeSpan.FromSeconds(Math.Max(0, k.Key.CooldownSec));
+                cooldown = Max(cooldown, retryAfter);
+                cooldown = Max(cooldown, resetAfter);
                 k.CoolingUntil = now + cooldown;
                 return null;
             case UpstreamOutcome.AuthFailed:
@@ -298,7 +363,7 @@ public sealed class KeyPool(TimeProvider time)
                 k.DisabledReason = "quota";
                 return new KeyDisabled(k.Key.Id, "quota");
             case UpstreamOutcome.ProviderOverloaded:
-                var backoff = report.RetryAfter is { } ra && ra > TimeSpan.Zero ? ra : DefaultOverloadBackoff;
+                var backoff = retryAfter > TimeSpan.Zero ? retryAfter : DefaultOverloadBackoff;
                 _providerBackoffUntil = now + (backoff > MaxOverloadBackoff ? MaxOverloadBackoff : backoff);
                 return null;
             default:
@@ -306,9 +371,17 @@ public sealed class KeyPool(TimeProvider time)
         }
     }
 
+    /// <summary>What the upstream says a request used, believed up to ten minutes of the key's limit (and 100M).</summary>
+    internal static long ReportedTokens(long actual, long maxTpm) =>
+        Math.Clamp(actual, 0, Math.Min(KeyLimits.MaxReportedTokens, 10 * Math.Clamp(maxTpm, 1, KeyLimits.MaxTpm)));
+
+    // Frontends cap hints at an hour already; a frontend of another version might not, and now + hint must not throw.
+    private static TimeSpan Hint(TimeSpan? value) =>
+        value is not { } v || v <= TimeSpan.Zero ? TimeSpan.Zero : v > MaxHint ? MaxHint : v;
+
     public IReadOnlyList<KeyUsage> Usage()
     {
-        var now = time.GetUtcNow();
+        var now = Now();
         return _keys.Select(k => new KeyUsage(
             k.Key.Id,
             k.Requests.Used(now),
@@ -317,33 +390,133 @@ public sealed class KeyPool(TimeProvider time)
             k.DisabledReason ?? k.Key.DisabledReason)).ToArray();
     }
 
-    public Dictionary<string, KeyWindowSnapshot> Snapshot()
+    /// <summary>
+    /// Whether grants between snapshots are bounded by <see cref="UnsavedShare"/>: set by a grain whose windows are
+    /// stored; off for a pool that is never snapshotted.
+    /// </summary>
+    public bool BoundUnsaved { get; set; }
+
+    /// <summary>Set when a request waited for a snapshot; the grain then writes one at once instead of at its next tick.</summary>
+    public bool SnapshotWanted { get; private set; }
+
+    /// <summary>Something changed since the last snapshot that reached storage (or is on its way there).</summary>
+    public bool HasUnsavedChanges => _changes != (_writing ? _capturedChanges : _savedChanges);
+
+    /// <summary>
+    /// The windows to write, in wall-clock time; the caller must follow with <see cref="EndSnapshot"/>.
+    /// <paramref name="final"/> marks the last snapshot of an activation (nothing can be granted after it).
+    /// </summary>
+    public Dictionary<string, KeyWindowSnapshot> BeginSnapshot(bool final = false)
     {
-        var now = time.GetUtcNow();
+        var now = Now();
+        // Entries are stored in wall-clock ticks for the silo that restores them.
+        var toWall = time.GetUtcNow() - now;
+        _writing = true;
+        _writeStarted = now;
+        _capturedChanges = _changes;
+        SnapshotWanted = false;
         return _keys.ToDictionary(
             k => k.Key.Id,
-            k => new KeyWindowSnapshot
+            k =>
             {
-                Requests = k.Requests.Snapshot(now),
-                Tokens = k.Tokens.Snapshot(now),
-                CoolingUntilTicks = k.CoolingUntil.UtcTicks,
+                k.CapturedRequests = k.GrantedRequests;
+                k.CapturedTokens = k.GrantedTokens;
+                return new KeyWindowSnapshot
+                {
+                    Requests = k.Requests.Snapshot(now, toWall),
+                    Tokens = k.Tokens.Snapshot(now, toWall),
+                    CoolingUntilTicks = k.CoolingUntil == default ? 0 : (k.CoolingUntil + toWall).UtcTicks,
+                    UnsavedRequests = final ? 0 : UnsavedBudget(k.Key.MaxRpm),
+                    UnsavedTokens = final ? 0 : UnsavedBudget(k.Key.MaxTpm),
+                };
             },
             StringComparer.Ordinal);
     }
 
-    public void Restore(IReadOnlyDictionary<string, KeyWindowSnapshot> windows)
+    /// <summary>
+    /// After a write: once stored, the grants up to its capture are safe; when it failed, the unsaved share is no
+    /// longer enforced until a write works again, so a storage outage does not stop serving.
+    /// </summary>
+    public void EndSnapshot(bool written)
     {
-        var now = time.GetUtcNow();
+        _writing = false;
+        _storageHealthy = written;
+        if (!written)
+        {
+            return;
+        }
+
+        _savedChanges = _capturedChanges;
+        foreach (var k in _keys)
+        {
+            k.SavedRequests = k.CapturedRequests;
+            k.SavedTokens = k.CapturedTokens;
+        }
+    }
+
+    /// <summary>
+    /// Restores windows written by another activation. Entries stamped ahead of this silo's clock (skew, a step)
+    /// count from now. What the snapshot says may have been granted after it (the unsaved share, zero for a final
+    /// snapshot) is charged at once, up to the key's limits: the grants a crash lost stay counted.
+    /// </summary>
+    /// <returns>Whether something was charged for a crash (the caller then saves before serving).</returns>
+    public bool Restore(IReadOnlyDictionary<string, KeyWindowSnapshot> windows)
+    {
+        var now = Now();
+        var toLocal = now - time.GetUtcNow();
+        var charged = false;
         foreach (var k in _keys)
         {
             if (windows.TryGetValue(k.Key.Id, out var w))
             {
-                k.Requests.Restore(now, w.Requests);
-                k.Tokens.Restore(now, w.Tokens);
-                k.CoolingUntil = new DateTimeOffset(w.CoolingUntilTicks, TimeSpan.Zero);
+                k.Requests.Restore(now, w.Requests, toLocal);
+                k.Tokens.Restore(now, w.Tokens, toLocal);
+                k.CoolingUntil = w.CoolingUntilTicks <= 0 ? default : new DateTimeOffset(w.CoolingUntilTicks, TimeSpan.Zero) + toLocal;
+                charged |= Charge(k.Requests, now, w.UnsavedRequests, k.Key.MaxRpm);
+                charged |= Charge(k.Tokens, now, w.UnsavedTokens, k.Key.MaxTpm);
             }
         }
+
+        _changes++;
+        return charged;
     }
+
+    private static bool Charge(SlidingWindow window, DateTimeOffset now, long unsaved, long limit)
+    {
+        var amount = Math.Min(Math.Max(0, unsaved), limit - window.Used(now));
+        if (amount <= 0)
+        {
+            return false;
+        }
+
+        window.Add(now, 0, amount);
+        return true;
+    }
+
+    // Small keys get at least a few grants (their whole limit when smaller), or a burst would wait on one write per
+    // request: a crash then charges up to that much, blocking such a key for at most the minute after it.
+    private static long UnsavedBudget(long limit) => Math.Max((long)(limit * UnsavedShare), Math.Min(limit, MinUnsaved));
+
+    /// <summary>
+    /// Whether a grant keeps the key within its unsaved share. A request larger than the token share may go alone
+    /// when nothing is unsaved (else it could never be served); the crash bound then exceeds the limit by at most
+    /// that one request's estimate beyond the share.
+    /// </summary>
+    private bool WithinUnsavedShare(KeyRuntime k, long tokens, DateTimeOffset now)
+    {
+        if (!BoundUnsaved || !_storageHealthy || (_writing && now - _writeStarted > SlowWrite))
+        {
+            return true;
+        }
+
+        var unsavedRequests = k.GrantedRequests - k.SavedRequests;
+        var unsavedTokens = k.GrantedTokens - k.SavedTokens;
+        return unsavedRequests + 1 <= UnsavedBudget(k.Key.MaxRpm)
+            && (unsavedTokens == 0 || unsavedTokens + tokens <= UnsavedBudget(k.Key.MaxTpm));
+    }
+
+    /// <summary>The wall clock as of activation plus monotonic time since: steps of the wall clock do not show.</summary>
+    private DateTimeOffset Now() => _anchorUtc + time.GetElapsedTime(_anchorTimestamp);
 
     private KeyRuntime? Find(string keyId)
     {

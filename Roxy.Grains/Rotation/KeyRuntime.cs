@@ -12,9 +12,18 @@ internal sealed class KeyRuntime(ProviderKey key, TimeSpan window)
     public string? DisabledReason { get; set; }
 
     // The provider's own x-ratelimit-remaining-* counts, trusted until their reset.
-    public int? HintRequests { get; set; }
+    public long? HintRequests { get; set; }
     public long? HintTokens { get; set; }
     public DateTimeOffset HintUntil { get; set; }
+
+    // Totals granted (leases and credits) and the totals at the capture of the last stored and the pending snapshot:
+    // their difference is what a crash would lose.
+    public long GrantedRequests { get; set; }
+    public long GrantedTokens { get; set; }
+    public long SavedRequests { get; set; }
+    public long SavedTokens { get; set; }
+    public long CapturedRequests { get; set; }
+    public long CapturedTokens { get; set; }
 
     public bool InRotation => Key.Enabled && DisabledReason is null;
 }

@@ -4,46 +4,134 @@ using Roxy.Grains.Tenancy;
 namespace Roxy.Grains.Rotation;
 
 /// <summary>
-/// Decides which key of a (tenant, provider) serves each request. Windows live in memory and are written to
-/// PostgreSQL only on deactivation; nothing on the per-request path touches storage.
+/// Decides which key of a (tenant, provider) serves each request. Windows live in memory; a grain timer writes them
+/// to PostgreSQL every <see cref="SnapshotPeriod"/> when they changed, and on deactivation. No acquire awaits a
+/// write: the only one on a request's way is the rare early write <see cref="KeyPool"/> asks for when a key used up
+/// its unsaved share, and that request waits in the frontend, not here.
 /// </summary>
+/// <remarks>
+/// Worst case after a silo hosting this grain is killed: no key exceeds its limits while snapshots are being
+/// written (each key grants at most <see cref="KeyPool.UnsavedShare"/> of its per-minute limits between confirmed
+/// writes, and the restore charges that share); the cost is up to that share (10 %, at least 5 requests or the
+/// whole limit of a smaller key) of each key's capacity for the minute after the crash. A request larger than a tenth of max_tpm can exceed the token limit by its own size
+/// once. When storage writes fail, the share is not enforced, so a kill during a storage outage can let a key
+/// burst up to twice its limits, as before snapshots.
+/// </remarks>
 public sealed class RotationGrain(
     [PersistentState("rotation", RoxyStorage.Name)] IPersistentState<RotationState> state,
     TimeProvider time,
     ILogger<RotationGrain> logger) : Grain, IRotationGrain
 {
-    private readonly KeyPool _pool = new(time);
+    /// <summary>How often changed windows are written.</summary>
+    public static readonly TimeSpan SnapshotPeriod = TimeSpan.FromSeconds(2);
+
+    private readonly KeyPool _pool = new(time) { BoundUnsaved = true };
+    private Task? _writing;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var (tenantId, provider) = GrainKeys.ParseRotation(this.GetPrimaryKeyString());
         var snapshot = await GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenantId)).GetSnapshotAsync();
         _pool.SetKeys(snapshot.Keys.Where(k => k.Provider == provider).ToArray());
-        if (state.State.Windows.Count > 0)
+        if (state.State.Windows.Count > 0 && _pool.Restore(state.State.Windows))
         {
-            _pool.Restore(state.State.Windows);
+            // The previous activation died: what it may have granted since its last snapshot is now charged, and
+            // stored before serving, so a second crash cannot lose the charge.
+            logger.LogWarning("Rate windows of {Rotation} restored after an unclean stop; each key's unsaved share is charged", this.GetPrimaryKeyString());
+            await SaveAsync(final: false, cancellationToken);
         }
+
+        // Interleaved: acquires keep being served while a write is in flight.
+        this.RegisterGrainTimer(static (grain, ct) => grain.TickAsync(ct), this,
+            new GrainTimerCreationOptions(SnapshotPeriod, SnapshotPeriod) { Interleave = true, KeepAlive = false });
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        // The only write this grain makes: enough to stop a restart from letting keys burst.
-        state.State.Windows = _pool.Snapshot();
+        if (_writing is { } pending)
+        {
+            await pending;
+        }
+
+        // Nothing is granted after this one: the next activation charges nothing.
+        await SaveAsync(final: true, cancellationToken);
+    }
+
+    private Task TickAsync(CancellationToken cancellationToken)
+    {
+        if (_writing is null && _pool.HasUnsavedChanges)
+        {
+            _writing = WriteAsync(cancellationToken);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A request waited for its key's unsaved share: write now rather than at the next tick.</summary>
+    private void SaveSoonIfWanted()
+    {
+        if (_pool.SnapshotWanted && _writing is null)
+        {
+            _writing = WriteAsync(CancellationToken.None);
+        }
+    }
+
+    private async Task WriteAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SaveAsync(final: false, cancellationToken);
+        }
+        finally
+        {
+            _writing = null;
+        }
+    }
+
+    private async Task SaveAsync(bool final, CancellationToken cancellationToken)
+    {
+        state.State.Windows = _pool.BeginSnapshot(final);
         state.State.SavedAtTicks = time.GetUtcNow().UtcTicks;
+        var written = false;
         try
         {
             await state.WriteStateAsync(cancellationToken);
+            written = true;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
+            // Serving goes on; the pool stops holding grants back until a write works again.
             logger.LogWarning(ex, "Could not save rate windows of {Rotation}", this.GetPrimaryKeyString());
+            await RefreshETagAsync();
         }
+        finally
+        {
+            _pool.EndSnapshot(written);
+        }
+    }
+
+    /// <summary>A write that failed after it reached the table leaves a stale ETag; reading again repairs it.</summary>
+    private async Task RefreshETagAsync()
+    {
+        var windows = state.State.Windows;
+        try
+        {
+            await state.ReadStateAsync();
+        }
+        catch (Exception ex)
+        {
+            logger.LogDebug(ex, "Could not re-read rate windows of {Rotation}", this.GetPrimaryKeyString());
+        }
+
+        state.State.Windows = windows;
     }
 
     ValueTask<KeyLease> IRotationGrain.AcquireAsync(AcquireRequest request)
     {
         ApplyReports(request.Reports);
-        return ValueTask.FromResult(_pool.Acquire(request.EstimatedTokens, request.ExcludeKeyIds));
+        var lease = _pool.Acquire(request.EstimatedTokens, request.ExcludeKeyIds);
+        SaveSoonIfWanted();
+        return ValueTask.FromResult(lease);
     }
 
     ValueTask<IReadOnlyList<KeyCredit>> IRotationGrain.TopUpAsync(CreditRequest request)
@@ -75,9 +163,17 @@ public sealed class RotationGrain(
         List<KeyDisabled>? disabled = null;
         foreach (var report in reports)
         {
-            if (_pool.Report(report) is { } d)
+            try
             {
-                (disabled ??= []).Add(d);
+                if (_pool.Report(report) is { } d)
+                {
+                    (disabled ??= []).Add(d);
+                }
+            }
+            catch (Exception ex)
+            {
+                // One bad report (it rides along with other requests' acquires) must never fail those requests.
+                logger.LogWarning(ex, "Dropped a usage report for key {KeyId} of {Rotation} that could not be applied", report.KeyId, this.GetPrimaryKeyString());
             }
         }
 

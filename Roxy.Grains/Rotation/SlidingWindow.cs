@@ -90,26 +90,48 @@ public sealed class SlidingWindow(TimeSpan span)
         return Span;
     }
 
-    public WindowEntry[] Snapshot(DateTimeOffset now)
+    /// <summary>
+    /// The entries, shifted by <paramref name="shift"/> (to the wall clock) and merged into groups spanning under a
+    /// second, each stamped with its newest entry: at most about one entry per second however busy the key, and
+    /// never one that expires earlier than it would have.
+    /// </summary>
+    public WindowEntry[] Snapshot(DateTimeOffset now, TimeSpan shift = default)
     {
         Evict(now);
-        var result = new WindowEntry[_count];
-        for (var i = 0; i < _count; i++)
+        var result = new List<WindowEntry>(Math.Min(_count, 64));
+        var i = 0;
+        while (i < _count)
         {
-            var e = _entries[(_head + i) % _entries.Length];
-            result[i] = new WindowEntry(e.Ticks, e.Amount);
+            var first = _entries[(_head + i) % _entries.Length];
+            var last = first.Ticks;
+            var amount = 0L;
+            while (i < _count && _entries[(_head + i) % _entries.Length].Ticks - first.Ticks < TimeSpan.TicksPerSecond)
+            {
+                var e = _entries[(_head + i) % _entries.Length];
+                last = e.Ticks;
+                amount += e.Amount;
+                i++;
+            }
+
+            result.Add(new WindowEntry(last + shift.Ticks, amount));
         }
 
-        return result;
+        return result.ToArray();
     }
 
-    public void Restore(DateTimeOffset now, IEnumerable<WindowEntry> entries)
+    /// <summary>
+    /// Restores entries shifted by <paramref name="shift"/> (to this clock). An entry stamped ahead of now (clock
+    /// skew between silos) counts from now: it may expire late, never early.
+    /// </summary>
+    public void Restore(DateTimeOffset now, IEnumerable<WindowEntry> entries, TimeSpan shift = default)
     {
+        var cutoff = (now - Span).UtcTicks;
         foreach (var e in entries.OrderBy(e => e.Ticks))
         {
-            if (e.Ticks > (now - Span).UtcTicks)
+            var ticks = Math.Min(e.Ticks + shift.Ticks, now.UtcTicks);
+            if (ticks > cutoff && e.Amount > 0)
             {
-                Add(new DateTimeOffset(e.Ticks, TimeSpan.Zero), 0, e.Amount);
+                Add(new DateTimeOffset(ticks, TimeSpan.Zero), 0, e.Amount);
             }
         }
 

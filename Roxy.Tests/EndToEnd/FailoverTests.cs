@@ -32,6 +32,30 @@ public sealed class FailoverTests : IClassFixture<ProxyFixture>
     }
 
     [Fact]
+    public async Task Hostile_reset_headers_never_fail_this_or_later_requests()
+    {
+        // 300000000h overflows TimeSpan; 100000000h parses but overflowed now + reset inside the rotation grain, in
+        // a deferred report that then rode along with, and failed, every later acquire.
+        _f.Upstream.SetKeyBehavior(ProxyFixture.SecretOf("hostile-hints", 1), FakeResponse.Ok() with
+        {
+            Headers = new Dictionary<string, string> { ["x-ratelimit-reset-requests"] = "300000000h", ["x-ratelimit-remaining-requests"] = "1000" },
+        });
+        _f.Upstream.SetKeyBehavior(ProxyFixture.SecretOf("hostile-hints", 2), FakeResponse.Ok() with
+        {
+            Headers = new Dictionary<string, string> { ["x-ratelimit-reset-tokens"] = "100000000h", ["x-ratelimit-remaining-tokens"] = "99999999" },
+        });
+
+        var statuses = new List<int>();
+        for (var i = 0; i < 20; i++)
+        {
+            statuses.Add((int)(await _f.Roxy.PostChatAsync(ProxyFixture.TokenOf("hostile-hints"), Hello)).StatusCode);
+        }
+
+        Assert.All(statuses, s => Assert.Equal(200, s));
+        Assert.Equal(20, _f.Upstream.Requests.Count);
+    }
+
+    [Fact]
     public async Task Rate_limited_keys_give_429_with_retry_after_once_all_are_cooling()
     {
         _f.Upstream.SetKeyBehavior(ProxyFixture.SecretOf("ratelimit", 1), FakeResponse.RateLimited(retryAfterSeconds: 40));

@@ -18,7 +18,7 @@ public sealed class ProxyFixture : IAsyncLifetime
     public Dictionary<string, string?> Environment { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Tenants with two keys each, for tests that change key state; token = "tok-{tenant}".</summary>
-    public static readonly string[] ScratchTenants = ["retry", "ratelimit", "auth", "stream-error", "timeout", "passthrough", "drop", "cancel", "waiting"];
+    public static readonly string[] ScratchTenants = ["retry", "ratelimit", "auth", "stream-error", "timeout", "passthrough", "drop", "cancel", "waiting", "hostile-hints"];
 
     public static string SecretOf(string tenant, int n) => $"sk-{tenant}-key{n}-abcdefghijklmnop";
 

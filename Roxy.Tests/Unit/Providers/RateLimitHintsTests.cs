@@ -22,7 +22,7 @@ public class RateLimitHintsTests
     [InlineData("1s", 1_000)]
     [InlineData("6m0s", 360_000)]
     [InlineData("250ms", 250)]
-    [InlineData("1h2m3s", 3_723_000)]
+    [InlineData("0h59m3s", 3_543_000)]
     [InlineData("1m30.5s", 90_500)]
     [InlineData("20", 20_000)]
     [InlineData("0.5", 500)]
@@ -145,5 +145,64 @@ public class RateLimitHintsTests
             ("retry-after-ms", "soon"));
 
         Assert.Equal(new RateLimitHints(null, null, null, null), hints);
+    }
+
+    [Theory]
+    [InlineData("300000000h")]
+    [InlineData("100000000h")]
+    [InlineData("99999999999999999999999999999s")]
+    [InlineData("1e308h1e308h")]
+    [InlineData("2000000h30m")]
+    public void Huge_reset_durations_are_capped_at_an_hour(string value)
+    {
+        var hints = From(("x-ratelimit-reset-requests", value));
+
+        Assert.Equal(TimeSpan.FromHours(1), hints.ResetAfter);
+    }
+
+    [Fact]
+    public void Far_future_and_past_instants_are_capped()
+    {
+        Assert.Equal(TimeSpan.FromHours(1), RateLimitHints.ParseReset("9999-12-31T23:59:59Z", Now));
+        Assert.Equal(TimeSpan.Zero, RateLimitHints.ParseReset("0001-01-01T00:00:00Z", Now));
+        Assert.Equal(TimeSpan.FromHours(1), RateLimitHints.ParseReset("99999999999", Now));
+        Assert.Equal(TimeSpan.Zero, RateLimitHints.ParseReset("1000000001", Now));
+    }
+
+    [Theory]
+    [InlineData("Retry-After", "1e12")]
+    [InlineData("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")]
+    [InlineData("retry-after-ms", "1e300")]
+    [InlineData("retry-after-ms", "99999999999999")]
+    public void Huge_retry_after_is_capped_at_an_hour(string name, string value)
+    {
+        Assert.Equal(TimeSpan.FromHours(1), From((name, value)).RetryAfter);
+    }
+
+    [Theory]
+    [InlineData("retry-after-ms", "-500")]
+    [InlineData("Retry-After", "-3")]
+    public void Negative_retry_after_is_zero(string name, string value)
+    {
+        Assert.Equal(TimeSpan.Zero, From((name, value)).RetryAfter);
+    }
+
+    [Theory]
+    [InlineData("NaN")]
+    [InlineData("Infinity")]
+    [InlineData("-Infinity")]
+    public void Non_finite_values_are_ignored(string value)
+    {
+        var hints = From(("Retry-After", value), ("retry-after-ms", value), ("x-ratelimit-reset-tokens", value));
+
+        Assert.Equal(new RateLimitHints(null, null, null, null), hints);
+    }
+
+    [Fact]
+    public void Remaining_counts_are_never_negative_and_ignored_when_they_do_not_fit()
+    {
+        Assert.Equal(0L, (long?)From(("x-ratelimit-remaining-requests", "-5")).RemainingRequests);
+        Assert.Null(From(("x-ratelimit-remaining-tokens", "99999999999999999999999")).RemainingTokens);
+        Assert.Equal(100_000_000_000L, (long?)From(("x-ratelimit-remaining-tokens", "100000000000")).RemainingTokens);
     }
 }

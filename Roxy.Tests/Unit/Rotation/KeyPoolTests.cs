@@ -156,7 +156,8 @@ public class KeyPoolTests
         var pool = Pool(Key("a", rpm: 2));
         pool.Acquire(1, null);
         pool.Acquire(1, null);
-        var saved = pool.Snapshot();
+        var saved = pool.BeginSnapshot(final: true);
+        pool.EndSnapshot(written: true);
 
         _time.Advance(TimeSpan.FromSeconds(30));
         var restored = Pool(Key("a", rpm: 2));
@@ -190,5 +191,84 @@ public class KeyPoolTests
         var refused = pool.Acquire(10, null);
         pool.Report(new UsageReport("a", refused.LeaseId, 0, UpstreamOutcome.RateLimited, null, null, null, null, UsageKnown: false));
         Assert.Equal(600, pool.Usage().Single().TokensInWindow);
+    }
+
+    [Fact]
+    public void Estimate_of_zero_or_less_is_refused_and_never_counted()
+    {
+        var pool = Pool(Key("a", tpm: 1000));
+
+        // What max_tokens: 2147483647 made of the estimate in int arithmetic.
+        var overflowed = pool.Acquire(-2147476101, null);
+        var zero = pool.Acquire(0, null);
+
+        Assert.Null(overflowed.Key);
+        Assert.NotEqual(LeaseStatus.Granted, overflowed.Status);
+        Assert.NotEqual(LeaseStatus.Granted, zero.Status);
+        Assert.Equal(0, pool.Usage().Single().TokensInWindow);
+        Assert.Equal(0, pool.Usage().Single().RequestsInWindow);
+        Assert.Equal(LeaseStatus.Granted, pool.Acquire(1000, null).Status);
+        Assert.Equal(LeaseStatus.Exhausted, pool.Acquire(1, null).Status);
+    }
+
+    [Fact]
+    public void Negative_reported_usage_cannot_turn_off_the_token_limit()
+    {
+        var pool = Pool(Key("a", rpm: 100, tpm: 1000));
+        var lease = pool.Acquire(10, null);
+
+        // prompt_tokens 2147483647 + completion_tokens 1, summed in int by an older frontend.
+        pool.Report(new UsageReport("a", lease.LeaseId, int.MinValue, UpstreamOutcome.Success, null, null, null, null));
+
+        Assert.Equal(0, pool.Usage().Single().TokensInWindow);
+        Assert.Equal(LeaseStatus.Granted, pool.Acquire(1000, null).Status);
+        Assert.Equal(LeaseStatus.Exhausted, pool.Acquire(1000, null).Status);
+    }
+
+    [Fact]
+    public void Absurd_reported_usage_is_believed_only_up_to_ten_times_max_tpm()
+    {
+        var pool = Pool(Key("a", rpm: 100, tpm: 1000));
+        var first = pool.Acquire(10, null);
+        var second = pool.Acquire(10, null);
+
+        pool.Report(new UsageReport("a", first.LeaseId, int.MaxValue, UpstreamOutcome.Success, null, null, null, null));
+        pool.Report(new UsageReport("a", second.LeaseId, int.MaxValue, UpstreamOutcome.Success, null, null, null, null));
+
+        Assert.Equal(20_000, pool.Usage().Single().TokensInWindow);
+        Assert.Equal(LeaseStatus.Exhausted, pool.Acquire(1, null).Status);
+
+        // The key is back once the two entries slide out, not disabled for good.
+        _time.Advance(TimeSpan.FromSeconds(61));
+        Assert.Equal(LeaseStatus.Granted, pool.Acquire(1, null).Status);
+    }
+
+    [Fact]
+    public void Hostile_reset_and_retry_after_hints_cannot_throw_and_are_capped_at_an_hour()
+    {
+        var pool = Pool(Key("a"), Key("b"));
+        var lease = pool.Acquire(10, null);
+
+        pool.Report(new UsageReport(lease.Key!.Id, lease.LeaseId, 5, UpstreamOutcome.RateLimited,
+            TimeSpan.MaxValue, 1_000, 1_000_000, TimeSpan.FromHours(100_000_000)));
+        var other = pool.Acquire(10, null);
+        pool.Report(new UsageReport(other.Key!.Id, other.LeaseId, 5, UpstreamOutcome.Success,
+            null, -5, -5, TimeSpan.MaxValue));
+
+        var cooling = pool.Usage().Single(u => u.KeyId == lease.Key.Id).CoolingUntil;
+        Assert.Equal(_time.GetUtcNow() + TimeSpan.FromHours(1), cooling);
+        _time.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
+        Assert.Equal(LeaseStatus.Granted, pool.Acquire(10, null).Status);
+    }
+
+    [Fact]
+    public void Hostile_overload_hint_backs_off_at_most_thirty_seconds()
+    {
+        var pool = Pool(Key("a"));
+        var lease = pool.Acquire(10, null);
+
+        pool.Report(new UsageReport("a", lease.LeaseId, 0, UpstreamOutcome.ProviderOverloaded, TimeSpan.MaxValue, null, null, null));
+
+        Assert.Equal(TimeSpan.FromSeconds(30), pool.Acquire(10, null).RetryAfter);
     }
 }

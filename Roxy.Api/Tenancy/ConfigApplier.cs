@@ -79,7 +79,7 @@ public sealed class ConfigApplier(
             k.Fingerprint,
             k.Source == "env" ? KeySource.Env : KeySource.Config,
             k.EnvVar,
-            KeyMask.Of(environment.GetValueOrDefault(k.EnvVar) ?? ""),
+            KeyMask.Of(SecretText.Clean(environment.GetValueOrDefault(k.EnvVar) ?? "")),
             k.MaxRpm,
             k.MaxTpm,
             k.CooldownSec,

@@ -98,5 +98,6 @@ public sealed record RoxyClusterOptions
         return IPAddress.TryParse(text, out address);
     }
 
-    private static string NonEmpty(string? value, string fallback) => string.IsNullOrWhiteSpace(value) ? fallback : value;
+    // Trimmed: a secret file's trailing newline in a cluster id would put this process in a cluster of its own.
+    private static string NonEmpty(string? value, string fallback) => string.IsNullOrWhiteSpace(value) ? fallback : value.Trim();
 }

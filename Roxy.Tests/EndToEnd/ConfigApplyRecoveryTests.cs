@@ -115,6 +115,24 @@ public sealed class ConfigApplyRecoveryTests : IAsyncLifetime
         Assert.Contains("recovered-model", await StoredJsonAsync("tenant", "acme"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_key_claim_whose_write_failed_is_not_held_in_memory()
+    {
+        await using var roxy = await RoxyTestHost.StartAsync(Yaml(withBeta: false), Env(), _postgres);
+        var fingerprint = SecretFingerprint.OfKey("sk-claimed-0123456789abcdef");
+        var key = roxy.Grains.GetGrain<Roxy.Grains.Keys.IApiKeyGrain>(fingerprint);
+        Assert.Null(await key.GetHolderTenantAsync());
+
+        await using (await FailingWritesAsync("apikey", fingerprint))
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => key.ClaimAsync("acme", "k-claimed"));
+        }
+
+        Assert.Null(await key.GetHolderTenantAsync());
+        Assert.True(await key.ClaimAsync("acme", "k-claimed"));
+        Assert.Contains("acme", await StoredJsonAsync("apikey", fingerprint), StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// Makes PostgreSQL refuse every write of one grain's row until disposed: a storage failure that, unlike an etag
     /// conflict, does not make Orleans drop the activation.

@@ -12,7 +12,16 @@ if (options is null)
     return 2;
 }
 
-await PostgresSchema.EnsureAsync(options.PostgresConnectionString);
+try
+{
+    await PostgresStartup.EnsureSchemaAsync(options.PostgresConnectionString, options.StartupWait, line => Console.Error.WriteLine($"roxy-silo: {line}"));
+}
+catch (PostgresUnavailableException ex)
+{
+    Console.Error.WriteLine($"ROXY_POSTGRES: {ex.Message}");
+    Console.Error.WriteLine("roxy-silo: not started (1 problem)");
+    return 2;
+}
 
 var builder = Host.CreateApplicationBuilder(args);
 builder.UseOrleans(silo => silo.UseRoxySilo(options));

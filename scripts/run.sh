@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs Roxy as one process (API + co-hosted silo). Without ROXY_POSTGRES it starts a private PostgreSQL
-# under .roxy/pg on ROXY_PG_PORT (default 55432). Safe to run again: PostgreSQL and the schema are reused.
+# under .roxy/pg, reachable only through a Unix socket in .roxy/pg-socket (ROXY_PG_PORT, default 55432, names
+# the socket). Safe to run again: PostgreSQL and the schema are reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg.sh
@@ -8,8 +9,8 @@ source scripts/pg.sh
 if [ -z "${ROXY_POSTGRES:-}" ]; then
   port="${ROXY_PG_PORT:-55432}"
   roxy_pg_start "$PWD/.roxy/pg" "$port"
-  export ROXY_POSTGRES="Host=127.0.0.1;Port=$port;Username=postgres;Database=roxy"
-  echo "roxy: private PostgreSQL on 127.0.0.1:$port (data in .roxy/pg)"
+  export ROXY_POSTGRES="Host=$(roxy_pg_socket_dir "$PWD/.roxy/pg");Port=$port;Username=postgres;Database=roxy"
+  echo "roxy: private PostgreSQL on the Unix socket in .roxy/pg-socket, no TCP (data in .roxy/pg)"
 fi
 
 config="${ROXY_CONFIG:-configs/config.yaml}"

@@ -1,8 +1,4 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Roxy.Api.Hosting;
-using Roxy.Grains;
-using Roxy.Grains.Hosting;
-using Roxy.Grains.Tenancy;
 
 namespace Roxy.Api.Apis;
 
@@ -20,26 +16,11 @@ public static class HealthApi
         return app;
     }
 
-    public static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> ReadinessAsync(
-        IGrainFactory grains, RoxyRuntime runtime, CancellationToken ct)
+    public static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> ReadinessAsync(ReadinessCheck readiness, CancellationToken ct)
     {
-        string orleans;
-        try
-        {
-            await grains.GetGrain<ITenantRegistryGrain>(GrainKeys.Registry).GetVersionAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(3), ct);
-            orleans = "ok";
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
-        {
-            orleans = "unreachable";
-        }
-
-        var postgres = await PostgresSchema.PingAsync(runtime.PostgresConnectionString, TimeSpan.FromSeconds(2), ct) ? "ok" : "degraded";
-        if (orleans != "ok")
-        {
-            return TypedResults.Json(new HealthReport("unready", orleans, postgres), statusCode: StatusCodes.Status503ServiceUnavailable);
-        }
-
-        return TypedResults.Ok(new HealthReport(postgres == "ok" ? "ready" : "degraded", orleans, postgres));
+        var report = await readiness.GetAsync().WaitAsync(ct);
+        return report.Status == "unready"
+            ? TypedResults.Json(report, statusCode: StatusCodes.Status503ServiceUnavailable)
+            : TypedResults.Ok(report);
     }
 }

@@ -161,6 +161,13 @@ internal sealed class ConfigResolver(RoxyConfig config, IReadOnlyDictionary<stri
                 continue; // same secret already listed (config entry wins, or an earlier variable)
             }
 
+            // A discovered variable is listed nowhere, so the validator has not looked at it.
+            if (SecretText.IsUnusable(environment[key.KeyEnvVar!]!))
+            {
+                diagnostics.ErrorAt($"env {key.KeyEnvVar}", "", ConfigValidator.UnusableSecret(key.KeyEnvVar!, "the provider key"));
+                continue;
+            }
+
             if (_keyOwners.TryGetValue(fingerprint, out var owner))
             {
                 diagnostics.ErrorAt($"env {key.KeyEnvVar}", "",
@@ -181,7 +188,7 @@ internal sealed class ConfigResolver(RoxyConfig config, IReadOnlyDictionary<stri
 
     private string? Secret(string? variable) =>
         !string.IsNullOrEmpty(variable) && environment.TryGetValue(variable, out var value) && !string.IsNullOrWhiteSpace(value)
-            ? value
+            ? SecretText.Clean(value)
             : null;
 
     /// <summary>SHA-256 over a canonical JSON of providers and tenants (hashes and variable names only).</summary>

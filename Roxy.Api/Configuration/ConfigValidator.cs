@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Roxy.Api.Secrets;
 
 namespace Roxy.Api.Configuration;
 
@@ -181,13 +182,25 @@ internal static partial class ConfigValidator
 
         if (!environment.TryGetValue(variable, out var value) || value is null)
         {
-            diagnostics.Error(path, $"environment variable {variable} is not set; set it to {what} or remove this entry");
+            // A hex or base64 token passes as a variable name; printing it back would put the secret in the logs.
+            diagnostics.Error(path, SecretLookalike.IsLikely(variable)
+                ? $"the value looks like {what} itself, not the name of an environment variable ({variable.Length} characters, not shown); put {what} in a variable and name it here"
+                : $"environment variable {variable} is not set; set it to {what} or remove this entry");
         }
         else if (string.IsNullOrWhiteSpace(value))
         {
             diagnostics.Error(path, $"environment variable {variable} is empty; set it to {what} or remove this entry");
         }
+        else if (SecretText.IsUnusable(value))
+        {
+            diagnostics.Error(path, UnusableSecret(variable, what));
+        }
     }
+
+    /// <summary>The one line for a secret that cannot be used as it is; names the variable, never the value.</summary>
+    internal static string UnusableSecret(string variable, string what) =>
+        $"environment variable {variable} holds a line break, tab or other non-printable or non-ASCII character inside {what}; "
+        + "white space around it is ignored, so fix the value (e.g. a secret file with two lines)";
 
     private static void ValidateTenantId(string id, int index, string prefix, Dictionary<string, int> seen, ConfigDiagnostics diagnostics)
     {

@@ -11,6 +11,7 @@ internal static class EnvironmentOverrides
         ("ROXY_CLUSTER_MODE", "cluster.mode", c => c.Cluster, nameof(ClusterConfig.Mode)),
         ("ROXY_ADVERTISE_ADDRESS", "cluster.advertise_address", c => c.Cluster, nameof(ClusterConfig.AdvertiseAddress)),
         ("ROXY_CLUSTER_ID", "cluster.cluster_id", c => c.Cluster, nameof(ClusterConfig.ClusterId)),
+        ("ROXY_STARTUP_WAIT_SEC", "server.startup_wait_sec", c => c.Server, nameof(ServerConfig.StartupWaitSec)),
     ];
 
     public static IEnumerable<string> Variables => Table.Select(t => t.Variable);

@@ -3,6 +3,10 @@ namespace Roxy.Api.Configuration;
 /// <summary>HTTP frontend limits and the default upstream timeouts.</summary>
 public sealed class ServerConfig
 {
+    /// <summary>How long start-up waits for PostgreSQL to accept connections (compose and Kubernetes start everything at once).</summary>
+    [RangeRule(0, 3600, Expectation = "a number of seconds, 0 or more")]
+    public int StartupWaitSec { get; set; } = 30;
+
     [RangeRule(1024, long.MaxValue, Expectation = "an integer of at least 1024")]
     public long MaxBodyBytes { get; set; } = 10485760;
 

@@ -123,7 +123,7 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics)
 
             if (!TryConvertScalar(scalar.Value ?? "", type, out value))
             {
-                diagnostics.ErrorAt(location, path, $"must be {Expectation(type, property)}, got '{scalar.Value}'");
+                diagnostics.ErrorAt(location, path, $"must be {Expectation(type, property)}, got {SecretLookalike.Quote(scalar.Value ?? "")}");
                 return false;
             }
 
@@ -210,7 +210,7 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics)
 
         if (property.GetCustomAttribute<OneOfAttribute>() is { } oneOf && value is string text && !oneOf.Values.Contains(text))
         {
-            diagnostics.ErrorAt(location, path, $"'{text}' is not one of {string.Join(", ", oneOf.Values)}");
+            diagnostics.ErrorAt(location, path, $"{SecretLookalike.Quote(text)} is not one of {string.Join(", ", oneOf.Values)}");
             return false;
         }
 
@@ -218,7 +218,7 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics)
             && value is int or long or double
             && !range.Allows(Convert.ToDouble(value, CultureInfo.InvariantCulture)))
         {
-            diagnostics.ErrorAt(location, path, $"must be {range.Expectation}, got '{raw}'");
+            diagnostics.ErrorAt(location, path, $"must be {range.Describe()}, got '{raw}'");
             return false;
         }
 
@@ -268,7 +268,7 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics)
     {
         if (property?.GetCustomAttribute<RangeRuleAttribute>() is { } range)
         {
-            return range.Expectation;
+            return range.Describe();
         }
 
         if (property?.GetCustomAttribute<OneOfAttribute>() is { } oneOf)
@@ -293,7 +293,7 @@ internal sealed class YamlBinder(ConfigDiagnostics diagnostics)
     {
         YamlMappingNode => "a mapping",
         YamlSequenceNode => "a list",
-        YamlScalarNode scalar => $"'{scalar.Value}'",
+        YamlScalarNode scalar => SecretLookalike.Quote(scalar.Value ?? ""),
         _ => "something else",
     };
 

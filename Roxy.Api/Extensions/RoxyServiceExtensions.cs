@@ -27,6 +27,7 @@ public static class RoxyServiceExtensions
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<TokenAuthenticator>();
         services.AddSingleton<TenantSnapshotCache>();
+        services.AddSingleton<Apis.ReadinessCheck>();
         services.AddSingleton<ModelResolver>();
         services.AddSingleton<UpstreamAttempt>();
         services.AddSingleton<RotationGrains>();

@@ -18,7 +18,7 @@ public static class RoxyHost
     {
         var load = ConfigLoader.Load(settings.ConfigPath, settings.Environment);
         var problems = new List<string>(load.Errors);
-        var postgres = settings.Environment.GetValueOrDefault("ROXY_POSTGRES");
+        var postgres = settings.Environment.GetValueOrDefault("ROXY_POSTGRES")?.Trim();
         if (string.IsNullOrWhiteSpace(postgres))
         {
             problems.Add("ROXY_POSTGRES: not set; it must be an Npgsql connection string (scripts/run.sh starts a private PostgreSQL and sets it)");
@@ -38,7 +38,15 @@ public static class RoxyHost
         }
 
         var config = load.Config;
-        await PostgresSchema.EnsureAsync(postgres!);
+        try
+        {
+            await PostgresStartup.EnsureSchemaAsync(
+                postgres!, TimeSpan.FromSeconds(config.Raw.Server.StartupWaitSec), line => Console.Error.WriteLine($"roxy: {line}"));
+        }
+        catch (PostgresUnavailableException ex)
+        {
+            throw new RoxyStartupException([$"ROXY_POSTGRES: {ex.Message}"]);
+        }
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args ?? [] });
         builder.WebHost.UseUrls(settings.Urls ?? ListenUrl(config.Raw.ListenAddr));

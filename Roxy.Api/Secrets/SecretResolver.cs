@@ -18,7 +18,8 @@ public sealed class SecretResolver(IReadOnlyDictionary<string, string?> environm
         switch (key.Source)
         {
             case KeySource.Env or KeySource.Config:
-                return environment.TryGetValue(key.SecretRef, out var value) && !string.IsNullOrEmpty(value) ? value : null;
+                // Start-up refused values with anything but white space around them; a secret file's newline goes here.
+                return environment.TryGetValue(key.SecretRef, out var value) && !string.IsNullOrWhiteSpace(value) ? SecretText.Clean(value) : null;
             default:
                 if (_decrypted.TryGetValue((tenantId, key.Id, key.SecretRef), out var cached))
                 {

@@ -9,7 +9,9 @@ namespace Roxy.Api.Tenancy;
 
 /// <summary>
 /// Applies the YAML to the tenant grains at start (idempotent: config-owned items are created, changed or
-/// deleted; runtime-owned ones are untouched), then keeps this frontend's token directory fresh.
+/// deleted; runtime-owned ones are untouched), then keeps this frontend's token directory fresh. Every step can be
+/// repeated, so a start that dies halfway is finished by the next one: dropped tenants stay pending in the registry
+/// until emptied, and each tenant grain pushes its tokens and keys on every apply.
 /// </summary>
 public sealed class ConfigApplier(
     ResolvedConfig config,
@@ -66,6 +68,7 @@ public sealed class ConfigApplier(
             // A tenant removed from the YAML loses its config-owned items; runtime-owned ones stay.
             await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenantId)).ApplyConfigAsync(
                 new TenantConfigSnapshot(config.Fingerprint, [], [], [], new CacheSettings(true, 3600, false), true));
+            await registry.CompleteRemovalAsync(tenantId);
             logger.LogInformation("Tenant {Tenant} is no longer in the config; its config-owned items were removed", tenantId);
         }
     }
@@ -79,7 +82,7 @@ public sealed class ConfigApplier(
             k.Fingerprint,
             k.Source == "env" ? KeySource.Env : KeySource.Config,
             k.EnvVar,
-            KeyMask.Of(environment.GetValueOrDefault(k.EnvVar) ?? ""),
+            KeyMask.Of(SecretText.Clean(environment.GetValueOrDefault(k.EnvVar) ?? "")),
             k.MaxRpm,
             k.MaxTpm,
             k.CooldownSec,

@@ -14,9 +14,16 @@ public interface ITenantRegistryGrain : IGrainWithStringKey
     [Alias("SetTenantTokens")]
     Task SetTenantTokensAsync(string tenantId, IReadOnlyList<TenantToken> tokens);
 
-    /// <summary>Records the tenants the YAML names; returns the ones it named before but no longer does.</summary>
+    /// <summary>
+    /// Records the tenants the YAML names; returns the ones to empty: named before but no longer, including those an
+    /// earlier, interrupted apply left pending. Each stays pending until <see cref="CompleteRemovalAsync"/>.
+    /// </summary>
     [Alias("SetConfiguredTenants")]
     Task<IReadOnlyList<string>> SetConfiguredTenantsAsync(IReadOnlyList<string> tenantIds, string configFingerprint);
+
+    /// <summary>The applier has removed this dropped tenant's config-owned items.</summary>
+    [Alias("CompleteRemoval")]
+    Task CompleteRemovalAsync(string tenantId);
 
     [Alias("GetConfigFingerprint")]
     ValueTask<string?> GetConfigFingerprintAsync();

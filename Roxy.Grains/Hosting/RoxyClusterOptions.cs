@@ -17,9 +17,12 @@ public sealed record RoxyClusterOptions
     /// <summary>The address other silos and clients reach this silo on; loopback when unset.</summary>
     public IPAddress? AdvertiseAddress { get; init; }
 
+    /// <summary>How long start-up waits for PostgreSQL (<c>ROXY_STARTUP_WAIT_SEC</c>).</summary>
+    public TimeSpan StartupWait { get; init; } = PostgresStartup.DefaultWait;
+
     /// <summary>
     /// Reads <c>ROXY_POSTGRES</c>, <c>ROXY_SILO_PORT</c>, <c>ROXY_GATEWAY_PORT</c>, <c>ROXY_CLUSTER_ID</c>,
-    /// <c>ROXY_SERVICE_ID</c> and <c>ROXY_ADVERTISE_ADDRESS</c>; returns one line per problem.
+    /// <c>ROXY_SERVICE_ID</c>, <c>ROXY_ADVERTISE_ADDRESS</c> and <c>ROXY_STARTUP_WAIT_SEC</c>; returns one line per problem.
     /// </summary>
     public static (RoxyClusterOptions? Options, IReadOnlyList<string> Errors) FromEnvironment(Func<string, string?> env)
     {
@@ -39,6 +42,12 @@ public sealed record RoxyClusterOptions
             errors.Add($"ROXY_ADVERTISE_ADDRESS: '{advertiseText}' is not an IP address; use an IP address or auto");
         }
 
+        var (wait, waitError) = PostgresStartup.WaitFromEnvironment(env(PostgresStartup.WaitVariable));
+        if (waitError is not null)
+        {
+            errors.Add(waitError);
+        }
+
         if (errors.Count > 0)
         {
             return (null, errors);
@@ -46,12 +55,13 @@ public sealed record RoxyClusterOptions
 
         return (new RoxyClusterOptions
         {
-            PostgresConnectionString = cs!,
+            PostgresConnectionString = cs!.Trim(),
             ClusterId = NonEmpty(env("ROXY_CLUSTER_ID"), "roxy"),
             ServiceId = NonEmpty(env("ROXY_SERVICE_ID"), "roxy"),
             SiloPort = siloPort,
             GatewayPort = gatewayPort,
             AdvertiseAddress = advertise,
+            StartupWait = wait ?? PostgresStartup.DefaultWait,
         }, errors);
 
         int Port(string name, int fallback)
@@ -88,5 +98,6 @@ public sealed record RoxyClusterOptions
         return IPAddress.TryParse(text, out address);
     }
 
-    private static string NonEmpty(string? value, string fallback) => string.IsNullOrWhiteSpace(value) ? fallback : value;
+    // Trimmed: a secret file's trailing newline in a cluster id would put this process in a cluster of its own.
+    private static string NonEmpty(string? value, string fallback) => string.IsNullOrWhiteSpace(value) ? fallback : value.Trim();
 }

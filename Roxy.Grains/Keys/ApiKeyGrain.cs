@@ -16,9 +16,7 @@ public sealed class ApiKeyGrain(
             return true;
         }
 
-        s.TenantId = tenantId;
-        s.KeyId = keyId;
-        await state.WriteStateAsync();
+        await WriteAsync(tenantId, keyId);
         return true;
     }
 
@@ -27,11 +25,26 @@ public sealed class ApiKeyGrain(
         var s = state.State;
         if (s.TenantId == tenantId && s.KeyId == keyId)
         {
-            s.TenantId = null;
-            s.KeyId = null;
-            await state.WriteStateAsync();
+            await WriteAsync(null, null);
         }
     }
 
     ValueTask<string?> IApiKeyGrain.GetHolderTenantAsync() => ValueTask.FromResult(state.State.TenantId);
+
+    /// <summary>Memory follows storage: a failed write leaves the holder as stored, or a claim would live only until deactivation.</summary>
+    private async Task WriteAsync(string? tenantId, string? keyId)
+    {
+        var s = state.State;
+        var (tenantBefore, keyBefore) = (s.TenantId, s.KeyId);
+        (s.TenantId, s.KeyId) = (tenantId, keyId);
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            (s.TenantId, s.KeyId) = (tenantBefore, keyBefore);
+            throw;
+        }
+    }
 }

@@ -7,12 +7,22 @@ namespace Roxy.Grains.Tenancy;
 
 public sealed class TenantGrain(
     [PersistentState("tenant", RoxyStorage.Name)] IPersistentState<TenantState> state,
+    AuditLog auditLog,
     TimeProvider time,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
-    private const int MaxAuditEntries = 500;
     private readonly Dictionary<string, DateTimeOffset> _lastProbe = new(StringComparer.Ordinal);
     private TenantSnapshot? _snapshot;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Rows written before the audit log had its own table carry their entries: move them there once.
+        if (state.State.Audit.Count > 0)
+        {
+            await auditLog.AppendAsync(TenantId, state.State.Audit);
+            await SaveAsync(s => s.Audit = []);
+        }
+    }
 
     ValueTask<TenantSnapshot> ITenantGrain.GetSnapshotAsync() => ValueTask.FromResult(_snapshot ??= BuildSnapshot());
 
@@ -21,7 +31,6 @@ public sealed class TenantGrain(
         var s = state.State;
         var previousFingerprint = s.ConfigFingerprint;
         var previousProviders = s.Keys.Select(k => k.Provider).ToHashSet(StringComparer.Ordinal);
-        var previousTokens = s.Tokens;
 
         // A secret already held by another tenant stays with that tenant; this config entry is skipped.
         var configKeys = new List<ProviderKey>(config.Keys.Count);
@@ -58,34 +67,33 @@ public sealed class TenantGrain(
 
         if (changed)
         {
-            foreach (var gone in s.Keys.Where(k => k.Owner == Owner.Config && !keys.Merged.Any(m => m.Id == k.Id)))
+            var gone = s.Keys.Where(k => k.Owner == Owner.Config && !keys.Merged.Any(m => m.Id == k.Id)).ToArray();
+            await SaveAsync(next =>
             {
-                await ApiKey(gone).ReleaseAsync(TenantId, gone.Id);
+                next.Tokens = tokens.Merged;
+                next.Keys = keys.Merged;
+                next.ModelRules = rules.Merged;
+                next.Cache = config.Cache;
+                next.AllowUnlisted = config.AllowUnlisted;
+                next.ConfigFingerprint = config.ConfigFingerprint;
+            });
+
+            // Only once the tenant no longer lists them: released first, a failed write would leave a key here that another tenant could claim.
+            foreach (var key in gone)
+            {
+                await ApiKey(key).ReleaseAsync(TenantId, key.Id);
             }
 
-            s.Exists = true;
-            s.Tokens = tokens.Merged;
-            s.Keys = keys.Merged;
-            s.ModelRules = rules.Merged;
-            s.Cache = config.Cache;
-            s.AllowUnlisted = config.AllowUnlisted;
-            s.ConfigFingerprint = config.ConfigFingerprint;
-            s.Version++;
-            await state.WriteStateAsync();
-            _snapshot = null;
-
-            if (!previousTokens.SequenceEqual(s.Tokens))
-            {
-                await GrainFactory.GetGrain<ITenantRegistryGrain>(GrainKeys.Registry)
-                    .SetTenantTokensAsync(this.GetPrimaryKeyString(), s.Tokens);
-            }
-
-            previousProviders.UnionWith(s.Keys.Select(k => k.Provider));
-            await PushKeysAsync(previousProviders);
             logger.LogInformation(
                 "Tenant {Tenant} config applied: keys +{KeysAdded} ~{KeysChanged} -{KeysRemoved}, rules +{RulesAdded} ~{RulesChanged} -{RulesRemoved}, tokens +{TokensAdded} -{TokensRemoved}",
-                this.GetPrimaryKeyString(), keys.Added, keys.Changed, keys.Removed, rules.Added, rules.Changed, rules.Removed, tokens.Added, tokens.Removed);
+                TenantId, keys.Added, keys.Changed, keys.Removed, rules.Added, rules.Changed, rules.Removed, tokens.Added, tokens.Removed);
         }
+
+        // Pushed on every apply, changed or not: an earlier push may have failed after the write (the process died, the
+        // registry's write failed), and this is what repairs it. Both receivers ignore a push that changes nothing.
+        await GrainFactory.GetGrain<ITenantRegistryGrain>(GrainKeys.Registry).SetTenantTokensAsync(TenantId, s.Tokens);
+        previousProviders.UnionWith(s.Keys.Select(k => k.Provider));
+        await PushKeysAsync(previousProviders);
 
         return new ConfigApplyResult(
             previousFingerprint,
@@ -104,12 +112,13 @@ public sealed class TenantGrain(
         }
 
         var updated = keys[index] with { Enabled = enabled, DisabledReason = enabled ? null : reason };
-        if (updated == keys[index] && audit is null)
+        if (updated == keys[index])
         {
+            // Nothing changes, so nothing is written or audited: repeating a command cannot churn the row or the log.
             return true;
         }
 
-        keys[index] = updated;
+        await SaveAsync(s => s.Keys[index] = updated);
         if (enabled)
         {
             _lastProbe.Remove(keyId);
@@ -118,7 +127,9 @@ public sealed class TenantGrain(
         {
             _lastProbe[keyId] = time.GetUtcNow();
         }
-        await CommitAsync(audit, [updated.Provider]);
+
+        await AuditAsync(audit);
+        await PushKeysAsync([updated.Provider]);
         return true;
     }
 
@@ -148,10 +159,9 @@ public sealed class TenantGrain(
         }
 
         var added = key with { Owner = Owner.Runtime, Source = KeySource.Chat, Enabled = true, DisabledReason = null };
-        state.State.Keys.Add(added);
         try
         {
-            await CommitAsync(audit, [added.Provider]);
+            await SaveAsync(s => s.Keys.Add(added));
         }
         catch
         {
@@ -159,6 +169,8 @@ public sealed class TenantGrain(
             throw;
         }
 
+        await AuditAsync(audit);
+        await PushKeysAsync([added.Provider]);
         return new KeyChangeResult(KeyChangeStatus.Done, added);
     }
 
@@ -177,19 +189,14 @@ public sealed class TenantGrain(
             return new KeyChangeResult(KeyChangeStatus.ConfigOwned, key);
         }
 
-        keys.RemoveAt(index);
-        await CommitAsync(audit, [key.Provider]);
+        await SaveAsync(s => s.Keys.RemoveAt(index));
+        await AuditAsync(audit);
+        await PushKeysAsync([key.Provider]);
         await ApiKey(key).ReleaseAsync(TenantId, key.Id);
         return new KeyChangeResult(KeyChangeStatus.Done, key);
     }
 
-    ValueTask<IReadOnlyList<AuditEntry>> ITenantGrain.GetAuditAsync(int count)
-    {
-        var audit = state.State.Audit;
-        var take = Math.Clamp(count, 0, audit.Count);
-        IReadOnlyList<AuditEntry> newestFirst = audit.Skip(audit.Count - take).Reverse().ToArray();
-        return ValueTask.FromResult(newestFirst);
-    }
+    async ValueTask<IReadOnlyList<AuditEntry>> ITenantGrain.GetAuditAsync(int count) => await auditLog.ReadAsync(TenantId, count);
 
     Task<IReadOnlyList<ProviderKey>> ITenantGrain.ClaimProbesAsync(TimeSpan interval)
     {
@@ -218,36 +225,64 @@ public sealed class TenantGrain(
         return Task.FromResult<IReadOnlyList<ProviderKey>>(due);
     }
 
-    /// <summary>Persists a change (with its audit entry) and tells the affected rotation grains.</summary>
-    private async Task CommitAsync(AuditEntry? audit, IEnumerable<string> providers)
+    /// <summary>
+    /// Makes a change and writes it. Memory never runs ahead of storage: readers that interleave (snapshots) keep
+    /// seeing the stored state until the write succeeded, and a failed write is undone, with the activation dropped
+    /// so the next call reloads the truth.
+    /// </summary>
+    private async Task SaveAsync(Action<TenantState> change)
     {
-        var s = state.State;
-        if (audit is not null)
-        {
-            s.Audit.Add(audit);
-            if (s.Audit.Count > MaxAuditEntries)
-            {
-                s.Audit.RemoveRange(0, s.Audit.Count - MaxAuditEntries);
-            }
-        }
-
-        s.Exists = true;
-        s.Version++;
+        _snapshot ??= BuildSnapshot();
+        var before = Copy(state.State);
+        change(state.State);
+        state.State.Exists = true;
+        state.State.Version++;
         try
         {
             await state.WriteStateAsync();
         }
         catch
         {
-            // Memory must not run ahead of storage: drop this activation so the next call reloads the truth.
-            _snapshot = null;
+            state.State = before;
             DeactivateOnIdle();
             throw;
         }
 
         _snapshot = null;
-        await PushKeysAsync(providers);
     }
+
+    /// <summary>Records a change a person made, after it was stored (never a change that did not happen).</summary>
+    private async Task AuditAsync(AuditEntry? entry)
+    {
+        if (entry is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await auditLog.AppendAsync(TenantId, [entry]);
+        }
+        catch (Exception ex)
+        {
+            // The change stands; the entry (secrets already masked) goes to the log so it is not lost silently.
+            logger.LogError(ex, "Tenant {Tenant}: audit entry not stored: {Time:o} {TokenId} {Channel} {Action}", TenantId, entry.Time, entry.TokenId, entry.Channel, entry.Action);
+            throw;
+        }
+    }
+
+    private static TenantState Copy(TenantState s) => new()
+    {
+        Exists = s.Exists,
+        Version = s.Version,
+        Tokens = [.. s.Tokens],
+        Keys = [.. s.Keys],
+        ModelRules = [.. s.ModelRules],
+        Cache = s.Cache,
+        AllowUnlisted = s.AllowUnlisted,
+        ConfigFingerprint = s.ConfigFingerprint,
+        Audit = [.. s.Audit],
+    };
 
     private string TenantId => this.GetPrimaryKeyString();
 
@@ -255,7 +290,7 @@ public sealed class TenantGrain(
 
     private Task PushKeysAsync(IEnumerable<string> providers)
     {
-        var tenantId = this.GetPrimaryKeyString();
+        var tenantId = TenantId;
         var pushes = new List<Task>();
         foreach (var provider in providers)
         {

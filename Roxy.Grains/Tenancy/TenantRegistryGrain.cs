@@ -16,30 +16,77 @@ public sealed class TenantRegistryGrain(
     async Task ITenantRegistryGrain.SetTenantTokensAsync(string tenantId, IReadOnlyList<TenantToken> tokens)
     {
         var s = state.State;
-        if (s.TokensByTenant.TryGetValue(tenantId, out var current) && current.SequenceEqual(tokens))
+        var had = s.TokensByTenant.TryGetValue(tenantId, out var current);
+        if (had && current!.SequenceEqual(tokens))
         {
             return;
         }
 
         s.TokensByTenant[tenantId] = tokens.ToList();
         s.Version++;
+        await WriteAsync(() =>
+        {
+            if (had)
+            {
+                s.TokensByTenant[tenantId] = current!;
+            }
+            else
+            {
+                s.TokensByTenant.Remove(tenantId);
+            }
+
+            s.Version--;
+        });
         _directory = null;
-        await state.WriteStateAsync();
     }
 
     async Task<IReadOnlyList<string>> ITenantRegistryGrain.SetConfiguredTenantsAsync(
         IReadOnlyList<string> tenantIds, string configFingerprint)
     {
         var s = state.State;
-        var dropped = s.ConfiguredTenants.Except(tenantIds, StringComparer.Ordinal).ToArray();
-        if (s.ConfigFingerprint != configFingerprint || !s.ConfiguredTenants.SequenceEqual(tenantIds))
+        // A dropped tenant stays pending until the applier has emptied it (CompleteRemovalAsync): a start that dies in
+        // between leaves it to the next start instead of forgetting it with its tokens still valid.
+        var pending = s.ConfiguredTenants.Concat(s.PendingRemoval).Except(tenantIds, StringComparer.Ordinal).Distinct(StringComparer.Ordinal).ToList();
+        if (s.ConfigFingerprint != configFingerprint || !s.ConfiguredTenants.SequenceEqual(tenantIds) || !s.PendingRemoval.SequenceEqual(pending))
         {
+            var (configured, fingerprint, removal) = (s.ConfiguredTenants, s.ConfigFingerprint, s.PendingRemoval);
             s.ConfiguredTenants = tenantIds.ToList();
             s.ConfigFingerprint = configFingerprint;
-            await state.WriteStateAsync();
+            s.PendingRemoval = pending;
+            await WriteAsync(() => (s.ConfiguredTenants, s.ConfigFingerprint, s.PendingRemoval) = (configured, fingerprint, removal));
         }
 
-        return dropped;
+        return pending;
+    }
+
+    async Task ITenantRegistryGrain.CompleteRemovalAsync(string tenantId)
+    {
+        var s = state.State;
+        if (!s.PendingRemoval.Contains(tenantId, StringComparer.Ordinal))
+        {
+            return;
+        }
+
+        var before = s.PendingRemoval;
+        s.PendingRemoval = before.Where(t => t != tenantId).ToList();
+        await WriteAsync(() => s.PendingRemoval = before);
+    }
+
+    /// <summary>
+    /// Writes the state; on failure puts memory back as it was, so no frontend is handed a directory version that
+    /// storage never held (a later, different change would reuse the number and frontends would skip it).
+    /// </summary>
+    private async Task WriteAsync(Action undo)
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            undo();
+            throw;
+        }
     }
 
     private TokenDirectory BuildDirectory()

@@ -7,4 +7,7 @@ public sealed class TenantRegistryState
     [Id(1)] public Dictionary<string, List<TenantToken>> TokensByTenant { get; set; } = new(StringComparer.Ordinal);
     [Id(2)] public List<string> ConfiguredTenants { get; set; } = [];
     [Id(3)] public string? ConfigFingerprint { get; set; }
+
+    /// <summary>Tenants the YAML no longer names whose config-owned items are not yet known to be removed.</summary>
+    [Id(4)] public List<string> PendingRemoval { get; set; } = [];
 }

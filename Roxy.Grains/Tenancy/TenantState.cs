@@ -16,6 +16,6 @@ public sealed class TenantState
     [Id(6)] public bool AllowUnlisted { get; set; } = true;
     [Id(7)] public string? ConfigFingerprint { get; set; }
 
-    /// <summary>The newest changes last; bounded so the row stays small.</summary>
+    /// <summary>Only in rows written before the audit log moved to its own table; moved there on activation.</summary>
     [Id(8)] public List<AuditEntry> Audit { get; set; } = [];
 }

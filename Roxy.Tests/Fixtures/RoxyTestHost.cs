@@ -39,7 +39,9 @@ public sealed class RoxyTestHost : IAsyncDisposable
 
     public IGrainFactory Grains => App.Services.GetRequiredService<IGrainFactory>();
 
-    public static async Task<RoxyTestHost> StartAsync(string yaml, IReadOnlyDictionary<string, string?> environment, string postgres)
+    /// <param name="configure">Runs after Roxy's own registrations, so a test can replace a service.</param>
+    public static async Task<RoxyTestHost> StartAsync(
+        string yaml, IReadOnlyDictionary<string, string?> environment, string postgres, Action<WebApplicationBuilder>? configure = null)
     {
         var dir = Directory.CreateTempSubdirectory("roxy-test-");
         var configPath = Path.Combine(dir.FullName, "config.yaml");
@@ -62,6 +64,7 @@ public sealed class RoxyTestHost : IAsyncDisposable
                 builder.Logging.ClearProviders();
                 builder.Logging.AddProvider(logs);
                 builder.Logging.SetMinimumLevel(LogLevel.Information);
+                configure?.Invoke(builder);
             },
         });
         await app.StartAsync();

@@ -160,13 +160,13 @@ public sealed class MalformedRequestFuzzTests(MalformedRequestFuzzTests.FuzzHost
         {
             UseCookies = false,
             AllowAutoRedirect = false,
-            // Header values go out byte for byte, so non-ASCII (Latin-1) values reach Kestrel.
-            RequestHeaderEncodingSelector = (_, _) => Encoding.Latin1,
         })
         { Timeout = TimeSpan.FromSeconds(30) };
 
         private FakeOpenAiServer _upstream = null!;
         private RoxyTestHost _roxy = null!;
+
+        public CapturedLogs Logs => _roxy.Logs;
 
         public async Task InitializeAsync()
         {
@@ -404,7 +404,7 @@ public static class RequestGenerators
         select (byte[])[.. n, (byte)':', .. v];
 
     public static Gen<byte[]> Model { get; } = Gen.Frequency(
-        (8, Gen.Elements("\"gpt-4o-mini\"", "\"smart\"").Select(U)),
+        (16, Gen.Elements("\"gpt-4o-mini\"", "\"smart\"").Select(U)),
         (4, Gen.Elements(
             "\"\"", "\" \"", "\"gpt-4o-mini\\r\\nX-Injected: 1\"", "\"gpt-4o-mini\\n\"", "\"gpt-é\"", "\"模型\"", "\"gpt\\u0000\"",
             "\"\\u0007\"", "\"openai:gpt-4o-mini\"", "\"openai:\"", "\":\"", "\"compat:x\"", "\"unknown-model-xyz\"", "\"../../etc/passwd\"",
@@ -414,7 +414,7 @@ public static class RequestGenerators
         (2, Gen.OneOf(Number, Literal, Deep)));
 
     private static Gen<byte[]> Role { get; } = Gen.Frequency(
-        (10, Gen.Elements("\"user\"", "\"assistant\"", "\"system\"").Select(U)),
+        (30, Gen.Elements("\"user\"", "\"assistant\"", "\"system\"").Select(U)),
         (3, Gen.Elements("\"tool\"", "\"developer\"", "\"function\"", "\"USER\"", "\"\"", "\"roxy\"", "\"us\\u0065r\"").Select(U)),
         (2, StringValue),
         (2, Gen.OneOf(Number, Literal, Deep)));
@@ -428,8 +428,8 @@ public static class RequestGenerators
         (1, Value(1)));
 
     private static Gen<byte[]> Content { get; } = Gen.Frequency(
-        (6, StringValue),
-        (3, Gen.Choose(0, 3).SelectMany(n => Gen.ArrayOf(ContentPart, n)).Select(parts => (byte[])[(byte)'[', .. FuzzCase.Join(parts), (byte)']'])),
+        (12, StringValue),
+        (4, Gen.Choose(0, 3).SelectMany(n => Gen.ArrayOf(ContentPart, n)).Select(parts => (byte[])[(byte)'[', .. FuzzCase.Join(parts), (byte)']'])),
         (2, Value(2)));
 
     private static Gen<byte[]> MessageMember { get; } = Gen.Frequency(
@@ -440,7 +440,7 @@ public static class RequestGenerators
 
     /// <summary>A message: usually role then content, sometimes members missing, repeated or odd.</summary>
     public static Gen<byte[]> Message { get; } = Gen.Frequency(
-        (6, from role in Role from content in Content select (byte[])[.. U("{\"role\":"), .. role, .. U(",\"content\":"), .. content, (byte)'}']),
+        (16, from role in Role from content in Content select (byte[])[.. U("{\"role\":"), .. role, .. U(",\"content\":"), .. content, (byte)'}']),
         (3, Gen.Choose(0, 4).SelectMany(n => Gen.ArrayOf(MessageMember, n)).Select(members => (byte[])[(byte)'{', .. FuzzCase.Join(members), (byte)'}'])),
         (1, Value(2)));
 
@@ -465,7 +465,8 @@ public static class RequestGenerators
     private static Gen<JsonMember> Raw(string name, Gen<byte[]> value) => value.Select(v => new JsonMember(U($"\"{name}\""), v, null));
 
     private static Gen<JsonMember> Messages { get; } = Gen.Frequency(
-        (8, Gen.Choose(0, 4).SelectMany(n => Gen.ArrayOf(Message, n)).Select(m => new JsonMember(U("\"messages\""), null, m))),
+        (1, Gen.Constant(new JsonMember(U("\"messages\""), null, []))),
+        (12, Gen.Choose(1, 4).SelectMany(n => Gen.ArrayOf(Message, n)).Select(m => new JsonMember(U("\"messages\""), null, m))),
         (1, Value(2).Select(v => new JsonMember(U("\"messages\""), v, null))));
 
     private static Gen<JsonMember> Optional { get; } = Gen.OneOf(
@@ -489,7 +490,7 @@ public static class RequestGenerators
         from model in Raw("model", Model)
         from messages in Messages
         from options in Gen.Choose(0, 3).SelectMany(n => Gen.ArrayOf(Optional, n))
-        from shape in Gen.Frequency((10, Gen.Constant("normal")), (1, Gen.Constant("no-model")), (1, Gen.Constant("no-messages")), (1, Gen.Constant("duplicates")), (1, Gen.Constant("shuffled")))
+        from shape in Gen.Frequency((20, Gen.Constant("normal")), (1, Gen.Constant("no-model")), (1, Gen.Constant("no-messages")), (1, Gen.Constant("duplicates")), (1, Gen.Constant("shuffled")))
         from shuffled in Gen.Shuffle([model, messages, .. options])
         select (IReadOnlyList<JsonMember>)(shape switch
         {
@@ -501,7 +502,7 @@ public static class RequestGenerators
         });
 
     public static Gen<Mutation> Mutations { get; } = Gen.Frequency(
-        (14, Gen.Constant(Mutation.None)),
+        (30, Gen.Constant(Mutation.None)),
         (2, Gen.Choose(0, 999).Select(p => new Mutation("truncate", p, []))),
         (1, Gen.Constant(new Mutation("bom", 0, []))),
         (2, from p in Gen.Choose(0, 1000)
@@ -511,23 +512,23 @@ public static class RequestGenerators
         (1, Gen.Elements("utf16", "latin1").Select(k => new Mutation(k, 0, []))));
 
     public static Gen<string?> ContentTypes { get; } = Gen.Frequency(
-        (12, Gen.Constant<string?>("application/json")),
+        (30, Gen.Constant<string?>("application/json")),
         (4, Gen.Elements<string?>(
             null, "", "text/plain", "application/json; charset=utf-8", "application/json; charset=utf-16", "application/json; charset=latin1",
             "application/json; charset=\"nonsense\"", "application/x-www-form-urlencoded", "multipart/form-data; boundary=xyz", "APPLICATION/JSON",
-            "application/json;;;", "*/*", "application/json; charset=", "\u00e9/\u00ff", "application/json, text/plain")));
+            "application/json;;;", "*/*", "application/json; charset=", "application/json, text/plain")));
 
     private static readonly string[] AuthorizationOddities =
     [
         "Bearer", "Bearer ", "Bearer  " + MalformedRequestFuzzTests.FuzzHost.AdminToken + " ", "bearer " + MalformedRequestFuzzTests.FuzzHost.AdminToken,
         "BEARER " + MalformedRequestFuzzTests.FuzzHost.AdminToken, "Basic Zm9vOmJhcg==", MalformedRequestFuzzTests.FuzzHost.AdminToken, "Bearer wrong-token",
-        "Bearer " + MalformedRequestFuzzTests.FuzzHost.AdminToken + "\t", "Bearer \u00e9\u00ff\u00e0", "Bearer " + new string('t', 8000), "Bearer \u0001\u0002",
+        "Bearer " + MalformedRequestFuzzTests.FuzzHost.AdminToken + "\t", "Bearer " + new string('t', 8000), "Bearer \u0001\u0002",
         "Bearer " + MalformedRequestFuzzTests.FuzzHost.AdminToken + ", Bearer " + MalformedRequestFuzzTests.FuzzHost.MemberToken,
     ];
 
     /// <summary>Authentication headers: mostly a valid token (so the body is read), sometimes odd or missing.</summary>
     public static Gen<(string, string)[]> Auth { get; } = Gen.Frequency(
-        (12, Gen.Constant<(string, string)[]>([("Authorization", "Bearer " + MalformedRequestFuzzTests.FuzzHost.AdminToken)])),
+        (30, Gen.Constant<(string, string)[]>([("Authorization", "Bearer " + MalformedRequestFuzzTests.FuzzHost.AdminToken)])),
         (3, Gen.Constant<(string, string)[]>([("Authorization", "Bearer " + MalformedRequestFuzzTests.FuzzHost.MemberToken)])),
         (2, Gen.Constant<(string, string)[]>([("x-api-key", MalformedRequestFuzzTests.FuzzHost.AdminToken)])),
         (1, Gen.Constant<(string, string)[]>([])),
@@ -536,13 +537,13 @@ public static class RequestGenerators
         (1, Gen.Constant<(string, string)[]>([("x-api-key", ""), ("Authorization", "")])));
 
     public static Gen<(string, string)[]> ExtraHeaders { get; } = Gen.Frequency(
-        (10, Gen.Constant<(string, string)[]>([])),
-        (1, Gen.Elements("-1", "0", "abc", "99999999999999999999", "1e3", "\u00e9", "2147483648").Select(v => new[] { ("x-roxy-cache-ttl", v) })),
-        (1, Gen.Elements("no-cache", "no-store", "no-cache, no-store", "max-age=-1", "\u00ff").Select(v => new[] { ("Cache-Control", v) })),
-        (1, Gen.Elements("text/event-stream", "application/xml", "\u00e9").Select(v => new[] { ("Accept", v) })),
+        (20, Gen.Constant<(string, string)[]>([])),
+        (1, Gen.Elements("-1", "0", "abc", "99999999999999999999", "1e3", "2147483648").Select(v => new[] { ("x-roxy-cache-ttl", v) })),
+        (1, Gen.Elements("no-cache", "no-store", "no-cache, no-store", "max-age=-1").Select(v => new[] { ("Cache-Control", v) })),
+        (1, Gen.Elements("text/event-stream", "application/xml").Select(v => new[] { ("Accept", v) })),
         (1, Gen.Elements("gzip", "br", "identity;q=0", "x").Select(v => new[] { ("Accept-Encoding", v) })),
         (1, Gen.Choose(1000, 12_000).Select(n => new[] { ("x-long-header", new string('h', n)) })),
-        (1, Gen.Elements("req-\u00e9", "", new string('r', 2000), "../../x").Select(v => new[] { ("x-request-id", v) })));
+        (1, Gen.Elements("req-1 2", "", new string('r', 2000), "../../x").Select(v => new[] { ("x-request-id", v) })));
 
     public static Gen<FuzzCase> Cases() =>
         from contentType in ContentTypes

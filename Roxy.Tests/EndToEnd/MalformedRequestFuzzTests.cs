@@ -27,7 +27,7 @@ public sealed class MalformedRequestFuzzTests(MalformedRequestFuzzTests.FuzzHost
 {
     public const string SeedVariable = "ROXY_FUZZ_SEED";
     private const ulong DefaultSeed = 0x5EED_7_0000_0007UL;
-    private const int Cases = 1000;
+    private const int Cases = 1500;
 
     private static readonly byte[] ValidBody = """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"""u8.ToArray();
 
@@ -167,6 +167,8 @@ public sealed class MalformedRequestFuzzTests(MalformedRequestFuzzTests.FuzzHost
         private RoxyTestHost _roxy = null!;
 
         public CapturedLogs Logs => _roxy.Logs;
+
+        public Uri BaseUrl => _roxy.BaseUrl;
 
         public async Task InitializeAsync()
         {

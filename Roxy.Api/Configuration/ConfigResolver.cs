@@ -66,7 +66,8 @@ internal sealed class ConfigResolver(RoxyConfig config, IReadOnlyDictionary<stri
                 new Dictionary<string, string>(yaml.Headers, StringComparer.OrdinalIgnoreCase),
                 TimeSpan.FromSeconds(yaml.ConnectTimeoutSec ?? server.ConnectTimeoutSec),
                 TimeSpan.FromSeconds(yaml.FirstTokenTimeoutSec ?? server.FirstTokenTimeoutSec),
-                TimeSpan.FromSeconds(yaml.IdleTimeoutSec ?? server.IdleTimeoutSec)));
+                TimeSpan.FromSeconds(yaml.IdleTimeoutSec ?? server.IdleTimeoutSec),
+                TimeSpan.FromSeconds(yaml.ResponseTimeoutSec ?? server.ResponseTimeoutSec)));
         }
 
         return resolved;
@@ -203,7 +204,7 @@ internal sealed class ConfigResolver(RoxyConfig config, IReadOnlyDictionary<stri
                 Kind = p.Kind.ToString(),
                 BaseUrl = p.BaseUrl.AbsoluteUri,
                 Headers = p.Headers.OrderBy(h => h.Key, StringComparer.OrdinalIgnoreCase).Select(h => new[] { h.Key, h.Value }),
-                Timeouts = new[] { p.ConnectTimeout.Ticks, p.FirstTokenTimeout.Ticks, p.IdleTimeout.Ticks },
+                Timeouts = new[] { p.ConnectTimeout.Ticks, p.FirstTokenTimeout.Ticks, p.IdleTimeout.Ticks, p.ResponseTimeout.Ticks },
             }),
             tenants = tenants.Select(t => new
             {

@@ -18,4 +18,7 @@ public sealed class ProviderConfig
 
     [RangeRule(0, double.MaxValue, MinExclusive = true, Expectation = "a number of seconds greater than 0")]
     public double? IdleTimeoutSec { get; set; }
+
+    [RangeRule(0, double.MaxValue, MinExclusive = true, Expectation = "a number of seconds greater than 0")]
+    public double? ResponseTimeoutSec { get; set; }
 }

@@ -8,4 +8,5 @@ public sealed record ResolvedProvider(
     IReadOnlyDictionary<string, string> Headers,
     TimeSpan ConnectTimeout,
     TimeSpan FirstTokenTimeout,
-    TimeSpan IdleTimeout);
+    TimeSpan IdleTimeout,
+    TimeSpan ResponseTimeout);

@@ -21,4 +21,12 @@ public sealed class ServerConfig
 
     [RangeRule(0, double.MaxValue, MinExclusive = true, Expectation = "a number of seconds greater than 0")]
     public double IdleTimeoutSec { get; set; } = 60;
+
+    /// <summary>Headers and body of a non-streamed answer, which arrive only once the whole completion is generated.</summary>
+    [RangeRule(0, double.MaxValue, MinExclusive = true, Expectation = "a number of seconds greater than 0")]
+    public double ResponseTimeoutSec { get; set; } = 600;
+
+    /// <summary>The largest single SSE event Roxy buffers from an upstream before it ends the stream.</summary>
+    [RangeRule(1024, 64 * 1024 * 1024, Expectation = "a number of bytes")]
+    public int MaxSseEventBytes { get; set; } = 1024 * 1024;
 }

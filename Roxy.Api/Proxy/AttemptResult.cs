@@ -22,8 +22,14 @@ public sealed class AttemptResult
     public long PromptTokens { get; init; }
     public long CompletionTokens { get; init; }
 
-    /// <summary>The provider reported the usage itself (otherwise the reservation stays as estimated).</summary>
+    /// <summary>The usage is known: reported by the provider, or counted from what reached the client.</summary>
     public bool UsageKnown { get; init; }
+
+    /// <summary>
+    /// The provider certainly spent no tokens: it answered with an error, or the request never reached it. Anything
+    /// else that failed (a timeout after sending, a broken answer) keeps its reservation as estimated.
+    /// </summary>
+    public bool ChargedNothing { get; init; }
 
     /// <summary>True when the whole provider should be skipped (overload, timeouts).</summary>
     public bool SkipProvider { get; init; }

@@ -105,8 +105,8 @@ public sealed class FailoverLoop(
                     var report = new UsageReport(
                         key.Id, lease.LeaseId, result.PromptTokens + result.CompletionTokens, result.Outcome,
                         result.Hints.RetryAfter, result.Hints.RemainingRequests, result.Hints.RemainingTokens, result.Hints.ResetAfter,
-                        // An attempt that failed before any answer consumed nothing; a known zero frees the reservation.
-                        result.UsageKnown || (!result.Committed && result.Outcome is UpstreamOutcome.Failed or UpstreamOutcome.CallerError));
+                        // A known zero frees the reservation; an unknown usage keeps the estimate, which errs high.
+                        result.UsageKnown || result.ChargedNothing);
 
                     if (result.Outcome == UpstreamOutcome.Success)
                     {

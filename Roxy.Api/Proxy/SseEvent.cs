@@ -18,22 +18,47 @@ public static class SseEvent
         UsageOnly,
     }
 
-    /// <summary>Cuts one complete event (through its blank line) off the front of <paramref name="buffer"/>.</summary>
-    public static bool TryRead(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> evt)
+    /// <summary>How far an unfinished event at the front of the buffer was already searched for its end.</summary>
+    /// <remarks>Offsets count from the buffer's start, which stays put until an event is cut off it.</remarks>
+    public struct Scan
+    {
+        internal long Scanned;
+        internal long LineStart;
+    }
+
+    /// <summary>
+    /// Cuts one complete event (through its blank line) off the front of <paramref name="buffer"/>. Each byte is
+    /// searched once however the event arrives: <paramref name="scan"/> remembers where the last search stopped.
+    /// </summary>
+    public static bool TryRead(ref ReadOnlySequence<byte> buffer, ref Scan scan, out ReadOnlySequence<byte> evt)
     {
         var reader = new SequenceReader<byte>(buffer);
-        while (reader.TryReadTo(out ReadOnlySequence<byte> line, (byte)'\n'))
+        reader.Advance(scan.Scanned);
+        while (reader.TryAdvanceTo((byte)'\n'))
         {
-            if (line.IsEmpty || (line.Length == 1 && line.FirstSpan[0] == (byte)'\r'))
+            var end = reader.Consumed;
+            var lineLength = end - 1 - scan.LineStart;
+            if (lineLength == 0 || (lineLength == 1 && buffer.Slice(scan.LineStart, 1).FirstSpan[0] == (byte)'\r'))
             {
-                evt = buffer.Slice(0, reader.Position);
-                buffer = buffer.Slice(reader.Position);
+                evt = buffer.Slice(0, end);
+                buffer = buffer.Slice(end);
+                scan = default;
                 return true;
             }
+
+            scan.LineStart = end;
         }
 
+        scan.Scanned = buffer.Length;
         evt = default;
         return false;
+    }
+
+    /// <summary>The same, for a buffer searched in one go.</summary>
+    public static bool TryRead(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> evt)
+    {
+        var scan = default(Scan);
+        return TryRead(ref buffer, ref scan, out evt);
     }
 
     /// <summary>Classifies an event and reads its usage, if it carries any.</summary>
@@ -90,15 +115,20 @@ public static class SseEvent
         data.Length > 0 && data[0] == (byte)'{' && data[1..].TrimStart(" \t\r\n"u8).StartsWith("\"error\""u8);
 
     /// <summary>Reads <c>usage</c> from a chunk or a whole completion; <paramref name="noChoices"/> marks the usage-only chunk.</summary>
-    public static bool ReadUsage(ReadOnlySpan<byte> json, out int promptTokens, out int completionTokens, out bool noChoices)
+    public static bool ReadUsage(ReadOnlySpan<byte> json, out int promptTokens, out int completionTokens, out bool noChoices) =>
+        ReadUsage(json, out promptTokens, out completionTokens, out noChoices, out _);
+
+    /// <param name="wellFormed">The whole of <paramref name="json"/> is one well-formed JSON object.</param>
+    public static bool ReadUsage(ReadOnlySpan<byte> json, out int promptTokens, out int completionTokens, out bool noChoices, out bool wellFormed)
     {
         promptTokens = 0;
         completionTokens = 0;
         noChoices = false;
+        wellFormed = false;
         var found = false;
         try
         {
-            var reader = new Utf8JsonReader(json);
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = ChatRequestReader.MaxDepth });
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 return false;
@@ -121,8 +151,9 @@ public static class SseEvent
                         reader.Read();
                         if (reader.TokenType == JsonTokenType.Number && (prompt || completion))
                         {
-                            // A count that is not an Int32 (fractional, huge) is ignored rather than thrown on.
-                            if (reader.TryGetInt32(out var count))
+                            // Upstream numbers are untrusted: one that is not a count (negative, fractional, beyond
+                            // Int32) is ignored rather than thrown on or believed.
+                            if (reader.TryGetInt32(out var count) && count >= 0)
                             {
                                 found = true;
                                 if (prompt)
@@ -168,6 +199,8 @@ public static class SseEvent
                     reader.Skip();
                 }
             }
+
+            wellFormed = reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == 0 && !reader.Read();
         }
         catch (JsonException)
         {

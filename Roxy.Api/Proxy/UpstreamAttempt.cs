@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
+using Roxy.Api.Configuration;
 using Roxy.Api.Errors;
 using Roxy.Api.Providers;
 using Roxy.Api.Routing;
@@ -9,15 +10,17 @@ using Roxy.Grains.Rotation;
 namespace Roxy.Api.Proxy;
 
 /// <summary>
-/// One call to one provider with one key. Stages, top to bottom: (1) send and wait for headers within the
-/// first-token timeout; (2) a non-success status becomes a result the failover loop acts on; (3) the body is
+/// One call to one provider with one key. Stages, top to bottom: (1) send and wait for headers, within the
+/// first-token timeout for a stream and the response timeout for a whole JSON answer; (2) a non-success status becomes a result the failover loop acts on; (3) the body is
 /// relayed, and the client response is committed only at the first content, so anything earlier can still fail
 /// over; (4) after commit, an upstream failure aborts the client connection, never retries.
 /// </summary>
-public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> logger)
+public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, ILogger<UpstreamAttempt> logger)
 {
     private const int MaxErrorBody = 64 * 1024;
     private const int MaxCompletionBody = 64 * 1024 * 1024;
+
+    private readonly int _maxEventBytes = config.Raw.Server.MaxSseEventBytes;
 
     public async Task<AttemptResult> RunAsync(
         ProxyRequest request, IProviderClient provider, RouteTarget target, ProviderKey key, string secret)
@@ -26,7 +29,9 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
         var settings = provider.Settings;
         using var upstreamBody = UpstreamBodyBuilder.Build(request.Body.Span, request.Info, target.Model);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        cts.CancelAfter(settings.FirstTokenTimeout);
+        // A stream must start within the first-token timeout; a JSON answer arrives only once the whole completion is
+        // generated, so it gets the (long) response timeout for headers and body together.
+        cts.CancelAfter(request.Info.Stream ? settings.FirstTokenTimeout : settings.ResponseTimeout);
 
         // (1) Send; the invoker returns at the response headers, nothing is buffered.
         HttpResponseMessage response;
@@ -56,7 +61,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
                 await using var stream = await response.Content.ReadAsStreamAsync(cts.Token);
                 return request.Info.Stream
                     ? await RelaySseAsync(request, response, stream, target, key, hints, settings.IdleTimeout, cts)
-                    : await RelayJsonAsync(request, response, stream, target, key, hints, settings.IdleTimeout, cts);
+                    : await RelayJsonAsync(request, response, stream, target, key, hints, cts);
             }
             catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException or IOException)
             {
@@ -114,6 +119,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
             {
                 Outcome = outcome,
                 Hints = hints,
+                ChargedNothing = true,
                 PassThrough = new PassThrough(status, response.Content.Headers.ContentType?.ToString(), body),
             };
         }
@@ -133,6 +139,8 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
             Outcome = outcome,
             Error = error,
             Hints = hints,
+            // An error status is the provider declining the request: no tokens were generated.
+            ChargedNothing = true,
             SkipProvider = outcome == UpstreamOutcome.ProviderOverloaded,
         };
     }
@@ -145,19 +153,25 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
         }
 
         var timedOut = ex is OperationCanceledException || ex.InnerException is TimeoutException;
+        // Only a request that never reached the provider certainly cost nothing; one that timed out or broke after
+        // being sent may have been processed and billed, so its reservation stays as estimated.
+        var neverSent = connecting && ex is HttpRequestException
+        {
+            HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError,
+        };
         var error = timedOut
             ? new ProxyError(504, "upstream_error", "upstream_timeout", $"Provider '{target.Provider}' did not answer in time.")
             : new ProxyError(502, "upstream_error", "upstream_unreachable", connecting
                 ? $"Could not connect to provider '{target.Provider}'."
                 : $"Provider '{target.Provider}' closed the connection before answering.");
-        return new AttemptResult { Outcome = UpstreamOutcome.Failed, Error = error, SkipProvider = connecting };
+        return new AttemptResult { Outcome = UpstreamOutcome.Failed, Error = error, SkipProvider = connecting, ChargedNothing = neverSent };
     }
 
     // (3a) Non-streaming: the completion is small and must be whole before the client can use it; read it into a
     // pooled buffer (never a string), take the usage from it, then commit and write it in one go.
     private static async Task<AttemptResult> RelayJsonAsync(
         ProxyRequest request, HttpResponseMessage response, Stream stream, RouteTarget target, ProviderKey key,
-        RateLimitHints hints, TimeSpan idleTimeout, CancellationTokenSource cts)
+        RateLimitHints hints, CancellationTokenSource cts)
     {
         var length = response.Content.Headers.ContentLength;
         using var body = new PooledBuffer((int)Math.Min(length ?? 8192, MaxCompletionBody) + 1);
@@ -169,7 +183,6 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
                 break;
             }
 
-            cts.CancelAfter(idleTimeout);
             body.Advance(read);
             if (body.Length > MaxCompletionBody)
             {
@@ -177,7 +190,19 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
             }
         }
 
-        var usageKnown = SseEvent.ReadUsage(body.Span, out var prompt, out var completion, out _);
+        var usageKnown = SseEvent.ReadUsage(body.Span, out var prompt, out var completion, out _, out var wellFormed);
+        if (!wellFormed)
+        {
+            // Nothing is committed yet: a provider answering 200 with something that is not a completion is a broken
+            // node, and another key or target may still answer properly.
+            return new AttemptResult
+            {
+                Outcome = UpstreamOutcome.Failed,
+                Error = new ProxyError(502, "upstream_error", "upstream_malformed", $"Provider '{target.Provider}' answered with a body that is not a JSON completion."),
+                Hints = hints,
+            };
+        }
+
         request.PromptTokens = prompt;
         request.CompletionTokens = completion;
         ResponseCommitter.Commit(request, response, target, key.Id, sse: false);
@@ -197,7 +222,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
 
     // (3b) Streaming: event by event, each written as it arrives and flushed with the others of the same upstream
     // read. Events before the first content (comments, an early error) are held back so an error can still fail over.
-    private static async Task<AttemptResult> RelaySseAsync(
+    private async Task<AttemptResult> RelaySseAsync(
         ProxyRequest request, HttpResponseMessage response, Stream stream, RouteTarget target, ProviderKey key,
         RateLimitHints hints, TimeSpan idleTimeout, CancellationTokenSource cts)
     {
@@ -209,6 +234,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
         var sawUsage = false;
         var sawDone = false;
         var pending = false;
+        var scan = default(SseEvent.Scan);
         byte[]? scratch = null;
         try
         {
@@ -221,7 +247,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
                 }
 
                 var buffer = result.Buffer;
-                while (SseEvent.TryRead(ref buffer, out var evt))
+                while (SseEvent.TryRead(ref buffer, ref scan, out var evt))
                 {
                     var span = Contiguous(evt, ref scratch);
                     var kind = SseEvent.Inspect(span, out var prompt, out var completion);
@@ -242,6 +268,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
                                 Outcome = UpstreamClassifier.Classify(SseErrorStatus(span), span) is var o && o == UpstreamOutcome.Success ? UpstreamOutcome.Failed : o,
                                 Error = new ProxyError(502, "upstream_error", "upstream_error", $"Provider '{target.Provider}' sent an error before any content."),
                                 Hints = hints,
+                                ChargedNothing = true,
                             };
                         }
 
@@ -281,6 +308,27 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
 
                 reader.AdvanceTo(buffer.Start, buffer.End);
 
+                // What is left is one unfinished event. An upstream that never ends it must not grow the heap (nor,
+                // by trickling bytes, keep resetting the idle timeout): past the cap the stream is over.
+                if (buffer.Length > _maxEventBytes)
+                {
+                    logger.LogWarning(
+                        "Upstream {Provider} sent an SSE event over {Limit} bytes for request {RequestId}; the stream is ended",
+                        target.Provider, _maxEventBytes, request.RequestId);
+                    if (!committed)
+                    {
+                        return new AttemptResult
+                        {
+                            Outcome = UpstreamOutcome.Failed,
+                            Error = new ProxyError(502, "upstream_error", "upstream_malformed",
+                                $"Provider '{target.Provider}' sent a stream event larger than {_maxEventBytes} bytes."),
+                            Hints = hints,
+                        };
+                    }
+
+                    throw new IOException("Upstream SSE event exceeds the size limit.");
+                }
+
                 // One flush for the events that arrived together: each still goes out the moment it arrives,
                 // without a send (and a wake-up of the client) per event of a burst.
                 if (pending)
@@ -301,9 +349,12 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
-            // Client gone: the upstream call is cancelled with it; account what was streamed.
+            // Client gone: the upstream call is cancelled with it. What was streamed is what it cost: the prompt
+            // (as estimated, unless the provider already said) and about a token per content chunk, not the whole
+            // completion budget reserved up front.
             if (!sawUsage)
             {
+                request.PromptTokens = request.PromptEstimate;
                 request.CompletionTokens = contentEvents;
             }
 
@@ -314,7 +365,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ILogger<UpstreamAttempt> 
                 Hints = hints,
                 PromptTokens = request.PromptTokens,
                 CompletionTokens = request.CompletionTokens,
-                UsageKnown = sawUsage,
+                UsageKnown = committed || sawUsage,
             };
         }
         finally

@@ -142,7 +142,7 @@ public sealed class FailoverTests : IClassFixture<ProxyFixture>
     {
         _f.Upstream.Enqueue(new FakeResponse { DelayBeforeHeaders = TimeSpan.FromSeconds(3) });
         var response = await _f.Roxy.PostChatAsync(ProxyFixture.TokenOf("timeout"),
-            """{"model":"slow:gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""");
+            """{"model":"slow:gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
         var error = await ChatCompletionsTests.ErrorAsync(response);
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
@@ -194,5 +194,64 @@ public sealed class FailoverTests : IClassFixture<ProxyFixture>
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("request_too_large", error.GetProperty("code").GetString());
         Assert.Empty(_f.Upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Long_non_streamed_generation_is_not_cut_off_by_the_first_token_timeout()
+    {
+        // The slow provider's first-token timeout is 0.5 s. A JSON answer arrives only once fully generated, so its
+        // wait is the response timeout (600 s by default): one upstream call, answered, billed once.
+        _f.Upstream.Enqueue(new FakeResponse { DelayBeforeHeaders = TimeSpan.FromSeconds(1.5) });
+        var response = await _f.Roxy.PostChatAsync(ProxyFixture.TokenOf("timeout"),
+            """{"model":"slow:gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Single(_f.Upstream.Requests);
+    }
+
+    [Fact]
+    public async Task Timeout_after_the_request_was_sent_keeps_its_reservation()
+    {
+        // The provider got the request and may bill it: the window must not forget the tokens it reserved.
+        _f.Upstream.Enqueue(new FakeResponse { DelayBeforeHeaders = TimeSpan.FromSeconds(3) });
+        var response = await _f.Roxy.PostChatAsync(ProxyFixture.TokenOf("late"),
+            """{"model":"slow:gpt-4o-mini","stream":true,"max_tokens":5000,"messages":[{"role":"user","content":"hi"}]}""");
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+
+        var rotation = _f.Roxy.Grains.GetGrain<Roxy.Grains.Rotation.IRotationGrain>(GrainKeys.Rotation("late", "slow"));
+        // The report is one-way; give it a moment to land, then it must still hold the reservation.
+        await Task.Delay(300);
+        var tokens = (await rotation.GetUsageAsync()).Sum(k => k.TokensInWindow);
+        Assert.True(tokens >= 5000, $"the window holds {tokens} tokens after a timed-out request that reserved 5000+");
+    }
+
+    [Fact]
+    public async Task Client_leaving_mid_stream_is_charged_what_was_streamed_not_the_reservation()
+    {
+        _f.Upstream.Enqueue(new FakeResponse { ContentChunks = 200, DelayBetweenEvents = TimeSpan.FromMilliseconds(20) });
+        using (var response = await _f.Roxy.SendAsync(HttpMethod.Post, "v1/chat/completions", ProxyFixture.TokenOf("disconnect"),
+            """{"model":"gpt-4o-mini","stream":true,"max_tokens":100000,"messages":[{"role":"user","content":"hi"}]}""",
+            completion: HttpCompletionOption.ResponseHeadersRead))
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync();
+            Assert.True(await stream.ReadAsync(new byte[256]) > 0);
+        }
+
+        var rotation = _f.Roxy.Grains.GetGrain<Roxy.Grains.Rotation.IRotationGrain>(GrainKeys.Rotation("disconnect", "openai"));
+        var tokens = long.MaxValue;
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (DateTime.UtcNow < deadline)
+        {
+            tokens = (await rotation.GetUsageAsync()).Sum(k => k.TokensInWindow);
+            if (tokens < 1000)
+            {
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+
+        // Prompt ("hi", about 10 tokens) plus the chunks that went out before the client left: far from 100,000.
+        Assert.InRange(tokens, 1, 999);
     }
 }

@@ -18,7 +18,7 @@ public sealed class ProxyFixture : IAsyncLifetime
     public Dictionary<string, string?> Environment { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Tenants with two keys each, for tests that change key state; token = "tok-{tenant}".</summary>
-    public static readonly string[] ScratchTenants = ["retry", "ratelimit", "auth", "stream-error", "timeout", "passthrough", "drop", "cancel", "waiting", "hostile-hints"];
+    public static readonly string[] ScratchTenants = ["retry", "ratelimit", "auth", "stream-error", "timeout", "passthrough", "drop", "cancel", "waiting", "hostile-hints", "disconnect", "late"];
 
     public static string SecretOf(string tenant, int n) => $"sk-{tenant}-key{n}-abcdefghijklmnop";
 
@@ -60,7 +60,7 @@ public sealed class ProxyFixture : IAsyncLifetime
                 tokens: [{ token_env: {{Var(t, "TOKEN")}}, role: admin }]
                 api_keys:
                   - { key_env_var: {{Var(t, "KEY1")}}, provider: openai, max_rpm: 1000, max_tpm: 1000000, cooldown_sec: {{(t == "waiting" ? 1 : 30)}} }
-                  - { key_env_var: {{Var(t, "KEY2")}}, provider: {{(t == "timeout" ? "slow" : "openai")}}, max_rpm: 1000, max_tpm: 1000000, cooldown_sec: 30 }
+                  - { key_env_var: {{Var(t, "KEY2")}}, provider: {{(t is "timeout" or "late" ? "slow" : "openai")}}, max_rpm: 1000, max_tpm: 1000000, cooldown_sec: 30 }
             """ + "\n"));
         return $$"""
             listen_addr: ":8080"

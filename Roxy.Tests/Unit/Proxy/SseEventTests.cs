@@ -228,4 +228,32 @@ public class SseEventTests
         Assert.Equal(0, completion);
         Assert.True(noChoices);
     }
+
+    [Theory]
+    [InlineData("data: {\"a\":1}\n\ndata: {\"b\":2}\r\n\r\n: keep-alive\n\ndata: [DONE]\n\n")]
+    [InlineData("\ndata: x\n\n")]
+    [InlineData("data: a\r\ndata: b\r\n\r\ndata: c\n\n")]
+    public void Incremental_scan_cuts_the_same_events_however_the_bytes_arrive(string text)
+    {
+        var whole = Sequence(text);
+        var expected = ReadAll(ref whole);
+
+        // One byte more per read, as a slow upstream would deliver it; the scan resumes where it stopped.
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var events = new List<string>();
+        var scan = default(SseEvent.Scan);
+        var consumed = 0;
+        for (var end = 1; end <= bytes.Length; end++)
+        {
+            var buffer = new ReadOnlySequence<byte>(bytes, consumed, end - consumed);
+            while (SseEvent.TryRead(ref buffer, ref scan, out var evt))
+            {
+                events.Add(Encoding.UTF8.GetString(evt.ToArray()));
+                consumed += (int)evt.Length;
+            }
+        }
+
+        Assert.Equal(expected, events);
+        Assert.Equal(bytes.Length, consumed);
+    }
 }

@@ -50,7 +50,13 @@ public static class RoxyHost
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args ?? [] });
         builder.WebHost.UseUrls(settings.Urls ?? ListenUrl(config.Raw.ListenAddr));
-        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            // Kestrel answers a non-ASCII header value with a bare 400 before Roxy sees the request. Read as Latin-1
+            // it reaches Roxy, which answers in OpenAI's shape (such a token simply matches no tenant).
+            k.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
+        });
         // Request handling runs on the socket's IO thread instead of hopping to the thread pool: the proxy path
         // is short and never blocks, and the hop cost more than a fifth of Roxy's CPU per request. Work that grows
         // with the body (validation and token counting of large prompts) moves off it (ProxyPipeline).

@@ -7,6 +7,8 @@ namespace Roxy.Api.Proxy;
 /// <summary>Reads the request body into one pooled buffer, refusing more than the configured limit with 413.</summary>
 public static class RequestBodyReader
 {
+    private const int InitialCapacity = 64 * 1024;
+
     public static async ValueTask<(PooledBuffer? Body, ProxyError? Error)> ReadAsync(HttpContext context, long limit)
     {
         var length = context.Request.ContentLength;
@@ -21,7 +23,9 @@ public static class RequestBodyReader
             sizeFeature.MaxRequestBodySize = null;
         }
 
-        var buffer = new PooledBuffer((int)Math.Min(length ?? 4096, limit) + 1);
+        // Sized for what usually comes, grown as bytes arrive: a declared Content-Length is only a claim, and a slow
+        // upload (Kestrel's minimum data rate still applies) must hold what it sent, not what it announced.
+        var buffer = new PooledBuffer((int)Math.Min(length ?? 4096, InitialCapacity) + 1);
         var reader = context.Request.BodyReader;
         try
         {

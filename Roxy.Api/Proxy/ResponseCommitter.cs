@@ -47,13 +47,25 @@ public static class ResponseCommitter
             if (name.StartsWith("x-ratelimit-", StringComparison.OrdinalIgnoreCase)
                 || name.StartsWith("anthropic-ratelimit-", StringComparison.OrdinalIgnoreCase))
             {
-                target[name] = header.Value.ToString();
+                CopyIfPrintable(target, name, header.Value.ToString());
             }
             else if (name.Equals("x-request-id", StringComparison.OrdinalIgnoreCase)
                 || name.Equals("request-id", StringComparison.OrdinalIgnoreCase))
             {
-                target["x-upstream-request-id"] = header.Value.ToString();
+                CopyIfPrintable(target, "x-upstream-request-id", header.Value.ToString());
             }
         }
     }
+
+    // Upstream header values are untrusted: one Kestrel would refuse to send (control or non-ASCII characters)
+    // would fail the response after the provider was paid, so it is left out rather than copied.
+    private static void CopyIfPrintable(IHeaderDictionary target, string name, string value)
+    {
+        if (value.Length <= MaxHeaderValue && !value.AsSpan().ContainsAnyExceptInRange(' ', '~'))
+        {
+            target[name] = value;
+        }
+    }
+
+    private const int MaxHeaderValue = 1024;
 }

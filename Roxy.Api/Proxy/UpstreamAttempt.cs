@@ -174,7 +174,8 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         RateLimitHints hints, CancellationTokenSource cts)
     {
         var length = response.Content.Headers.ContentLength;
-        using var body = new PooledBuffer((int)Math.Min(length ?? 8192, MaxCompletionBody) + 1);
+        // Grown as bytes arrive: the upstream's Content-Length is untrusted and must not reserve memory by itself.
+        using var body = new PooledBuffer((int)Math.Min(length ?? 8192, 64 * 1024) + 1);
         while (true)
         {
             var read = await stream.ReadAsync(body.GetMemory(8192), cts.Token);

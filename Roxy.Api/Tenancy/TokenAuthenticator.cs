@@ -129,8 +129,9 @@ public sealed class TokenAuthenticator(IGrainFactory grains, TimeProvider time, 
         public long Version { get; }
 
         // Tokens that already matched, so a client's next request skips hashing. Only tokens that matched get in,
-        // so it holds at most one string per directory entry; it goes away with this copy when tokens change.
-        private readonly ConcurrentDictionary<string, TenantIdentity> _verified = new(StringComparer.Ordinal);
+        // so it holds at most one string per directory entry; it goes away with this copy when tokens change. Keys
+        // are secrets, so they are compared in fixed time like the hashes.
+        private readonly ConcurrentDictionary<string, TenantIdentity> _verified = new(FixedTimeStringComparer.Instance);
         private readonly ConcurrentDictionary<string, TenantIdentity>.AlternateLookup<ReadOnlySpan<char>> _verifiedLookup;
 
         public TenantIdentity? Find(ReadOnlySpan<char> token)

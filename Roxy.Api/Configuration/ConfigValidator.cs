@@ -119,7 +119,12 @@ internal static partial class ConfigValidator
         {
             var rule = rules[i];
             var path = $"{prefix}model_rules[{i}]";
-            if (rule.SourceModel.Length > 0 && !sources.TryAdd(rule.SourceModel, i))
+            if (rule.SourceModel.Length > 0 && !Proxy.ChatRequestReader.IsModelName(rule.SourceModel))
+            {
+                diagnostics.Error(path + ".source_model",
+                    $"must be at most {Proxy.ChatRequestReader.MaxModelLength} printable ASCII characters without spaces, as clients send model names");
+            }
+            else if (rule.SourceModel.Length > 0 && !sources.TryAdd(rule.SourceModel, i))
             {
                 diagnostics.Error(path + ".source_model",
                     $"'{rule.SourceModel}' is already the source of {prefix}model_rules[{sources[rule.SourceModel]}]; each source model has one rule per tenant");
@@ -142,6 +147,13 @@ internal static partial class ConfigValidator
         if (string.IsNullOrWhiteSpace(target))
         {
             diagnostics.Error(path, "must not be empty; expected [provider:]model");
+            return;
+        }
+
+        // The model name goes into a response header (x-roxy-model) and log lines, as a client's does.
+        if (!Proxy.ChatRequestReader.IsModelName(target))
+        {
+            diagnostics.Error(path, $"must be at most {Proxy.ChatRequestReader.MaxModelLength} printable ASCII characters without spaces; expected [provider:]model");
             return;
         }
 

@@ -94,6 +94,23 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Model_names_that_cannot_go_in_a_header_are_refused_with_their_path()
+    {
+        var path = Write("""
+            model_rules:
+              - source_model: "smart model"
+                target_models: ["gpt-4o\u00e9", gpt-4o]
+            """);
+
+        var result = ConfigLoader.Load(path, Env());
+
+        Assert.Null(result.Config);
+        Assert.Contains(result.Errors, e => e.Contains("model_rules[0].source_model: must be at most 256 printable ASCII characters", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.Contains("model_rules[0].target_models[0]: must be at most 256 printable ASCII characters", StringComparison.Ordinal));
+        Assert.DoesNotContain(result.Errors, e => e.Contains("target_models[1]", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Unknown_nested_field_is_an_error_with_its_path_and_line()
     {
         var path = Write("""

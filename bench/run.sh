@@ -11,7 +11,7 @@
 #   BENCH_CONCURRENCY   concurrency levels (default 1,16,128); BENCH_STREAM both|true|false (default both)
 #   BENCH_KEYS          number of provider keys Roxy rotates over (default 4)
 #   BENCH_MODEL         model asked for (default gpt-4o-mini)
-#   ROXY_BENCH_PG_PORT  port of the bench PostgreSQL (default 55433)
+#   ROXY_BENCH_PG_PORT  port of the bench PostgreSQL (default 55433; it names the Unix socket, no TCP listener)
 #   ROXY_BENCH_PORT     Roxy's HTTP port; ROXY_BENCH_UPSTREAM_PORT the fake upstream's (default: free ports)
 #   ROXY_TOKEN          tenant token used by the bench (default: a random one)
 #   BENCH_LOG_LEVEL     Roxy's Logging__LogLevel__Default (default Warning, so per-request lines stay out)
@@ -130,7 +130,7 @@ for i in $(seq 1 100); do
 done
 
 # --- (c) bench PostgreSQL -------------------------------------------------------------------------------
-say "starting the bench PostgreSQL on 127.0.0.1:$pg_port (data in .roxy/bench-pg)"
+say "starting the bench PostgreSQL on its Unix socket (port $pg_port, data in .roxy/bench-pg)"
 pg_started=1
 roxy_pg_start "$pg_dir" "$pg_port" || die "the bench PostgreSQL did not start (see $pg_dir/server.log)"
 
@@ -141,7 +141,7 @@ unset ROXY_LISTEN_ADDR ROXY_SILO_PORT ROXY_GATEWAY_PORT ROXY_CLUSTER_MODE ROXY_A
 
 ROXY_TOKEN="${ROXY_TOKEN:-bench-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')}"
 export ROXY_TOKEN
-export ROXY_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=roxy"
+export ROXY_POSTGRES="Host=$(roxy_pg_socket_dir "$pg_dir");Port=$pg_port;Username=postgres;Database=roxy"
 export Logging__LogLevel__Default="${BENCH_LOG_LEVEL:-Warning}"
 
 {

@@ -204,7 +204,7 @@ public sealed class FailoverLoop(
         using var body = pass.Body;
         var response = request.Http.Response;
         response.StatusCode = pass.Status;
-        response.ContentType = pass.ContentType ?? "application/json";
+        response.ContentType = ResponseCommitter.SendableOr(pass.ContentType, "application/json");
         response.Headers["x-roxy-model"] = target.Model;
         response.Headers["x-roxy-provider"] = target.Provider;
         response.Headers["x-roxy-key"] = keyId;

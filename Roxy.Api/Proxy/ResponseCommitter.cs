@@ -23,9 +23,10 @@ public static class ResponseCommitter
         }
         else
         {
-            // As received: parsing it into a typed value only to format it back would cost two allocations.
+            // As received (parsing it into a typed value only to format it back would cost two allocations), unless
+            // Kestrel could not send it.
             response.Headers.ContentType = upstream.Content.Headers.NonValidated.TryGetValues("Content-Type", out var contentType)
-                ? contentType.ToString()
+                ? SendableOr(contentType.ToString(), "application/json")
                 : "application/json";
         }
 
@@ -61,11 +62,17 @@ public static class ResponseCommitter
     // would fail the response after the provider was paid, so it is left out rather than copied.
     private static void CopyIfPrintable(IHeaderDictionary target, string name, string value)
     {
-        if (value.Length <= MaxHeaderValue && !value.AsSpan().ContainsAnyExceptInRange(' ', '~'))
+        if (IsSendable(value))
         {
             target[name] = value;
         }
     }
+
+    /// <summary><paramref name="value"/> when Kestrel can send it as a header value, else <paramref name="fallback"/>.</summary>
+    public static string SendableOr(string? value, string fallback) => value is not null && IsSendable(value) ? value : fallback;
+
+    private static bool IsSendable(string value) =>
+        value.Length <= MaxHeaderValue && !value.AsSpan().ContainsAnyExceptInRange(' ', '~');
 
     private const int MaxHeaderValue = 1024;
 }

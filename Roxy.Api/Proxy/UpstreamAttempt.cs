@@ -242,14 +242,16 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             while (true)
             {
                 var result = await reader.ReadAsync(cts.Token);
-                if (committed)
-                {
-                    cts.CancelAfter(idleTimeout);
-                }
-
                 var buffer = result.Buffer;
                 while (SseEvent.TryRead(ref buffer, ref scan, out var evt))
                 {
+                    // Only a whole event counts as the upstream being alive: bytes trickled into one that never ends
+                    // must not hold the request past the idle timeout.
+                    if (committed)
+                    {
+                        cts.CancelAfter(idleTimeout);
+                    }
+
                     var span = Contiguous(evt, ref scratch);
                     var kind = SseEvent.Inspect(span, out var prompt, out var completion);
                     if (prompt > 0 || completion > 0)

@@ -128,8 +128,8 @@ public sealed class TenantGrain(
             _lastProbe[keyId] = time.GetUtcNow();
         }
 
-        await AuditAsync(audit);
         await PushKeysAsync([updated.Provider]);
+        await AuditAsync(audit);
         return true;
     }
 
@@ -169,8 +169,8 @@ public sealed class TenantGrain(
             throw;
         }
 
-        await AuditAsync(audit);
         await PushKeysAsync([added.Provider]);
+        await AuditAsync(audit);
         return new KeyChangeResult(KeyChangeStatus.Done, added);
     }
 
@@ -190,9 +190,9 @@ public sealed class TenantGrain(
         }
 
         await SaveAsync(s => s.Keys.RemoveAt(index));
-        await AuditAsync(audit);
         await PushKeysAsync([key.Provider]);
         await ApiKey(key).ReleaseAsync(TenantId, key.Id);
+        await AuditAsync(audit);
         return new KeyChangeResult(KeyChangeStatus.Done, key);
     }
 
@@ -251,7 +251,10 @@ public sealed class TenantGrain(
         _snapshot = null;
     }
 
-    /// <summary>Records a change a person made, after it was stored (never a change that did not happen).</summary>
+    /// <summary>
+    /// Records a change a person made, last: after it was stored and pushed (never a change that did not happen, and a
+    /// failed insert cannot leave a disabled key in rotation or report a change that happened as failed).
+    /// </summary>
     private async Task AuditAsync(AuditEntry? entry)
     {
         if (entry is null)
@@ -267,7 +270,6 @@ public sealed class TenantGrain(
         {
             // The change stands; the entry (secrets already masked) goes to the log so it is not lost silently.
             logger.LogError(ex, "Tenant {Tenant}: audit entry not stored: {Time:o} {TokenId} {Channel} {Action}", TenantId, entry.Time, entry.TokenId, entry.Channel, entry.Action);
-            throw;
         }
     }
 

@@ -34,3 +34,14 @@ public class ResponseCommitterTests
         Assert.Equal("req_123", target["x-upstream-request-id"]);
     }
 }
+
+public class SendableHeaderTests
+{
+    [Theory]
+    [InlineData("application/json; charset=utf-8", "application/json; charset=utf-8")]
+    [InlineData("application/json; charset=\u00e9", "application/json")]
+    [InlineData("application/json\r\nx-injected: 1", "application/json")]
+    [InlineData(null, "application/json")]
+    public void Upstream_content_type_is_sent_only_when_kestrel_can_send_it(string? upstream, string expected) =>
+        Assert.Equal(expected, ResponseCommitter.SendableOr(upstream, "application/json"));
+}

@@ -67,7 +67,8 @@ internal sealed class ConfigResolver(RoxyConfig config, IReadOnlyDictionary<stri
                 TimeSpan.FromSeconds(yaml.ConnectTimeoutSec ?? server.ConnectTimeoutSec),
                 TimeSpan.FromSeconds(yaml.FirstTokenTimeoutSec ?? server.FirstTokenTimeoutSec),
                 TimeSpan.FromSeconds(yaml.IdleTimeoutSec ?? server.IdleTimeoutSec),
-                TimeSpan.FromSeconds(yaml.ResponseTimeoutSec ?? server.ResponseTimeoutSec)));
+                TimeSpan.FromSeconds(yaml.ResponseTimeoutSec ?? server.ResponseTimeoutSec),
+                yaml.ProbeModel));
         }
 
         return resolved;

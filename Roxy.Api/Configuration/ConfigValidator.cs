@@ -69,6 +69,11 @@ internal static partial class ConfigValidator
                 diagnostics.Error(path + ".base_url", $"'{provider.BaseUrl}' is not an absolute http or https URL");
             }
 
+            if (provider.ProbeModel is { } probeModel && (string.IsNullOrWhiteSpace(probeModel) || probeModel.Any(char.IsControl)))
+            {
+                diagnostics.Error(path + ".probe_model", "must be a model name; leave it out to probe with the tenant's first chat model on this provider");
+            }
+
             foreach (var header in provider.Headers.Keys)
             {
                 if (!HeaderNamePattern().IsMatch(header))

@@ -10,6 +10,12 @@ public sealed class ProviderConfig
 
     public Dictionary<string, string> Headers { get; set; } = [];
 
+    /// <summary>
+    /// The model a quota-disabled key's background probe asks for (one token). Default: the first chat model the
+    /// key's tenant routes to this provider.
+    /// </summary>
+    public string? ProbeModel { get; set; }
+
     [RangeRule(0, double.MaxValue, MinExclusive = true, Expectation = "a number of seconds greater than 0")]
     public double? ConnectTimeoutSec { get; set; }
 

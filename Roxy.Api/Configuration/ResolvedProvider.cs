@@ -9,4 +9,5 @@ public sealed record ResolvedProvider(
     TimeSpan ConnectTimeout,
     TimeSpan FirstTokenTimeout,
     TimeSpan IdleTimeout,
-    TimeSpan ResponseTimeout);
+    TimeSpan ResponseTimeout,
+    string? ProbeModel = null);

@@ -1,5 +1,6 @@
 using Roxy.Api.Configuration;
 using Roxy.Api.Providers;
+using Roxy.Api.Routing;
 using Roxy.Api.Secrets;
 using Roxy.Grains;
 using Roxy.Grains.Tenancy;
@@ -9,13 +10,22 @@ namespace Roxy.Api.Tenancy;
 /// <summary>
 /// Brings keys back that a provider refused (401/403, quota): every <c>rotation.probe_interval_sec</c> each such
 /// key gets one cheap authenticated request, and is enabled again when the provider accepts it. The tenant grain
-/// hands each key to one frontend per interval, so a cluster does not probe the same key several times.
+/// hands each key to one frontend per interval (longer for a key that came back and was refused again), so a
+/// cluster does not probe the same key several times.
+/// <para>
+/// An auth-refused key is probed with <c>GET /models</c>: free, and an invalid key fails it too. A quota-refused key
+/// is not, because <c>/models</c> is free and answers 200 while the quota is still exhausted (the key would come back
+/// every interval and fail a real request each time). It gets the smallest chat completion instead, to the provider's
+/// <c>probe_model</c> or the first chat model its tenant routes to that provider: refused (429
+/// <c>insufficient_quota</c>, 402) at no cost while the quota lasts, and billed about ten tokens once it is back.
+/// </para>
 /// </summary>
 public sealed class KeyProber(
     ResolvedConfig config,
     TokenAuthenticator directory,
     IGrainFactory grains,
     ProviderRegistry providers,
+    ModelResolver models,
     SecretResolver secrets,
     TimeProvider time,
     ILogger<KeyProber> logger) : BackgroundService
@@ -55,10 +65,21 @@ public sealed class KeyProber(
                     continue;
                 }
 
-                var probe = await KeyProbe.SendAsync(client, secret, TimeSpan.FromSeconds(15), cancellationToken);
+                // Without a model to ask for, a quota key falls back to /models; the grain's backoff then bounds
+                // how often a wrong 200 can bring it back.
+                var model = key.DisabledReason == "quota" ? ProbeModel(await tenant.GetSnapshotAsync(), client.Settings) : null;
+                var probe = await KeyProbe.SendAsync(client, secret, TimeSpan.FromSeconds(15), model, cancellationToken);
                 if (probe.Accepted && await tenant.ReenableRefusedKeyAsync(key.Id))
                 {
                     logger.LogInformation("Key {KeyId} of tenant {Tenant} ({Provider}) is accepted again and back in rotation", key.Id, tenantId, key.Provider);
+                }
+                else if (model is not null && probe.Status is 400 or 404 or 422)
+                {
+                    // The model, not the key: the key can never come back this way. Only the status is logged, never the
+                    // provider's text (it can quote the key).
+                    logger.LogWarning(
+                        "Probe of quota-disabled key {KeyId} of tenant {Tenant} with model {Model} was refused with HTTP {Status}; set providers.{Provider}.probe_model to a chat model this key may use",
+                        key.Id, tenantId, model, probe.Status, key.Provider);
                 }
             }
         }
@@ -66,5 +87,28 @@ public sealed class KeyProber(
         {
             logger.LogWarning(ex, "Probing refused keys of tenant {Tenant} failed", tenantId);
         }
+    }
+
+    /// <summary>The provider's <c>probe_model</c>, else the first rule target of the tenant on that provider that is not an embedding model.</summary>
+    internal string? ProbeModel(TenantSnapshot tenant, ResolvedProvider provider)
+    {
+        if (provider.ProbeModel is { } configured)
+        {
+            return configured;
+        }
+
+        foreach (var rule in tenant.ModelRules)
+        {
+            foreach (var target in rule.Targets)
+            {
+                if ((target.Provider ?? models.InferProvider(tenant, target.Model)) == provider.Name
+                    && !target.Model.Contains("embed", StringComparison.OrdinalIgnoreCase))
+                {
+                    return target.Model;
+                }
+            }
+        }
+
+        return null;
     }
 }

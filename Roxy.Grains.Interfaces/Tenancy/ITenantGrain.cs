@@ -36,7 +36,8 @@ public interface ITenantGrain : IGrainWithStringKey
 
     /// <summary>
     /// Keys the provider refused (auth, quota) whose last probe is older than <paramref name="interval"/>; each is
-    /// handed to one caller per interval, so several frontends do not probe the same key at once.
+    /// handed to one caller per interval, so several frontends do not probe the same key at once. A key that a probe
+    /// brought back and the provider refused again soon after waits twice as long each time, up to an hour.
     /// </summary>
     [Alias("ClaimProbes")]
     Task<IReadOnlyList<Rotation.ProviderKey>> ClaimProbesAsync(TimeSpan interval);

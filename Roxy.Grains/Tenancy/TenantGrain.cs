@@ -11,7 +11,7 @@ public sealed class TenantGrain(
     TimeProvider time,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
-    private readonly Dictionary<string, DateTimeOffset> _lastProbe = new(StringComparer.Ordinal);
+    private readonly ProbeSchedule _probes = new(time);
     private TenantSnapshot? _snapshot;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -119,13 +119,15 @@ public sealed class TenantGrain(
         }
 
         await SaveAsync(s => s.Keys[index] = updated);
-        if (enabled)
+        // A person's decision, either way, ends what the probes learnt; a provider's refusal schedules the next probe.
+        // (A probe's own return is recorded by ReenableRefusedKeyAsync once this succeeded.)
+        if (audit is not null)
         {
-            _lastProbe.Remove(keyId);
+            _probes.Forget(keyId);
         }
-        else
+        else if (!enabled)
         {
-            _lastProbe[keyId] = time.GetUtcNow();
+            _probes.Refused(keyId, reason);
         }
 
         await PushKeysAsync([updated.Provider]);
@@ -142,7 +144,14 @@ public sealed class TenantGrain(
             return false;
         }
 
-        return await ((ITenantGrain)this).SetKeyEnabledAsync(keyId, true, null);
+        var reason = key.DisabledReason;
+        if (!await ((ITenantGrain)this).SetKeyEnabledAsync(keyId, true, null))
+        {
+            return false;
+        }
+
+        _probes.Returned(keyId, reason);
+        return true;
     }
 
     async Task<KeyChangeResult> ITenantGrain.AddKeyAsync(ProviderKey key, AuditEntry audit)
@@ -200,7 +209,6 @@ public sealed class TenantGrain(
 
     Task<IReadOnlyList<ProviderKey>> ITenantGrain.ClaimProbesAsync(TimeSpan interval)
     {
-        var now = time.GetUtcNow();
         var due = new List<ProviderKey>();
         foreach (var key in state.State.Keys)
         {
@@ -210,14 +218,8 @@ public sealed class TenantGrain(
                 continue;
             }
 
-            // A key refused just now (or before this activation) waits one interval before its first probe.
-            if (!_lastProbe.TryGetValue(key.Id, out var last))
+            if (_probes.TryClaim(key.Id, interval))
             {
-                _lastProbe[key.Id] = now;
-            }
-            else if (now - last >= interval)
-            {
-                _lastProbe[key.Id] = now;
                 due.Add(key);
             }
         }

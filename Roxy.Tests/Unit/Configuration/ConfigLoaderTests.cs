@@ -159,6 +159,17 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Probe_model_is_a_provider_setting_and_must_not_be_blank()
+    {
+        var good = ConfigLoader.Load(Write("providers:\n  openai: { probe_model: gpt-4o-mini }\n"), Env());
+        var blank = ConfigLoader.Load(Write("providers:\n  openai: { probe_model: \" \" }\n"), Env());
+
+        Assert.Equal("gpt-4o-mini", good.Config!.Providers.Single(p => p.Name == "openai").ProbeModel);
+        Assert.Null(good.Config.Providers.Single(p => p.Name == "anthropic").ProbeModel);
+        Assert.Contains("providers.openai.probe_model: must be a model name", Assert.Single(blank.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unset_key_env_var_is_an_error_naming_the_variable()
     {
         var path = Write("""

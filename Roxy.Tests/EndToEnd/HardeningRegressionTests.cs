@@ -274,6 +274,50 @@ public sealed class HardeningRegressionTests(HardeningRegressionTests.Host host)
         Assert.True(Interlocked.Read(ref written) < 8 * 1024 * 1024, $"Roxy read {Interlocked.Read(ref written) / (1024 * 1024)} MiB of one SSE line before giving up");
     }
 
+    [Fact]
+    public async Task Upstream_trickling_bytes_into_an_event_that_never_ends_hits_the_idle_timeout()
+    {
+        // 50 bytes, one every 100 ms, never a newline: only whole events show the upstream is alive, so Roxy must
+        // hang up after its 0.5 s idle timeout instead of reading all of it.
+        var trickled = 0;
+        host.Upstream.Answer(async ctx =>
+        {
+            ctx.Response.ContentType = "text/event-stream";
+            await ctx.Response.WriteAsync("data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null}]}\n\ndata: {");
+            await ctx.Response.Body.FlushAsync();
+            try
+            {
+                for (var i = 0; i < 50 && !ctx.RequestAborted.IsCancellationRequested; i++)
+                {
+                    await Task.Delay(100, ctx.RequestAborted);
+                    await ctx.Response.WriteAsync("x", ctx.RequestAborted);
+                    await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+                    Interlocked.Increment(ref trickled);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
+            {
+                // Roxy hung up: what the test wants.
+            }
+        });
+
+        try
+        {
+            using var response = await host.PostChatAsync(Host.AdminToken, """{"model":"trickle:gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        catch (HttpRequestException)
+        {
+            // The stream was committed, so ending it is an abort: a correct outcome.
+        }
+        finally
+        {
+            host.Upstream.AnswerNormally();
+        }
+
+        Assert.True(Volatile.Read(ref trickled) < 50, $"Roxy read all {trickled} trickled bytes instead of timing out");
+    }
+
     [Theory]
     [InlineData("this is not json")]
     [InlineData("{\"choices\":")]
@@ -356,6 +400,7 @@ public sealed class HardeningRegressionTests(HardeningRegressionTests.Host host)
                 ["ROXY_TOKEN"] = AdminToken,
                 ["KEY_A"] = "sk-hardening-aaaaaaaa1111",
                 ["KEY_B"] = "sk-hardening-bbbbbbbb2222",
+                ["KEY_T"] = "sk-hardening-tttttttt3333",
             };
             var tenants = new StringBuilder();
             foreach (var tenant in Tenants)
@@ -382,8 +427,10 @@ public sealed class HardeningRegressionTests(HardeningRegressionTests.Host host)
                 api_keys:
                   - { key_env_var: KEY_A, provider: openai, max_rpm: 100000, max_tpm: 100000000 }
                   - { key_env_var: KEY_B, provider: openai, max_rpm: 100000, max_tpm: 100000000 }
+                  - { key_env_var: KEY_T, provider: trickle, max_rpm: 100000, max_tpm: 100000000 }
                 providers:
                   openai: { base_url: "{{Upstream.BaseUrl}}" }
+                  trickle: { base_url: "{{Upstream.BaseUrl}}", kind: openai, idle_timeout_sec: 0.5 }
                 server:
                   max_body_bytes: 65536
                 rotation:

@@ -39,6 +39,7 @@ public sealed class HardeningRegressionTests(HardeningRegressionTests.Host host)
         using var response = await host.SendAsync(new HttpMethod(method), path, Host.AdminToken, method == "PUT" ? Valid : null);
 
         Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        Assert.NotEmpty(response.Content.Headers.Allow);
         await AssertOpenAiErrorAsync(response);
     }
 
@@ -249,6 +250,12 @@ public sealed class HardeningRegressionTests(HardeningRegressionTests.Host host)
                 {
                     await ctx.Response.Body.WriteAsync(chunk, ctx.RequestAborted);
                     written += chunk.Length;
+                    if (written % (1024 * 1024) == 0)
+                    {
+                        // Once Roxy hangs up, Kestrel discards writes until the abort reaches RequestAborted: a pause
+                        // per MiB lets it arrive, so what is counted is what Roxy actually took.
+                        await Task.Delay(5, ctx.RequestAborted);
+                    }
                 }
             }
             catch (Exception ex) when (ex is OperationCanceledException or IOException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)

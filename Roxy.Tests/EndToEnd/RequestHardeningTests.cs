@@ -70,10 +70,13 @@ public sealed class RequestHardeningTests : IClassFixture<ProxyFixture>
         Assert.NotEmpty(await withCommand.Content.ReadAsStringAsync());
     }
 
-    [Fact]
-    public async Task Invalid_utf8_in_a_role_after_a_command_turn_is_a_clear_answer()
+    [Theory]
+    [InlineData("""{"role":"us_r","content":"hi"}""")]
+    [InlineData("""{"role":"user","content":[{"type":"te_t","text":"hi"}]}""")]
+    public async Task Invalid_utf8_in_a_message_after_a_command_turn_is_a_clear_answer(string message)
     {
-        var json = Encoding.UTF8.GetBytes($$"""{"model":"gpt-4o-mini","messages":[{{CommandTurn}}{"role":"us_r","content":"hi"},{"role":"user","content":"hi"}]}""");
+        // The '_' becomes byte 0xFF: the history stripper reads these fields too, and must not throw on them.
+        var json = Encoding.UTF8.GetBytes($$"""{"model":"gpt-4o-mini","messages":[{{CommandTurn}}{{message}},{"role":"user","content":"hi"}]}""");
         json[Array.IndexOf(json, (byte)'_')] = 0xFF;
 
         var response = await PostBytesAsync(json);
@@ -81,46 +84,6 @@ public sealed class RequestHardeningTests : IClassFixture<ProxyFixture>
 
         Assert.True((int)response.StatusCode < 500, $"status {(int)response.StatusCode}: {body}");
         Assert.NotEmpty(body);
-    }
-
-    [Fact]
-    public async Task Invalid_utf8_in_a_content_part_type_after_a_command_turn_is_a_clear_answer()
-    {
-        var json = Encoding.UTF8.GetBytes($$"""{"model":"gpt-4o-mini","messages":[{{CommandTurn}}{"role":"user","content":[{"type":"te_t","text":"hi"}]},{"role":"user","content":"hi"}]}""");
-        json[Array.IndexOf(json, (byte)'_')] = 0xFF;
-
-        var response = await PostBytesAsync(json);
-        var body = await response.Content.ReadAsStringAsync();
-
-        Assert.True((int)response.StatusCode < 500, $"status {(int)response.StatusCode}: {body}");
-        Assert.NotEmpty(body);
-    }
-
-    [Theory]
-    [InlineData("GET", "v1/nothing-here")]
-    [InlineData("POST", "v2/chat/completions")]
-    [InlineData("DELETE", "")]
-    public async Task Unknown_route_is_404_in_openai_shape(string method, string path)
-    {
-        var response = await _f.Roxy.SendAsync(new HttpMethod(method), path, ProxyFixture.AdminToken);
-        var error = await ChatCompletionsTests.ErrorAsync(response);
-
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
-        Assert.Equal("unknown_url", error.GetProperty("code").GetString());
-    }
-
-    [Theory]
-    [InlineData("GET", "v1/chat/completions", "POST")]
-    [InlineData("DELETE", "v1/models", "GET")]
-    public async Task Known_route_with_the_wrong_method_is_405_in_openai_shape(string method, string path, string allowed)
-    {
-        var response = await _f.Roxy.SendAsync(new HttpMethod(method), path, ProxyFixture.AdminToken);
-        var error = await ChatCompletionsTests.ErrorAsync(response);
-
-        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
-        Assert.Equal("method_not_allowed", error.GetProperty("code").GetString());
-        Assert.Contains(allowed, response.Content.Headers.Allow);
     }
 
     private Task<HttpResponseMessage> PostBytesAsync(byte[] json) =>

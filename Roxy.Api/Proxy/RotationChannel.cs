@@ -10,7 +10,12 @@ namespace Roxy.Api.Proxy;
 /// background, which its requests spend without a call. A credit is spent only before it expires and only by a
 /// request that fits its token reservation; the rest are handed back as <see cref="UpstreamOutcome.Unused"/>.
 /// </summary>
-public sealed class RotationChannel(IRotationGrain grain, TimeProvider time)
+/// <remarks>
+/// A call that misses <see cref="CallDeadline"/> is abandoned, not cancelled: the grain may still answer. A lease or
+/// credits it grants then are handed back as <see cref="UpstreamOutcome.Unused"/>, and the reports it carried are
+/// queued again, which is safe because the grain applies a report for a lease once.
+/// </remarks>
+public sealed class RotationChannel(IRotationGrain grain, TimeProvider time, ILogger? logger = null)
 {
     /// <summary>
     /// A grain call on the request path gives up after this (Orleans' own response timeout is 30 s): a silo that died
@@ -65,16 +70,27 @@ public sealed class RotationChannel(IRotationGrain grain, TimeProvider time)
 
     /// <summary>
     /// Failures change which keys may be used: they go at once, and the credits held here are handed back, since
-    /// they may be on the key that just failed.
+    /// they may be on the key that just failed. A report the grain does not take within <see cref="CallDeadline"/>
+    /// (a silo dead or hung) is logged and queued with the deferred ones, for the next call: it never fails the
+    /// request, whose retry excludes the failed key anyway.
     /// </summary>
-    public ValueTask ReportNowAsync(UsageReport report)
+    public async ValueTask ReportNowAsync(UsageReport report)
     {
+        var now = time.GetTimestamp();
         if (report.Outcome is not (UpstreamOutcome.Cancelled or UpstreamOutcome.CallerError))
         {
-            ReturnCredits(time.GetTimestamp(), all: true);
+            ReturnCredits(now, all: true);
         }
 
-        return Grain.ReportAsync(report);
+        try
+        {
+            await Grain.ReportAsync(report).AsTask().WaitAsync(CallDeadline, time);
+        }
+        catch (Exception ex)
+        {
+            logger?.LogWarning("Could not send a {Outcome} report for key {KeyId} ({Error}); it goes with the next call", report.Outcome, report.KeyId, ex.GetType().Name);
+            Defer(report, now);
+        }
     }
 
     /// <summary>
@@ -94,7 +110,7 @@ public sealed class RotationChannel(IRotationGrain grain, TimeProvider time)
         {
             try
             {
-                await Grain.ReportManyAsync(reports);
+                await Grain.ReportManyAsync(reports).AsTask().WaitAsync(CallDeadline, time);
             }
             catch
             {
@@ -107,14 +123,30 @@ public sealed class RotationChannel(IRotationGrain grain, TimeProvider time)
     private async ValueTask<KeyLease> CallAsync(long estimatedTokens, IReadOnlyList<string>? excluded)
     {
         var reports = Drain();
+        var call = Grain.AcquireAsync(new AcquireRequest(estimatedTokens, excluded, reports)).AsTask();
         try
         {
-            return await Grain.AcquireAsync(new AcquireRequest(estimatedTokens, excluded, reports)).AsTask().WaitAsync(CallDeadline, time);
+            return await call.WaitAsync(CallDeadline, time);
         }
-        catch when (reports is not null)
+        catch
         {
-            // The call did not land: keep the corrections for the next call or the flush.
-            Requeue(reports);
+            if (reports is not null)
+            {
+                // Whether the call landed or not, the next call carries them: the grain ignores one it applied.
+                Requeue(reports);
+            }
+
+            // Abandoned, not cancelled: a lease the grain grants after all would be held for a minute unused.
+            _ = call.ContinueWith(
+                static (t, state) =>
+                {
+                    if (t.IsCompletedSuccessfully && t.Result is { Status: LeaseStatus.Granted, Key: { } key } lease)
+                    {
+                        var channel = (RotationChannel)state!;
+                        channel.HandBack(key.Id, lease.LeaseId);
+                    }
+                },
+                this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             throw;
         }
     }
@@ -152,9 +184,10 @@ public sealed class RotationChannel(IRotationGrain grain, TimeProvider time)
     private async Task TopUpAsync(int count, long tokens, long sentAt)
     {
         var reports = Drain();
+        var call = Grain.TopUpAsync(new CreditRequest(count, tokens, reports)).AsTask();
         try
         {
-            var credits = await Grain.TopUpAsync(new CreditRequest(count, tokens, reports)).AsTask().WaitAsync(CallDeadline, time);
+            var credits = await call.WaitAsync(CallDeadline, time);
             var expiresAt = sentAt + _creditTicks;
             foreach (var credit in credits)
             {
@@ -169,6 +202,21 @@ public sealed class RotationChannel(IRotationGrain grain, TimeProvider time)
             {
                 Requeue(reports);
             }
+
+            // Credits granted after the deadline would stay reserved unused: hand them back.
+            _ = call.ContinueWith(
+                static (t, state) =>
+                {
+                    if (t.IsCompletedSuccessfully)
+                    {
+                        var channel = (RotationChannel)state!;
+                        foreach (var credit in t.Result)
+                        {
+                            channel.HandBack(credit.Key.Id, credit.LeaseId);
+                        }
+                    }
+                },
+                this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
         finally
         {
@@ -215,6 +263,10 @@ public sealed class RotationChannel(IRotationGrain grain, TimeProvider time)
             Defer(Unused(credit), now);
         }
     }
+
+    /// <summary>A reservation nobody will use, granted by a call given up on: released with the next call.</summary>
+    private void HandBack(string keyId, long leaseId) =>
+        Defer(new UsageReport(keyId, leaseId, 0, UpstreamOutcome.Unused, null, null, null, null), time.GetTimestamp());
 
     private static UsageReport Unused(HeldCredit credit) =>
         new(credit.Lease.Key!.Id, credit.Lease.LeaseId, 0, UpstreamOutcome.Unused, null, null, null, null);

@@ -12,9 +12,20 @@ namespace Roxy.Grains.Rotation;
 /// </para>
 /// <para>
 /// A crash loses what was granted since the last snapshot that reached storage. So that a restore can charge for
-/// it, each key may grant at most <see cref="UnsavedShare"/> of its limits between confirmed snapshots; past that a
-/// request waits (a few ms) for the next write. A restore charges that share again, so no key exceeds its limits
-/// across a crash, at the cost of that share of a minute's capacity for the minute after one.
+/// it, each snapshot records each key's unsaved share, and a key grants at most the share recorded in the last
+/// stored snapshot between confirmed snapshots; past that a request waits (a few ms) for the next write. A pool
+/// grants nothing before its first snapshot is stored (the grain writes one on activation). A restore from a
+/// snapshot that was not the final one charges the recorded share again, and the share its limits give to a key
+/// the snapshot does not hold (added since), so no key exceeds its limits across a crash, at the cost of that
+/// share of a minute's capacity for the minute after one.
+/// </para>
+/// <para>
+/// The share per key: requests max(10 % of max_rpm, min(max_rpm, 5)); tokens max(10 % of max_tpm,
+/// min(max_tpm, 5 × the largest estimate asked for in the last minute or two)), so a burst of a few large
+/// requests on a small key does not wait on a write per request. Worst case after a crash: a key's windows are
+/// charged that share, e.g. a 30k TPM key serving 4k-token requests loses up to 20k of its tokens for the minute
+/// after the crash. A request larger than the token share may go alone when nothing is unsaved, so the token
+/// limit can be exceeded once by that request's estimate beyond the share.
 /// </para>
 /// </summary>
 public sealed class KeyPool(TimeProvider time)
@@ -50,6 +61,12 @@ public sealed class KeyPool(TimeProvider time)
     private bool _writing;
     private DateTimeOffset _writeStarted;
     private bool _storageHealthy = true;
+    private bool _everStored;
+
+    // The largest token estimate asked for in the current and the previous minute: sizes the token share.
+    private DateTimeOffset _estimatesSince;
+    private long _largestEstimate;
+    private long _previousLargestEstimate;
 
     public int Count => _keys.Length;
 
@@ -90,6 +107,7 @@ public sealed class KeyPool(TimeProvider time)
         }
 
         var now = Now();
+        NoteEstimate(estimatedTokens, now);
         if (_providerBackoffUntil > now && _keys.Length > 0)
         {
             return new KeyLease(LeaseStatus.ProviderBackoff, null, 0, 0, _providerBackoffUntil - now);
@@ -223,6 +241,7 @@ public sealed class KeyPool(TimeProvider time)
             return [];
         }
 
+        NoteEstimate(tokens, now);
         var countsAt = now + KeyCredit.Lifetime;
         Span<int> given = n <= 64 ? stackalloc int[n] : new int[n];
         List<KeyCredit>? granted = null;
@@ -315,6 +334,13 @@ public sealed class KeyPool(TimeProvider time)
         var k = Find(report.KeyId);
         if (k is null)
         {
+            return null;
+        }
+
+        if (!k.Requests.TryMarkReported(report.LeaseId))
+        {
+            // Sent again by a frontend whose call timed out after it landed: applying it twice would extend a
+            // cooldown or a backoff.
             return null;
         }
 
@@ -411,6 +437,7 @@ public sealed class KeyPool(TimeProvider time)
         var now = Now();
         // Entries are stored in wall-clock ticks for the silo that restores them.
         var toWall = time.GetUtcNow() - now;
+        var largest = LargestEstimate(now);
         _writing = true;
         _writeStarted = now;
         _capturedChanges = _changes;
@@ -421,13 +448,15 @@ public sealed class KeyPool(TimeProvider time)
             {
                 k.CapturedRequests = k.GrantedRequests;
                 k.CapturedTokens = k.GrantedTokens;
+                k.CapturedRequestBudget = final ? 0 : RequestBudget(k.Key.MaxRpm);
+                k.CapturedTokenBudget = final ? 0 : TokenBudget(k.Key.MaxTpm, largest);
                 return new KeyWindowSnapshot
                 {
                     Requests = k.Requests.Snapshot(now, toWall),
                     Tokens = k.Tokens.Snapshot(now, toWall),
                     CoolingUntilTicks = k.CoolingUntil == default ? 0 : (k.CoolingUntil + toWall).UtcTicks,
-                    UnsavedRequests = final ? 0 : UnsavedBudget(k.Key.MaxRpm),
-                    UnsavedTokens = final ? 0 : UnsavedBudget(k.Key.MaxTpm),
+                    UnsavedRequests = k.CapturedRequestBudget.Value,
+                    UnsavedTokens = k.CapturedTokenBudget.Value,
                 };
             },
             StringComparer.Ordinal);
@@ -446,21 +475,26 @@ public sealed class KeyPool(TimeProvider time)
             return;
         }
 
+        _everStored = true;
         _savedChanges = _capturedChanges;
         foreach (var k in _keys)
         {
             k.SavedRequests = k.CapturedRequests;
             k.SavedTokens = k.CapturedTokens;
+            k.SavedRequestBudget = k.CapturedRequestBudget;
+            k.SavedTokenBudget = k.CapturedTokenBudget;
         }
     }
 
     /// <summary>
     /// Restores windows written by another activation. Entries stamped ahead of this silo's clock (skew, a step)
     /// count from now. What the snapshot says may have been granted after it (the unsaved share, zero for a final
-    /// snapshot) is charged at once, up to the key's limits: the grants a crash lost stay counted.
+    /// snapshot) is charged at once, up to the key's limits: the grants a crash lost stay counted. After a
+    /// snapshot that was not <paramref name="final"/>, a key it does not hold (added since) is charged the share
+    /// its limits give, which is all it could grant before it reached a stored snapshot.
     /// </summary>
-    /// <returns>Whether something was charged for a crash (the caller then saves before serving).</returns>
-    public bool Restore(IReadOnlyDictionary<string, KeyWindowSnapshot> windows)
+    /// <returns>Whether something was charged for a crash.</returns>
+    public bool Restore(IReadOnlyDictionary<string, KeyWindowSnapshot> windows, bool final)
     {
         var now = Now();
         var toLocal = now - time.GetUtcNow();
@@ -474,6 +508,11 @@ public sealed class KeyPool(TimeProvider time)
                 k.CoolingUntil = w.CoolingUntilTicks <= 0 ? default : new DateTimeOffset(w.CoolingUntilTicks, TimeSpan.Zero) + toLocal;
                 charged |= Charge(k.Requests, now, w.UnsavedRequests, k.Key.MaxRpm);
                 charged |= Charge(k.Tokens, now, w.UnsavedTokens, k.Key.MaxTpm);
+            }
+            else if (!final)
+            {
+                charged |= Charge(k.Requests, now, RequestBudget(k.Key.MaxRpm), k.Key.MaxRpm);
+                charged |= Charge(k.Tokens, now, TokenBudget(k.Key.MaxTpm, 0), k.Key.MaxTpm);
             }
         }
 
@@ -495,24 +534,79 @@ public sealed class KeyPool(TimeProvider time)
 
     // Small keys get at least a few grants (their whole limit when smaller), or a burst would wait on one write per
     // request: a crash then charges up to that much, blocking such a key for at most the minute after it.
-    private static long UnsavedBudget(long limit) => Math.Max((long)(limit * UnsavedShare), Math.Min(limit, MinUnsaved));
+    private static long RequestBudget(long maxRpm) => Math.Max((long)(maxRpm * UnsavedShare), Math.Min(maxRpm, MinUnsaved));
+
+    // Tokens likewise, sized by the requests actually seen: a few of the largest recent estimates fit, up to the
+    // whole limit of a small key. Without them a 30k TPM key serving 1k-token requests would grant two per write.
+    private static long TokenBudget(long maxTpm, long largestEstimate) =>
+        Math.Max((long)(maxTpm * UnsavedShare), Math.Min(maxTpm, MinUnsaved * Math.Max(1, Math.Min(largestEstimate, maxTpm))));
+
+    private void NoteEstimate(long tokens, DateTimeOffset now)
+    {
+        RollEstimates(now);
+        _largestEstimate = Math.Max(_largestEstimate, tokens);
+    }
+
+    private long LargestEstimate(DateTimeOffset now)
+    {
+        RollEstimates(now);
+        return Math.Max(_largestEstimate, _previousLargestEstimate);
+    }
+
+    private void RollEstimates(DateTimeOffset now)
+    {
+        if (now - _estimatesSince < Window)
+        {
+            return;
+        }
+
+        _previousLargestEstimate = now - _estimatesSince < 2 * Window ? _largestEstimate : 0;
+        _largestEstimate = 0;
+        _estimatesSince = now;
+    }
 
     /// <summary>
-    /// Whether a grant keeps the key within its unsaved share. A request larger than the token share may go alone
-    /// when nothing is unsaved (else it could never be served); the crash bound then exceeds the limit by at most
-    /// that one request's estimate beyond the share.
+    /// Whether a grant keeps the key within the unsaved share recorded in the last stored snapshot. A request
+    /// larger than the token share may go alone when nothing is unsaved (else it could never be served); the crash
+    /// bound then exceeds the limit by at most that one request's estimate beyond the share.
     /// </summary>
     private bool WithinUnsavedShare(KeyRuntime k, long tokens, DateTimeOffset now)
     {
-        if (!BoundUnsaved || !_storageHealthy || (_writing && now - _writeStarted > SlowWrite))
+        if (!BoundUnsaved || (_writing && now - _writeStarted > SlowWrite))
         {
             return true;
         }
 
-        var unsavedRequests = k.GrantedRequests - k.SavedRequests;
-        var unsavedTokens = k.GrantedTokens - k.SavedTokens;
-        return unsavedRequests + 1 <= UnsavedBudget(k.Key.MaxRpm)
-            && (unsavedTokens == 0 || unsavedTokens + tokens <= UnsavedBudget(k.Key.MaxTpm));
+        long unsavedRequests, unsavedTokens, requestBudget, tokenBudget;
+        if (_storageHealthy && _everStored)
+        {
+            unsavedRequests = k.GrantedRequests - k.SavedRequests;
+            unsavedTokens = k.GrantedTokens - k.SavedTokens;
+            requestBudget = k.SavedRequestBudget ?? RequestBudget(k.Key.MaxRpm);
+            tokenBudget = k.SavedTokenBudget ?? TokenBudget(k.Key.MaxTpm, 0);
+        }
+        else if (!_storageHealthy && _writing)
+        {
+            // The write after an outage: the stored snapshot is old, so only the grants since this write's capture
+            // can still be bounded; once it lands they are within the share it records.
+            unsavedRequests = k.GrantedRequests - k.CapturedRequests;
+            unsavedTokens = k.GrantedTokens - k.CapturedTokens;
+            requestBudget = k.CapturedRequestBudget ?? RequestBudget(k.Key.MaxRpm);
+            tokenBudget = k.CapturedTokenBudget ?? TokenBudget(k.Key.MaxTpm, 0);
+        }
+        else if (!_storageHealthy)
+        {
+            // Storage is failing: serving beats the crash bound.
+            return true;
+        }
+        else
+        {
+            // Nothing stored yet records this activation's share: a crash now would be charged nothing.
+            return false;
+        }
+
+        return unsavedRequests + 1 <= requestBudget
+            && (unsavedTokens == 0 || unsavedTokens + tokens <= tokenBudget);
     }
 
     /// <summary>The wall clock as of activation plus monotonic time since: steps of the wall clock do not show.</summary>

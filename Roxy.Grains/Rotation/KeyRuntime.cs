@@ -25,5 +25,12 @@ internal sealed class KeyRuntime(ProviderKey key, TimeSpan window)
     public long CapturedRequests { get; set; }
     public long CapturedTokens { get; set; }
 
+    // The unsaved share recorded in the last stored and in the pending snapshot (null: the key is in none, so a
+    // restore charges it the share its limits give, and grants are held to that).
+    public long? SavedRequestBudget { get; set; }
+    public long? SavedTokenBudget { get; set; }
+    public long? CapturedRequestBudget { get; set; }
+    public long? CapturedTokenBudget { get; set; }
+
     public bool InRotation => Key.Enabled && DisabledReason is null;
 }

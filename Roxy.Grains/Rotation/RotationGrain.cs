@@ -11,11 +11,14 @@ namespace Roxy.Grains.Rotation;
 /// </summary>
 /// <remarks>
 /// Worst case after a silo hosting this grain is killed: no key exceeds its limits while snapshots are being
-/// written (each key grants at most <see cref="KeyPool.UnsavedShare"/> of its per-minute limits between confirmed
-/// writes, and the restore charges that share); the cost is up to that share (10 %, at least 5 requests or the
-/// whole limit of a smaller key) of each key's capacity for the minute after the crash. A request larger than a tenth of max_tpm can exceed the token limit by its own size
-/// once. When storage writes fail, the share is not enforced, so a kill during a storage outage can let a key
-/// burst up to twice its limits, as before snapshots.
+/// written. Every activation stores a snapshot before it serves; each key grants at most the unsaved share recorded
+/// in the last stored snapshot between confirmed writes, and a restore from a snapshot that was not written on
+/// deactivation charges that share again (and the share of a key added since). The share is 10 % of max_rpm (at
+/// least 5 requests or a smaller key's whole limit) and 10 % of max_tpm (at least 5 of the largest recent
+/// estimates, up to the whole limit), see <see cref="KeyPool"/>; the cost is up to that share of each key's capacity
+/// for the minute after the crash. A request larger than the token share can exceed the token limit by its own size
+/// once. When storage writes fail, the share is not enforced (the write that ends the outage enforces it again), so
+/// a kill during a storage outage can let a key burst up to twice its limits, as before snapshots.
 /// </remarks>
 public sealed class RotationGrain(
     [PersistentState("rotation", RoxyStorage.Name)] IPersistentState<RotationState> state,
@@ -26,20 +29,23 @@ public sealed class RotationGrain(
     public static readonly TimeSpan SnapshotPeriod = TimeSpan.FromSeconds(2);
 
     private readonly KeyPool _pool = new(time) { BoundUnsaved = true };
-    private Task? _writing;
+    private readonly SingleWrite _writing = new();
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var (tenantId, provider) = GrainKeys.ParseRotation(this.GetPrimaryKeyString());
         var snapshot = await GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenantId)).GetSnapshotAsync();
         _pool.SetKeys(snapshot.Keys.Where(k => k.Provider == provider).ToArray());
-        if (state.State.Windows.Count > 0 && _pool.Restore(state.State.Windows))
+        if (state.RecordExists && _pool.Restore(state.State.Windows, state.State.Final))
         {
-            // The previous activation died: what it may have granted since its last snapshot is now charged, and
-            // stored before serving, so a second crash cannot lose the charge.
+            // The previous activation died: what it may have granted since its last snapshot is now charged.
             logger.LogWarning("Rate windows of {Rotation} restored after an unclean stop; each key's unsaved share is charged", this.GetPrimaryKeyString());
-            await SaveAsync(final: false, cancellationToken);
         }
+
+        // Stored before serving, first activation or not: the record then says this activation may grant each key's
+        // unsaved share (and keeps a crash charge), so a kill before the first tick is charged too. The pool grants
+        // nothing until a snapshot is stored; if storage is down it stops holding grants back.
+        await SaveAsync(final: false, cancellationToken);
 
         // Interleaved: acquires keep being served while a write is in flight.
         this.RegisterGrainTimer(static (grain, ct) => grain.TickAsync(ct), this,
@@ -48,7 +54,7 @@ public sealed class RotationGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_writing is { } pending)
+        if (_writing.Pending is { } pending)
         {
             await pending;
         }
@@ -59,9 +65,9 @@ public sealed class RotationGrain(
 
     private Task TickAsync(CancellationToken cancellationToken)
     {
-        if (_writing is null && _pool.HasUnsavedChanges)
+        if (_pool.HasUnsavedChanges)
         {
-            _writing = WriteAsync(cancellationToken);
+            _writing.TryStart(() => SaveAsync(final: false, cancellationToken));
         }
 
         return Task.CompletedTask;
@@ -70,27 +76,16 @@ public sealed class RotationGrain(
     /// <summary>A request waited for its key's unsaved share: write now rather than at the next tick.</summary>
     private void SaveSoonIfWanted()
     {
-        if (_pool.SnapshotWanted && _writing is null)
+        if (_pool.SnapshotWanted)
         {
-            _writing = WriteAsync(CancellationToken.None);
-        }
-    }
-
-    private async Task WriteAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await SaveAsync(final: false, cancellationToken);
-        }
-        finally
-        {
-            _writing = null;
+            _writing.TryStart(() => SaveAsync(final: false, CancellationToken.None));
         }
     }
 
     private async Task SaveAsync(bool final, CancellationToken cancellationToken)
     {
         state.State.Windows = _pool.BeginSnapshot(final);
+        state.State.Final = final;
         state.State.SavedAtTicks = time.GetUtcNow().UtcTicks;
         var written = false;
         try

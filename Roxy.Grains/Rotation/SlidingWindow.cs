@@ -66,6 +66,37 @@ public sealed class SlidingWindow(TimeSpan span)
         return false;
     }
 
+    /// <summary>
+    /// Marks a lease as reported; false when it already was, so a report sent twice (a frontend that could not tell
+    /// whether its call landed sends it again) is applied once. A lease not in the window (restored, or slid out)
+    /// cannot be told apart and counts as not reported.
+    /// </summary>
+    public bool TryMarkReported(long leaseId)
+    {
+        if (leaseId == 0)
+        {
+            // Restored entries and crash charges carry no lease.
+            return true;
+        }
+
+        for (var i = _count - 1; i >= 0; i--)
+        {
+            ref var e = ref _entries[(_head + i) % _entries.Length];
+            if (e.LeaseId == leaseId)
+            {
+                if (e.Reported)
+                {
+                    return false;
+                }
+
+                e = e with { Reported = true };
+                return true;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>How long until the window holds at most <paramref name="limit"/> − <paramref name="needed"/>.</summary>
     public TimeSpan TimeUntilRoom(DateTimeOffset now, long limit, long needed)
     {
@@ -168,5 +199,5 @@ public sealed class SlidingWindow(TimeSpan span)
         _head = 0;
     }
 
-    private record struct Entry(long Ticks, long LeaseId, long Amount);
+    private record struct Entry(long Ticks, long LeaseId, long Amount, bool Reported = false);
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Time.Testing;
 using Roxy.Api.Proxy;
 using Roxy.Grains.Rotation;
 using Roxy.Grains.Tenancy;
+using Roxy.Tests.Fixtures;
 
 namespace Roxy.Tests.Unit.Proxy;
 
@@ -203,5 +204,118 @@ public class RotationChannelTests
         // One more request after the demand is known starts the top-up.
         await channel.AcquireAsync(100, null);
         return lease;
+    }
+
+    /// <summary>A grain on a slow (not dead) silo: each call answers when the test says so.</summary>
+    private sealed class SlowGrain : IRotationGrain
+    {
+        public List<TaskCompletionSource<KeyLease>> Acquires { get; } = [];
+        public List<TaskCompletionSource<IReadOnlyList<KeyCredit>>> TopUps { get; } = [];
+        public List<TaskCompletionSource> ReportCalls { get; } = [];
+        public List<UsageReport> Reports { get; } = [];
+
+        public ValueTask<KeyLease> AcquireAsync(AcquireRequest request)
+        {
+            Reports.AddRange(request.Reports ?? []);
+            var answer = new TaskCompletionSource<KeyLease>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Acquires.Add(answer);
+            return new ValueTask<KeyLease>(answer.Task);
+        }
+
+        public ValueTask<IReadOnlyList<KeyCredit>> TopUpAsync(CreditRequest request)
+        {
+            Reports.AddRange(request.Reports ?? []);
+            var answer = new TaskCompletionSource<IReadOnlyList<KeyCredit>>(TaskCreationOptions.RunContinuationsAsynchronously);
+            TopUps.Add(answer);
+            return new ValueTask<IReadOnlyList<KeyCredit>>(answer.Task);
+        }
+
+        public ValueTask ReportAsync(UsageReport report)
+        {
+            var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            ReportCalls.Add(answer);
+            return new ValueTask(answer.Task);
+        }
+
+        public ValueTask ReportManyAsync(IReadOnlyList<UsageReport> reports)
+        {
+            Reports.AddRange(reports);
+            return ValueTask.CompletedTask;
+        }
+
+        public Task SetKeysAsync(IReadOnlyList<ProviderKey> keys) => Task.CompletedTask;
+
+        public ValueTask<IReadOnlyList<KeyUsage>> GetUsageAsync() => ValueTask.FromResult<IReadOnlyList<KeyUsage>>([]);
+    }
+
+    [Fact]
+    public async Task A_lease_granted_after_the_call_deadline_goes_back_as_unused()
+    {
+        var grain = new SlowGrain();
+        var channel = new RotationChannel(grain, _time);
+
+        var call = channel.AcquireAsync(100, null).AsTask();
+        _time.Advance(RotationChannel.CallDeadline);
+        await Assert.ThrowsAsync<TimeoutException>(() => call);
+
+        // The silo was slow, not dead: the abandoned call still reserved a slot on a key.
+        grain.Acquires[0].SetResult(new KeyLease(LeaseStatus.Granted, KeyA, 42, 100, TimeSpan.Zero));
+        await Eventually.TrueAsync(async () =>
+        {
+            await channel.FlushAsync(_time.GetTimestamp(), 0, force: true);
+            return grain.Reports.Count > 0;
+        }, because: "the late lease was never handed back");
+
+        var unused = Assert.Single(grain.Reports);
+        Assert.Equal((42L, UpstreamOutcome.Unused), (unused.LeaseId, unused.Outcome));
+    }
+
+    [Fact]
+    public async Task Credits_granted_after_the_call_deadline_go_back_as_unused()
+    {
+        var grain = new SlowGrain();
+        var channel = new RotationChannel(grain, _time);
+        for (var i = 0; i < 41; i++)
+        {
+            var acquire = channel.AcquireAsync(100, null).AsTask();
+            if (!acquire.IsCompleted)
+            {
+                grain.Acquires[^1].SetResult(new KeyLease(LeaseStatus.Granted, KeyA, i + 1, 100, TimeSpan.Zero));
+                await acquire;
+            }
+
+            _time.Advance(TimeSpan.FromMilliseconds(5));
+        }
+
+        var topUp = Assert.Single(grain.TopUps);
+        _time.Advance(RotationChannel.CallDeadline);
+        topUp.SetResult([new KeyCredit(KeyA, 100, 125), new KeyCredit(KeyA, 101, 125)]);
+        await Eventually.TrueAsync(async () =>
+        {
+            await channel.FlushAsync(_time.GetTimestamp(), 0, force: true);
+            return grain.Reports.Count(r => r.Outcome == UpstreamOutcome.Unused) >= 2;
+        }, because: "the late credits were never handed back");
+
+        Assert.Equal(0, channel.HeldCredits);
+        Assert.Equal([100L, 101L], grain.Reports.Where(r => r.Outcome == UpstreamOutcome.Unused).Select(r => r.LeaseId).Order());
+    }
+
+    [Fact]
+    public async Task A_failure_report_to_a_hung_silo_is_queued_instead_of_failing_the_request()
+    {
+        var grain = new SlowGrain();
+        var channel = new RotationChannel(grain, _time);
+        var limited = new UsageReport("a", 7, 0, UpstreamOutcome.RateLimited, TimeSpan.FromSeconds(5), null, null, null);
+
+        var report = channel.ReportNowAsync(limited).AsTask();
+        _time.Advance(RotationChannel.CallDeadline);
+        // Orleans' own response timeout, long after the deadline.
+        _time.Advance(TimeSpan.FromSeconds(30));
+        grain.ReportCalls[0].SetException(new TimeoutException("Response did not arrive on time"));
+        await report;
+
+        // It rides along with the next call, which reaches the grain's new activation.
+        _ = channel.AcquireAsync(100, null).AsTask();
+        Assert.Equal(limited, Assert.Single(grain.Reports));
     }
 }

@@ -161,7 +161,7 @@ public class KeyPoolTests
 
         _time.Advance(TimeSpan.FromSeconds(30));
         var restored = Pool(Key("a", rpm: 2));
-        restored.Restore(saved);
+        restored.Restore(saved, final: true);
         var refused = restored.Acquire(1, null);
         Assert.Equal(LeaseStatus.Exhausted, refused.Status);
         Assert.Equal(TimeSpan.FromSeconds(30), refused.RetryAfter);

@@ -11,9 +11,9 @@ public static class FallbackApi
     public static IEndpointRouteBuilder MapFallbackApi(this IEndpointRouteBuilder app)
     {
         var sources = app.DataSources;
-        app.MapFallback(context => AnswerAsync(context, sources)).ExcludeFromDescription();
-        // Routing picks its own 405 endpoint when a path matches under another method; MapFallback does not see those.
-        app.MapMethods("/{**path}", ["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "GET", "POST"], context => AnswerAsync(context, sources))
+        // Any method, last in order: a path that matches a route under another method lands here too, instead of on
+        // routing's own (empty) 405 endpoint.
+        app.Map("/{**path}", context => AnswerAsync(context, sources))
             .WithOrder(int.MaxValue)
             .ExcludeFromDescription();
         return app;

@@ -33,6 +33,13 @@ public sealed record ProxyError(int Status, string Type, string Code, string Mes
         "internal_error",
         $"Roxy failed to process this request (request id {requestId}).");
 
+    /// <summary>The provider answered with something that is not what its protocol promises; another key or target may do better.</summary>
+    public static ProxyError UpstreamMalformed(string provider, string what) => new(
+        StatusCodes.Status502BadGateway,
+        "upstream_error",
+        "upstream_malformed",
+        $"Provider '{provider}' {what}.");
+
     // The path is Roxy's own parsing of the URL, printable; echoing it tells a client which typo it made.
     public static ProxyError RouteNotFound(string method, string path) => new(
         StatusCodes.Status404NotFound,

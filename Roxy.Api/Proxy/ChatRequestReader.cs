@@ -145,23 +145,8 @@ public static class ChatRequestReader
 
     internal const int MaxModelLength = 256;
 
-    internal static bool IsModelName(string model)
-    {
-        if (model.Length > MaxModelLength)
-        {
-            return false;
-        }
-
-        foreach (var c in model)
-        {
-            if (c is <= ' ' or > '~')
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    internal static bool IsModelName(string model) =>
+        model.Length <= MaxModelLength && !model.AsSpan().ContainsAnyExceptInRange('!', '~');
 
     private static void ReadStreamOptions(ref Utf8JsonReader reader, ChatRequestInfo info)
     {

@@ -7,7 +7,17 @@ public sealed class PooledBuffer : IDisposable
 {
     private byte[] _array;
 
+    // What a declared length may reserve up front; the rest grows as bytes arrive.
+    private const int MaxInitialCapacity = 64 * 1024;
+
     public PooledBuffer(int capacity) => _array = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 256));
+
+    /// <summary>
+    /// A buffer for a body of <paramref name="declared"/> bytes (a Content-Length, which is only a claim): sized for it
+    /// up to 64 KiB, so a length announced but never sent cannot hold memory by itself.
+    /// </summary>
+    public static PooledBuffer ForDeclaredLength(long? declared, int whenUnknown) =>
+        new((int)Math.Min(declared ?? whenUnknown, MaxInitialCapacity) + 1);
 
     public int Length { get; private set; }
 

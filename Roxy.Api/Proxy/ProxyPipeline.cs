@@ -38,18 +38,28 @@ public sealed class ProxyPipeline(
         catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
         {
             // Nothing escapes as a bare 500 with an empty body, whichever step threw.
-            logger.LogError(ex, "Request {RequestId} failed inside Roxy", requestId);
-            if (http.Response.HasStarted)
+            if (Failed(http, requestId, ex) is { } error)
             {
-                http.Abort();
-                return;
+                http.Response.Clear();
+                await ErrorWriter.WriteAsync(http, error);
             }
-
-            http.Response.Clear();
-            await ErrorWriter.WriteAsync(http, ex is OrleansException or TimeoutException
-                ? ProxyError.ClusterUnavailable
-                : ProxyError.Internal(requestId));
         }
+    }
+
+    /// <summary>
+    /// Logs an unexpected failure and says what to answer: nothing when the response has started (the connection is
+    /// aborted instead), 503 when the cluster did not answer (the client can retry), else 500.
+    /// </summary>
+    private ProxyError? Failed(HttpContext http, string requestId, Exception ex)
+    {
+        logger.LogError(ex, "Request {RequestId} failed inside Roxy", requestId);
+        if (http.Response.HasStarted)
+        {
+            http.Abort();
+            return null;
+        }
+
+        return ex is OrleansException or TimeoutException ? ProxyError.ClusterUnavailable : ProxyError.Internal(requestId);
     }
 
     private async Task HandleAsync(HttpContext http, string requestId)
@@ -125,15 +135,12 @@ public sealed class ProxyPipeline(
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
             {
-                // Nothing escapes as a bare 500: the cluster being unreachable is a 503 the client can retry.
-                logger.LogError(ex, "Request {RequestId} failed inside Roxy", requestId);
-                if (http.Response.HasStarted)
+                // Caught here too, so that the request's log line is still written.
+                error = Failed(http, requestId, ex);
+                if (error is null)
                 {
-                    http.Abort();
                     return;
                 }
-
-                error = ex is OrleansException or TimeoutException ? ProxyError.ClusterUnavailable : ProxyError.Internal(requestId);
             }
 
             if (error is not null && !http.Response.HasStarted)

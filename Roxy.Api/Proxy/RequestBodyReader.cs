@@ -7,8 +7,6 @@ namespace Roxy.Api.Proxy;
 /// <summary>Reads the request body into one pooled buffer, refusing more than the configured limit with 413.</summary>
 public static class RequestBodyReader
 {
-    private const int InitialCapacity = 64 * 1024;
-
     public static async ValueTask<(PooledBuffer? Body, ProxyError? Error)> ReadAsync(HttpContext context, long limit)
     {
         var length = context.Request.ContentLength;
@@ -23,9 +21,8 @@ public static class RequestBodyReader
             sizeFeature.MaxRequestBodySize = null;
         }
 
-        // Sized for what usually comes, grown as bytes arrive: a declared Content-Length is only a claim, and a slow
-        // upload (Kestrel's minimum data rate still applies) must hold what it sent, not what it announced.
-        var buffer = new PooledBuffer((int)Math.Min(length ?? 4096, InitialCapacity) + 1);
+        // A slow upload (Kestrel's minimum data rate still applies) holds what it sent, not what it announced.
+        var buffer = PooledBuffer.ForDeclaredLength(length, 4096);
         var reader = context.Request.BodyReader;
         try
         {

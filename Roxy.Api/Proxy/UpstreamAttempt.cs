@@ -174,8 +174,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         RateLimitHints hints, CancellationTokenSource cts)
     {
         var length = response.Content.Headers.ContentLength;
-        // Grown as bytes arrive: the upstream's Content-Length is untrusted and must not reserve memory by itself.
-        using var body = new PooledBuffer((int)Math.Min(length ?? 8192, 64 * 1024) + 1);
+        using var body = PooledBuffer.ForDeclaredLength(length, 8192);
         while (true)
         {
             var read = await stream.ReadAsync(body.GetMemory(8192), cts.Token);
@@ -199,7 +198,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             return new AttemptResult
             {
                 Outcome = UpstreamOutcome.Failed,
-                Error = new ProxyError(502, "upstream_error", "upstream_malformed", $"Provider '{target.Provider}' answered with a body that is not a JSON completion."),
+                Error = ProxyError.UpstreamMalformed(target.Provider, "answered with a body that is not a JSON completion"),
                 Hints = hints,
             };
         }
@@ -323,8 +322,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                         return new AttemptResult
                         {
                             Outcome = UpstreamOutcome.Failed,
-                            Error = new ProxyError(502, "upstream_error", "upstream_malformed",
-                                $"Provider '{target.Provider}' sent a stream event larger than {_maxEventBytes} bytes."),
+                            Error = ProxyError.UpstreamMalformed(target.Provider, $"sent a stream event larger than {_maxEventBytes} bytes"),
                             Hints = hints,
                         };
                     }

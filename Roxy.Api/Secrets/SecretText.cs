@@ -10,16 +10,5 @@ public static class SecretText
     public static string Clean(string value) => value.Trim();
 
     /// <summary>Whether the cleaned value holds anything but printable ASCII (space included, since some providers' keys are opaque).</summary>
-    public static bool IsUnusable(string value)
-    {
-        foreach (var c in value.AsSpan().Trim())
-        {
-            if (c is < ' ' or > '~')
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    public static bool IsUnusable(string value) => value.AsSpan().Trim().ContainsAnyExceptInRange(' ', '~');
 }

@@ -1,3 +1,5 @@
+using Roxy.Grains.Rotation;
+
 namespace Roxy.Api.Errors;
 
 /// <summary>An error Roxy answers with, before anything was committed to the client.</summary>
@@ -39,6 +41,68 @@ public sealed record ProxyError(int Status, string Type, string Code, string Mes
         "upstream_error",
         "upstream_malformed",
         $"Provider '{provider}' {what}.");
+
+    /// <summary>What the client hears when a provider's status was not the caller's fault and no other attempt answered.</summary>
+    public static ProxyError ForUpstreamStatus(UpstreamOutcome outcome, string provider, int status, TimeSpan? retryAfter) => outcome switch
+    {
+        UpstreamOutcome.RateLimited => new(StatusCodes.Status429TooManyRequests, "rate_limit_error", "rate_limit_exceeded", $"Provider '{provider}' rate-limited every key Roxy could use.") { RetryAfter = retryAfter ?? TimeSpan.FromSeconds(1) },
+        UpstreamOutcome.QuotaExhausted => new(StatusCodes.Status502BadGateway, "upstream_error", "upstream_quota_exhausted", $"Provider '{provider}' reports the API key's quota is exhausted; the key was taken out of rotation."),
+        UpstreamOutcome.AuthFailed => new(StatusCodes.Status502BadGateway, "upstream_error", "upstream_auth_failed", $"Provider '{provider}' rejected the API key; the key was taken out of rotation."),
+        UpstreamOutcome.ProviderOverloaded => ProviderOverloaded(provider, retryAfter),
+        _ => new(StatusCodes.Status502BadGateway, "upstream_error", "upstream_error", $"Provider '{provider}' answered with status {status}."),
+    };
+
+    /// <summary>Overloaded (529, or 503 saying so): the provider is backed off as a whole; the client may retry later.</summary>
+    public static ProxyError ProviderOverloaded(string provider, TimeSpan? retryAfter) => new(
+        StatusCodes.Status503ServiceUnavailable,
+        "upstream_error",
+        "upstream_overloaded",
+        $"Provider '{provider}' is overloaded; Roxy is backing off from it.") { RetryAfter = retryAfter ?? TimeSpan.FromSeconds(1) };
+
+    public static ProxyError UpstreamTimeout(string provider) => new(
+        StatusCodes.Status504GatewayTimeout, "upstream_error", "upstream_timeout", $"Provider '{provider}' did not answer in time.");
+
+    public static ProxyError UpstreamUnreachable(string provider, bool connecting) => new(
+        StatusCodes.Status502BadGateway,
+        "upstream_error",
+        "upstream_unreachable",
+        connecting ? $"Could not connect to provider '{provider}'." : $"Provider '{provider}' closed the connection before answering.");
+
+    public static ProxyError UpstreamStreamError(string provider) => new(
+        StatusCodes.Status502BadGateway, "upstream_error", "upstream_error", $"Provider '{provider}' sent an error before any content.");
+
+    public static ProxyError UpstreamEmpty(string provider) => new(
+        StatusCodes.Status502BadGateway, "upstream_error", "upstream_empty", $"Provider '{provider}' ended the stream without any content.");
+
+    public static ProxyError ProviderNotSupported(string provider) => new(
+        StatusCodes.Status501NotImplemented,
+        "invalid_request_error",
+        "provider_not_supported",
+        $"Provider '{provider}' speaks a protocol this Roxy build does not proxy.");
+
+    public static ProxyError KeysExhausted(TimeSpan retryAfter) => new(
+        StatusCodes.Status429TooManyRequests,
+        "rate_limit_error",
+        "rate_limit_exceeded",
+        "Every API key for this model is at its rate limit; retry after the time in Retry-After.") { RetryAfter = retryAfter };
+
+    public static ProxyError LargerThanAnyKey(long estimatedTokens) => InvalidRequest(
+        $"This request needs about {estimatedTokens} tokens, more than any key's max_tpm allows; shorten it or lower max_tokens.",
+        "messages",
+        "request_too_large");
+
+    public static ProxyError InvalidTokenEstimate { get; } = InvalidRequest(
+        "Roxy could not size this request's token reservation; check max_tokens and the messages.",
+        "max_tokens",
+        "invalid_token_estimate");
+
+    public static ProxyError NoAvailableKeys(string? provider) => new(
+        StatusCodes.Status503ServiceUnavailable,
+        "service_unavailable",
+        "no_available_keys",
+        provider is null
+            ? "No provider could serve this request."
+            : $"No enabled API key is configured for provider '{provider}' in this tenant.");
 
     // The path is Roxy's own parsing of the URL, printable; echoing it tells a client which typo it made.
     public static ProxyError RouteNotFound(string method, string path) => new(

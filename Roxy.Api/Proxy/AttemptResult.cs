@@ -18,6 +18,9 @@ public sealed class AttemptResult
     /// <summary>A caller error (400/404/422) to hand back as the provider sent it.</summary>
     public PassThrough? PassThrough { get; init; }
 
+    /// <summary>A caller error restated in <see cref="Error"/> for a client of another protocol: answered, not retried.</summary>
+    public bool CallerFault { get; init; }
+
     public RateLimitHints Hints { get; init; }
     public long PromptTokens { get; init; }
     public long CompletionTokens { get; init; }

@@ -47,8 +47,7 @@ public sealed class FailoverLoop(
                 var provider = providers.Get(target.Provider);
                 if (provider is null)
                 {
-                    lastError ??= new ProxyError(501, "invalid_request_error", "provider_not_supported",
-                        $"Provider '{target.Provider}' speaks a protocol this Roxy build does not proxy yet.");
+                    lastError ??= ProxyError.ProviderNotSupported(target.Provider);
                     continue;
                 }
 
@@ -66,16 +65,13 @@ public sealed class FailoverLoop(
                     if (lease.Status == LeaseStatus.ProviderBackoff)
                     {
                         // Overloaded: move to the next target; if none serves, this is the answer.
-                        lastError ??= new ProxyError(503, "upstream_error", "upstream_overloaded",
-                            $"Provider '{target.Provider}' is overloaded; Roxy is backing off from it.") { RetryAfter = lease.RetryAfter };
+                        lastError ??= ProxyError.ProviderOverloaded(target.Provider, lease.RetryAfter);
                         break;
                     }
 
                     if (lease.Status == LeaseStatus.InvalidEstimate)
                     {
-                        return ProxyError.InvalidRequest(
-                            "Roxy could not size this request's token reservation; check max_tokens and the messages.",
-                            "max_tokens", "invalid_token_estimate");
+                        return ProxyError.InvalidTokenEstimate;
                     }
 
                     if (lease.Status == LeaseStatus.TooLarge)
@@ -128,6 +124,11 @@ public sealed class FailoverLoop(
                         return null;
                     }
 
+                    if (result.CallerFault)
+                    {
+                        return result.Error;
+                    }
+
                     lastError = result.Error;
                     if (result.SkipProvider)
                     {
@@ -154,22 +155,15 @@ public sealed class FailoverLoop(
                     continue;
                 }
 
-                return new ProxyError(429, "rate_limit_error", "rate_limit_exceeded",
-                    "Every API key for this model is at its rate limit; retry after the time in Retry-After.")
-                { RetryAfter = retryAfter };
+                return ProxyError.KeysExhausted(retryAfter);
             }
 
             if (tooLarge)
             {
-                return ProxyError.InvalidRequest(
-                    $"This request needs about {request.EstimatedTokens} tokens, more than any key's max_tpm allows; shorten it or lower max_tokens.",
-                    "messages", "request_too_large");
+                return ProxyError.LargerThanAnyKey(request.EstimatedTokens);
             }
 
-            return lastError ?? new ProxyError(503, "service_unavailable", "no_available_keys",
-                noKeys > 0
-                    ? $"No enabled API key is configured for provider '{route.Targets[0].Provider}' in this tenant."
-                    : "No provider could serve this request.");
+            return lastError ?? ProxyError.NoAvailableKeys(noKeys > 0 ? route.Targets[0].Provider : null);
         }
     }
 

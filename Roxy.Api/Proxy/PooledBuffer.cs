@@ -3,7 +3,7 @@ using System.Buffers;
 namespace Roxy.Api.Proxy;
 
 /// <summary>A rented byte buffer with a length; returned to the pool on dispose.</summary>
-public sealed class PooledBuffer : IDisposable
+public sealed class PooledBuffer : IBufferWriter<byte>, IDisposable
 {
     private byte[] _array;
 

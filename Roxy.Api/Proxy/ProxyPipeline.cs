@@ -1,6 +1,7 @@
 using Roxy.Api.Commands;
 using Roxy.Api.Configuration;
 using Roxy.Api.Errors;
+using Roxy.Api.Inbound.OpenAi;
 using Roxy.Api.Observability;
 using Roxy.Api.Routing;
 using Roxy.Api.Tenancy;
@@ -21,6 +22,7 @@ public sealed class ProxyPipeline(
     TokenEstimator estimator,
     FailoverLoop failover,
     ResolvedConfig config,
+    TimeProvider time,
     ILogger<ProxyPipeline> logger)
 {
     // Token counting costs roughly 25 µs per KiB of text: beyond this a body's work leaves the IO thread.
@@ -128,6 +130,7 @@ public sealed class ProxyPipeline(
         using (body)
         {
             var request = new ProxyRequest(http, requestId, identity, body, info);
+            request.Sink = new OpenAiChatSink(request, time);
             ProxyError? error;
             try
             {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Roxy.Api.Inbound;
 using Roxy.Api.Routing;
 using Roxy.Api.Tenancy;
 
@@ -13,6 +14,9 @@ public sealed class ProxyRequest(HttpContext http, string requestId, TenantIdent
     public PooledBuffer Body { get; } = body;
     public ChatRequestInfo Info { get; } = info;
     public long StartedAt { get; } = Stopwatch.GetTimestamp();
+
+    /// <summary>Where the answer goes, in the client's protocol.</summary>
+    public IClientSink Sink { get; set; } = null!;
 
     public ResolvedRoute? Route { get; set; }
     public long EstimatedTokens { get; set; }

@@ -3,7 +3,10 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using Roxy.Api.Configuration;
 using Roxy.Api.Errors;
+using Roxy.Api.Inbound;
+using Roxy.Api.Protocols;
 using Roxy.Api.Providers;
+using Roxy.Api.Providers.OpenAi;
 using Roxy.Api.Routing;
 using Roxy.Grains.Rotation;
 
@@ -13,7 +16,9 @@ namespace Roxy.Api.Proxy;
 /// One call to one provider with one key. Stages, top to bottom: (1) send and wait for headers, within the
 /// first-token timeout for a stream and the response timeout for a whole JSON answer; (2) a non-success status becomes a result the failover loop acts on; (3) the body is
 /// relayed, and the client response is committed only at the first content, so anything earlier can still fail
-/// over; (4) after commit, an upstream failure aborts the client connection, never retries.
+/// over; (4) after commit, an upstream failure aborts the client connection, never retries. The provider's protocol
+/// builds the request and reads the answer; the client's sink writes it, as received when both speak the same
+/// protocol, encoded from Roxy's events when not.
 /// </summary>
 public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, ILogger<UpstreamAttempt> logger)
 {
@@ -27,7 +32,14 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
     {
         var http = request.Http;
         var settings = provider.Settings;
-        using var upstreamBody = UpstreamBodyBuilder.Build(request.Body.Span, request.Info, target.Model);
+        var untranslatable = provider.BuildChatBody(request.Body.Span, request.Info, target.Model, out var built);
+        if (untranslatable is not null)
+        {
+            // The request cannot be said in this provider's protocol; another target may still take it.
+            return new AttemptResult { Outcome = UpstreamOutcome.CallerError, Error = untranslatable, ChargedNothing = true, SkipProvider = true };
+        }
+
+        using var upstreamBody = built!;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         // A stream must start within the first-token timeout; a JSON answer arrives only once the whole completion is
         // generated, so it gets the (long) response timeout for headers and body together.
@@ -53,15 +65,15 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             // (2) Errors: read a bounded error body to classify it; keys' errors are never echoed.
             if (status is < 200 or >= 300)
             {
-                return await ErrorAsync(response, status, hints, target, cts.Token);
+                return await ErrorAsync(request, provider, response, status, hints, target, cts.Token);
             }
 
             try
             {
                 await using var stream = await response.Content.ReadAsStreamAsync(cts.Token);
                 return request.Info.Stream
-                    ? await RelaySseAsync(request, response, stream, target, key, hints, settings.IdleTimeout, cts)
-                    : await RelayJsonAsync(request, response, stream, target, key, hints, cts);
+                    ? await RelaySseAsync(request, provider, response, stream, target, key, hints, settings.IdleTimeout, cts)
+                    : await RelayJsonAsync(request, provider, response, stream, target, key, hints, cts);
             }
             catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException or IOException)
             {
@@ -90,7 +102,8 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
     }
 
     private static async Task<AttemptResult> ErrorAsync(
-        HttpResponseMessage response, int status, RateLimitHints hints, RouteTarget target, CancellationToken ct)
+        ProxyRequest request, IProviderClient provider, HttpResponseMessage response, int status, RateLimitHints hints,
+        RouteTarget target, CancellationToken ct)
     {
         var body = new PooledBuffer(4096);
         try
@@ -112,9 +125,17 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             // A truncated error body still classifies by status.
         }
 
-        var outcome = UpstreamClassifier.Classify(status, body.Span);
+        var outcome = provider.Classify(status, body.Span);
         if (outcome == UpstreamOutcome.CallerError)
         {
+            if (provider.Protocol != request.Sink.Protocol)
+            {
+                // The client would not understand the provider's error shape: restated in the client's.
+                var restated = provider.DescribeCallerError(status, body.Span);
+                body.Dispose();
+                return new AttemptResult { Outcome = outcome, Hints = hints, ChargedNothing = true, Error = restated, CallerFault = true };
+            }
+
             return new AttemptResult
             {
                 Outcome = outcome,
@@ -125,19 +146,10 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         }
 
         body.Dispose();
-        var provider = target.Provider;
-        var error = outcome switch
-        {
-            UpstreamOutcome.RateLimited => new ProxyError(429, "rate_limit_error", "rate_limit_exceeded", $"Provider '{provider}' rate-limited every key Roxy could use.") { RetryAfter = hints.RetryAfter ?? hints.ResetAfter ?? TimeSpan.FromSeconds(1) },
-            UpstreamOutcome.QuotaExhausted => new ProxyError(502, "upstream_error", "upstream_quota_exhausted", $"Provider '{provider}' reports the API key's quota is exhausted; the key was taken out of rotation."),
-            UpstreamOutcome.AuthFailed => new ProxyError(502, "upstream_error", "upstream_auth_failed", $"Provider '{provider}' rejected the API key; the key was taken out of rotation."),
-            UpstreamOutcome.ProviderOverloaded => new ProxyError(503, "upstream_error", "upstream_overloaded", $"Provider '{provider}' is overloaded."),
-            _ => new ProxyError(502, "upstream_error", "upstream_error", $"Provider '{provider}' answered with status {status}."),
-        };
         return new AttemptResult
         {
             Outcome = outcome,
-            Error = error,
+            Error = ProxyError.ForUpstreamStatus(outcome, target.Provider, status, hints.RetryAfter ?? hints.ResetAfter),
             Hints = hints,
             // An error status is the provider declining the request: no tokens were generated.
             ChargedNothing = true,
@@ -159,19 +171,16 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         {
             HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError,
         };
-        var error = timedOut
-            ? new ProxyError(504, "upstream_error", "upstream_timeout", $"Provider '{target.Provider}' did not answer in time.")
-            : new ProxyError(502, "upstream_error", "upstream_unreachable", connecting
-                ? $"Could not connect to provider '{target.Provider}'."
-                : $"Provider '{target.Provider}' closed the connection before answering.");
+        var error = timedOut ? ProxyError.UpstreamTimeout(target.Provider) : ProxyError.UpstreamUnreachable(target.Provider, connecting);
         return new AttemptResult { Outcome = UpstreamOutcome.Failed, Error = error, SkipProvider = connecting, ChargedNothing = neverSent };
     }
 
     // (3a) Non-streaming: the completion is small and must be whole before the client can use it; read it into a
-    // pooled buffer (never a string), take the usage from it, then commit and write it in one go.
+    // pooled buffer (never a string), let the provider's protocol check it and read the usage, then commit and write
+    // it in one go: as received for a client of the same protocol, re-encoded for another.
     private static async Task<AttemptResult> RelayJsonAsync(
-        ProxyRequest request, HttpResponseMessage response, Stream stream, RouteTarget target, ProviderKey key,
-        RateLimitHints hints, CancellationTokenSource cts)
+        ProxyRequest request, IProviderClient provider, HttpResponseMessage response, Stream stream, RouteTarget target,
+        ProviderKey key, RateLimitHints hints, CancellationTokenSource cts)
     {
         var length = response.Content.Headers.ContentLength;
         using var body = PooledBuffer.ForDeclaredLength(length, 8192);
@@ -190,8 +199,9 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             }
         }
 
-        var usageKnown = SseEvent.ReadUsage(body.Span, out var prompt, out var completion, out _, out var wellFormed);
-        if (!wellFormed)
+        var sink = request.Sink;
+        var answer = provider.DecodeAnswer(body.Span, sink.Protocol);
+        if (!answer.WellFormed)
         {
             // Nothing is committed yet: a provider answering 200 with something that is not a completion is a broken
             // node, and another key or target may still answer properly.
@@ -203,36 +213,47 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             };
         }
 
-        request.PromptTokens = prompt;
-        request.CompletionTokens = completion;
-        ResponseCommitter.Commit(request, response, target, key.Id, sse: false);
+        request.PromptTokens = answer.Usage.PromptTokens;
+        request.CompletionTokens = answer.Usage.CompletionTokens;
+        sink.Commit(response, target, key.Id, stream: false);
         request.FirstByteAt = Stopwatch.GetTimestamp();
-        request.Http.Response.ContentLength = body.Length;
-        await request.Http.Response.Body.WriteAsync(body.Memory, request.Http.RequestAborted);
+        if (answer.Completion is { } completion)
+        {
+            await sink.WriteCompletionAsync(completion, request.Http.RequestAborted);
+        }
+        else
+        {
+            await sink.WriteBodyAsync(body.Memory, request.Http.RequestAborted);
+        }
+
         return new AttemptResult
         {
             Outcome = UpstreamOutcome.Success,
             Committed = true,
             Hints = hints,
-            PromptTokens = prompt,
-            CompletionTokens = completion,
-            UsageKnown = usageKnown,
+            PromptTokens = answer.Usage.PromptTokens,
+            CompletionTokens = answer.Usage.CompletionTokens,
+            UsageKnown = answer.UsageKnown,
         };
     }
 
     // (3b) Streaming: event by event, each written as it arrives and flushed with the others of the same upstream
     // read. Events before the first content (comments, an early error) are held back so an error can still fail over.
     private async Task<AttemptResult> RelaySseAsync(
-        ProxyRequest request, HttpResponseMessage response, Stream stream, RouteTarget target, ProviderKey key,
-        RateLimitHints hints, TimeSpan idleTimeout, CancellationTokenSource cts)
+        ProxyRequest request, IProviderClient provider, HttpResponseMessage response, Stream stream, RouteTarget target,
+        ProviderKey key, RateLimitHints hints, TimeSpan idleTimeout, CancellationTokenSource cts)
     {
         var http = request.Http;
-        var writer = http.Response.BodyWriter;
+        var sink = request.Sink;
+        var passThrough = provider.Protocol == sink.Protocol;
+        var decoder = provider.CreateStreamDecoder();
+        // Decoded events of one upstream event; a decoder for the client's own protocol leaves it empty.
+        var events = new List<ChatEvent>();
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, leaveOpen: true));
         var committed = false;
         var contentEvents = 0;
-        var sawUsage = false;
         var sawDone = false;
+        var failedMidStream = false;
         var pending = false;
         var scan = default(SseEvent.Scan);
         byte[]? scratch = null;
@@ -252,60 +273,87 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                     }
 
                     var span = Contiguous(evt, ref scratch);
-                    var kind = SseEvent.Inspect(span, out var prompt, out var completion);
-                    if (prompt > 0 || completion > 0)
+                    events.Clear();
+                    var kind = decoder.Decode(span, events);
+                    if (decoder.UsageKnown)
                     {
-                        request.PromptTokens = prompt;
-                        request.CompletionTokens = completion;
-                        sawUsage = true;
+                        request.PromptTokens = decoder.Usage.PromptTokens;
+                        request.CompletionTokens = decoder.Usage.CompletionTokens;
+                    }
+
+                    if (sawDone)
+                    {
+                        // Whatever a provider sends after its end marker is not part of the answer.
+                        continue;
                     }
 
                     if (!committed)
                     {
-                        if (kind == SseEvent.Kind.Error)
+                        if (kind == UpstreamEventKind.Error)
                         {
                             reader.AdvanceTo(buffer.Start, buffer.End);
                             return new AttemptResult
                             {
-                                Outcome = UpstreamClassifier.Classify(SseErrorStatus(span), span) is var o && o == UpstreamOutcome.Success ? UpstreamOutcome.Failed : o,
-                                Error = new ProxyError(502, "upstream_error", "upstream_error", $"Provider '{target.Provider}' sent an error before any content."),
+                                Outcome = provider.ClassifyStreamError(span),
+                                Error = ProxyError.UpstreamStreamError(target.Provider),
                                 Hints = hints,
                                 ChargedNothing = true,
                             };
                         }
 
-                        if (kind == SseEvent.Kind.Empty)
+                        if (kind == UpstreamEventKind.Empty)
                         {
                             continue;
                         }
 
-                        ResponseCommitter.Commit(request, response, target, key.Id, sse: true);
+                        sink.Commit(response, target, key.Id, stream: true);
                         request.FirstByteAt = Stopwatch.GetTimestamp();
                         committed = true;
                         cts.CancelAfter(idleTimeout);
                     }
 
-                    if (kind == SseEvent.Kind.Content)
+                    switch (kind)
                     {
-                        contentEvents++;
-                    }
-                    else if (kind == SseEvent.Kind.Done)
-                    {
-                        sawDone = true;
-                    }
-
-                    // The usage chunk was Roxy's own request; a client that did not ask never sees it.
-                    if (kind == SseEvent.Kind.UsageOnly && !request.Info.ClientWantsUsage)
-                    {
-                        continue;
-                    }
-
-                    foreach (var segment in evt)
-                    {
-                        writer.Write(segment.Span);
+                        case UpstreamEventKind.Content:
+                            contentEvents++;
+                            break;
+                        case UpstreamEventKind.Done:
+                            sawDone = true;
+                            break;
+                        case UpstreamEventKind.Error:
+                            // After commit an error cannot fail over: the client is told, never handed a fake stop.
+                            failedMidStream = true;
+                            break;
                     }
 
-                    pending = true;
+                    if (passThrough)
+                    {
+                        // The usage chunk was Roxy's own request; a client that did not ask never sees it.
+                        if (kind != UpstreamEventKind.UsageOnly || request.Info.ClientWantsUsage)
+                        {
+                            sink.WriteRaw(evt);
+                            pending = true;
+                        }
+                    }
+                    else
+                    {
+                        foreach (var chatEvent in events)
+                        {
+                            sink.WriteEvent(chatEvent);
+                            pending = true;
+                        }
+
+                        if (kind == UpstreamEventKind.Done)
+                        {
+                            sink.Complete();
+                            pending = true;
+                        }
+                    }
+
+                    if (failedMidStream)
+                    {
+                        break;
+                    }
                 }
 
                 reader.AdvanceTo(buffer.Start, buffer.End);
@@ -335,14 +383,14 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                 if (pending)
                 {
                     pending = false;
-                    var flush = await writer.FlushAsync(http.RequestAborted);
-                    if (flush.IsCanceled || flush.IsCompleted)
+                    if (!await sink.FlushAsync(http.RequestAborted))
                     {
                         throw new OperationCanceledException(http.RequestAborted);
                     }
                 }
 
-                if (result.IsCompleted)
+                // Read to the end even after the end marker, so the connection goes back to the pool.
+                if (result.IsCompleted || failedMidStream)
                 {
                     break;
                 }
@@ -353,12 +401,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             // Client gone: the upstream call is cancelled with it. What was streamed is what it cost: the prompt
             // (as estimated, unless the provider already said) and about a token per content chunk, not the whole
             // completion budget reserved up front.
-            if (!sawUsage)
-            {
-                request.PromptTokens = request.PromptEstimate;
-                request.CompletionTokens = contentEvents;
-            }
-
+            CountStreamed(request, decoder, contentEvents, estimatePrompt: true);
             return new AttemptResult
             {
                 Outcome = UpstreamOutcome.Cancelled,
@@ -366,7 +409,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                 Hints = hints,
                 PromptTokens = request.PromptTokens,
                 CompletionTokens = request.CompletionTokens,
-                UsageKnown = committed || sawUsage,
+                UsageKnown = committed || decoder.UsageKnown,
             };
         }
         finally
@@ -383,40 +426,44 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             return new AttemptResult
             {
                 Outcome = UpstreamOutcome.Failed,
-                Error = new ProxyError(502, "upstream_error", "upstream_empty", $"Provider '{target.Provider}' ended the stream without any content."),
+                Error = ProxyError.UpstreamEmpty(target.Provider),
                 Hints = hints,
             };
         }
 
-        if (!sawUsage)
+        CountStreamed(request, decoder, contentEvents, estimatePrompt: false);
+        if (failedMidStream)
         {
-            request.CompletionTokens = contentEvents;
+            logger.LogWarning("Upstream {Provider} sent an error mid-stream for request {RequestId}", target.Provider, request.RequestId);
         }
 
         return new AttemptResult
         {
-            Outcome = sawDone || sawUsage ? UpstreamOutcome.Success : UpstreamOutcome.Failed,
+            Outcome = !failedMidStream && (sawDone || decoder.UsageKnown) ? UpstreamOutcome.Success : UpstreamOutcome.Failed,
             Committed = true,
             Hints = hints,
             PromptTokens = request.PromptTokens,
             CompletionTokens = request.CompletionTokens,
-            UsageKnown = sawUsage,
+            UsageKnown = decoder.UsageKnown,
         };
     }
 
-    private static int SseErrorStatus(ReadOnlySpan<byte> evt)
+    private static void CountStreamed(ProxyRequest request, IStreamDecoder decoder, int contentEvents, bool estimatePrompt)
     {
-        if (evt.IndexOf("overloaded"u8) >= 0)
+        if (decoder.UsageKnown)
         {
-            return 529;
+            request.PromptTokens = decoder.Usage.PromptTokens;
+            request.CompletionTokens = decoder.Usage.CompletionTokens;
         }
-
-        if (evt.IndexOf("rate_limit"u8) >= 0)
+        else
         {
-            return 429;
-        }
+            if (estimatePrompt)
+            {
+                request.PromptTokens = request.PromptEstimate;
+            }
 
-        return 502;
+            request.CompletionTokens = contentEvents;
+        }
     }
 
     private static ReadOnlySpan<byte> Contiguous(ReadOnlySequence<byte> evt, ref byte[]? scratch)

@@ -1,9 +1,15 @@
-using System.Net.Http.Headers;
 using Roxy.Api.Configuration;
+using Roxy.Api.Errors;
+using Roxy.Api.Protocols;
+using Roxy.Api.Proxy;
+using Roxy.Grains.Rotation;
 
 namespace Roxy.Api.Providers.OpenAi;
 
-/// <summary>OpenAI's protocol: OpenAI itself, OpenRouter, Chutes and any <c>kind: openai</c> provider.</summary>
+/// <summary>
+/// OpenAI's protocol: OpenAI itself, OpenRouter, Chutes and any <c>kind: openai</c> provider. An OpenAI client's
+/// request and this provider's answer are the same protocol, so bytes pass through with only <c>model</c> spliced.
+/// </summary>
 public sealed class OpenAiCompatibleProvider(ResolvedProvider settings, HttpMessageInvoker http) : IProviderClient
 {
     private readonly Uri _chat = Append(settings.BaseUrl, "chat/completions");
@@ -12,7 +18,15 @@ public sealed class OpenAiCompatibleProvider(ResolvedProvider settings, HttpMess
 
     public ResolvedProvider Settings { get; } = settings;
 
+    public WireProtocol Protocol => WireProtocol.OpenAiChat;
+
     public HttpMessageInvoker Http { get; } = http;
+
+    public ProxyError? BuildChatBody(ReadOnlySpan<byte> clientBody, ChatRequestInfo info, string model, out PooledBuffer? body)
+    {
+        body = UpstreamBodyBuilder.Build(clientBody, info, model);
+        return null;
+    }
 
     public HttpRequestMessage CreateRequest(UpstreamOperation operation, ReadOnlyMemory<byte> body, string apiKey, bool stream)
     {
@@ -39,6 +53,41 @@ public sealed class OpenAiCompatibleProvider(ResolvedProvider settings, HttpMess
         }
 
         return request;
+    }
+
+    public UpstreamOutcome Classify(int status, ReadOnlySpan<byte> errorBody) => UpstreamClassifier.Classify(status, errorBody);
+
+    public UpstreamOutcome ClassifyStreamError(ReadOnlySpan<byte> errorEvent)
+    {
+        var outcome = UpstreamClassifier.Classify(StreamErrorStatus(errorEvent), errorEvent);
+        return outcome == UpstreamOutcome.Success ? UpstreamOutcome.Failed : outcome;
+    }
+
+    public ProxyError DescribeCallerError(int status, ReadOnlySpan<byte> errorBody) =>
+        OpenAiErrorBody.Describe(status, errorBody);
+
+    public IStreamDecoder CreateStreamDecoder() => new OpenAiStreamDecoder();
+
+    public DecodedAnswer DecodeAnswer(ReadOnlySpan<byte> body, WireProtocol clientProtocol)
+    {
+        var usageKnown = SseEvent.ReadUsage(body, out var prompt, out var completion, out _, out var wellFormed);
+        return new DecodedAnswer(wellFormed, new TokenUsage(prompt, completion), usageKnown);
+    }
+
+    /// <summary>An OpenAI-compatible stream names no status for an error event: its type says what it is.</summary>
+    internal static int StreamErrorStatus(ReadOnlySpan<byte> evt)
+    {
+        if (evt.IndexOf("overloaded"u8) >= 0)
+        {
+            return 529;
+        }
+
+        if (evt.IndexOf("rate_limit"u8) >= 0)
+        {
+            return 429;
+        }
+
+        return 502;
     }
 
     private static Uri Append(Uri baseUrl, string path)

@@ -1,5 +1,6 @@
 using System.Text;
 using Roxy.Api.Providers;
+using Roxy.Api.Providers.OpenAi;
 using Roxy.Grains.Rotation;
 
 namespace Roxy.Tests.Unit.Providers;

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Roxy.Api.Providers.OpenAi;
 using Roxy.Api.Proxy;
 
 namespace Roxy.Tests.Unit.Proxy;

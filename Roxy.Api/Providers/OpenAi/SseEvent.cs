@@ -1,7 +1,8 @@
 using System.Buffers;
 using System.Text.Json;
+using Roxy.Api.Proxy;
 
-namespace Roxy.Api.Proxy;
+namespace Roxy.Api.Providers.OpenAi;
 
 /// <summary>Reads SSE framing (events end at a blank line) and what Roxy needs to know about each event.</summary>
 public static class SseEvent

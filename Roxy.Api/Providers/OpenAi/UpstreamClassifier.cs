@@ -1,6 +1,6 @@
 using Roxy.Grains.Rotation;
 
-namespace Roxy.Api.Providers;
+namespace Roxy.Api.Providers.OpenAi;
 
 /// <summary>SPEC §5's table: what an upstream status means for the key, the provider and the request.</summary>
 public static class UpstreamClassifier

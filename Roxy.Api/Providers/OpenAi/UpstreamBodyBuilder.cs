@@ -1,8 +1,9 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Roxy.Api.Proxy;
 
-namespace Roxy.Api.Proxy;
+namespace Roxy.Api.Providers.OpenAi;
 
 /// <summary>
 /// Builds the body sent upstream from the client's bytes: the same bytes with <c>model</c> replaced and, for

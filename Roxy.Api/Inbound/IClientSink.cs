@@ -1,0 +1,35 @@
+using System.Buffers;
+using Roxy.Api.Protocols;
+using Roxy.Api.Routing;
+
+namespace Roxy.Api.Inbound;
+
+/// <summary>
+/// Where an answer goes: the client's response, in the client's protocol. The upstream relays write to it and
+/// nothing else, so what watches an answer (cache, usage, metrics) attaches here whatever the protocols are.
+/// </summary>
+public interface IClientSink
+{
+    WireProtocol Protocol { get; }
+
+    /// <summary>Starts the client response (status and headers). After this no other key or target can be tried.</summary>
+    void Commit(HttpResponseMessage upstream, RouteTarget target, string keyId, bool stream);
+
+    /// <summary>A stream event in the client's own protocol: written as it is.</summary>
+    void WriteRaw(in ReadOnlySequence<byte> sseEvent);
+
+    /// <summary>A decoded stream event, encoded for the client.</summary>
+    void WriteEvent(in ChatEvent chatEvent);
+
+    /// <summary>Sends what was written since the last flush; false when the client is gone.</summary>
+    ValueTask<bool> FlushAsync(CancellationToken cancellationToken);
+
+    /// <summary>A whole answer in the client's own protocol.</summary>
+    ValueTask WriteBodyAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken);
+
+    /// <summary>A whole answer decoded from another protocol, encoded for the client.</summary>
+    ValueTask WriteCompletionAsync(ChatCompletion completion, CancellationToken cancellationToken);
+
+    /// <summary>The stream ended well: whatever the client's protocol closes a stream with (usage, <c>[DONE]</c>).</summary>
+    void Complete();
+}

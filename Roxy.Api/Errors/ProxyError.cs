@@ -5,6 +5,9 @@ namespace Roxy.Api.Errors;
 /// <summary>An error Roxy answers with, before anything was committed to the client.</summary>
 public sealed record ProxyError(int Status, string Type, string Code, string Message, string? Param = null)
 {
+    /// <summary>OpenAI's code for a prompt longer than the model's context window.</summary>
+    public const string ContextLengthExceededCode = "context_length_exceeded";
+
     public TimeSpan? RetryAfter { get; init; }
 
     public static ProxyError InvalidRequest(string message, string? param, string code = "invalid_request_error") =>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using Roxy.Api.Protocols;
 using Roxy.Api.Routing;
 
@@ -21,8 +22,8 @@ public interface IClientSink
     /// <summary>A decoded stream event, encoded for the client.</summary>
     void WriteEvent(in ChatEvent chatEvent);
 
-    /// <summary>Sends what was written since the last flush; false when the client is gone.</summary>
-    ValueTask<bool> FlushAsync(CancellationToken cancellationToken);
+    /// <summary>Sends what was written since the last flush (canceled or completed: the client is gone).</summary>
+    ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken);
 
     /// <summary>A whole answer in the client's own protocol.</summary>
     ValueTask WriteBodyAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken);

@@ -21,6 +21,9 @@ public sealed class AttemptResult
     /// <summary>A caller error restated in <see cref="Error"/> for a client of another protocol: answered, not retried.</summary>
     public bool CallerFault { get; init; }
 
+    /// <summary>The provider refused the prompt as longer than the model's context: a rule may opt in to failing over.</summary>
+    public bool ContextLengthExceeded { get; init; }
+
     public RateLimitHints Hints { get; init; }
     public long PromptTokens { get; init; }
     public long CompletionTokens { get; init; }

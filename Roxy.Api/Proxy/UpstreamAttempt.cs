@@ -128,12 +128,17 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         var outcome = provider.Classify(status, body.Span);
         if (outcome == UpstreamOutcome.CallerError)
         {
+            // Read only on this path: whether the prompt was too long (a rule may fail over on it), and the words to
+            // restate the error in for a client that would not understand the provider's shape.
+            var described = provider.DescribeCallerError(status, body.Span);
+            var contextLength = described.Code == ProxyError.ContextLengthExceededCode;
             if (provider.Protocol != request.Sink.Protocol)
             {
-                // The client would not understand the provider's error shape: restated in the client's.
-                var restated = provider.DescribeCallerError(status, body.Span);
                 body.Dispose();
-                return new AttemptResult { Outcome = outcome, Hints = hints, ChargedNothing = true, Error = restated, CallerFault = true };
+                return new AttemptResult
+                {
+                    Outcome = outcome, Hints = hints, ChargedNothing = true, Error = described, CallerFault = true, ContextLengthExceeded = contextLength,
+                };
             }
 
             return new AttemptResult
@@ -141,6 +146,8 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                 Outcome = outcome,
                 Hints = hints,
                 ChargedNothing = true,
+                Error = described,
+                ContextLengthExceeded = contextLength,
                 PassThrough = new PassThrough(status, response.Content.Headers.ContentType?.ToString(), body),
             };
         }
@@ -383,7 +390,8 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                 if (pending)
                 {
                     pending = false;
-                    if (!await sink.FlushAsync(http.RequestAborted))
+                    var flush = await sink.FlushAsync(http.RequestAborted);
+                    if (flush.IsCanceled || flush.IsCompleted)
                     {
                         throw new OperationCanceledException(http.RequestAborted);
                     }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using Roxy.Api.Protocols;
 using Roxy.Api.Proxy;
 using Roxy.Api.Routing;
@@ -33,11 +34,8 @@ public sealed class OpenAiChatSink(ProxyRequest request, TimeProvider time) : IC
         _encoder.Write(chatEvent, request.Http.Response.BodyWriter);
     }
 
-    public async ValueTask<bool> FlushAsync(CancellationToken cancellationToken)
-    {
-        var flush = await request.Http.Response.BodyWriter.FlushAsync(cancellationToken);
-        return !flush.IsCanceled && !flush.IsCompleted;
-    }
+    // No state machine of its own: this runs once per burst of every stream.
+    public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken) => request.Http.Response.BodyWriter.FlushAsync(cancellationToken);
 
     public async ValueTask WriteBodyAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {

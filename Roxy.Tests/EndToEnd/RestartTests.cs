@@ -68,7 +68,7 @@ public sealed class RestartTests : IAsyncLifetime
             var snapshot = await second.Grains.GetGrain<ITenantGrain>(GrainKeys.Tenant("acme")).GetSnapshotAsync();
             var key = snapshot.Keys.Single(k => k.Id == disabledKeyId);
             Assert.False(key.Enabled, "applying the same YAML again does not re-enable a key an admin disabled");
-            Assert.Equal("house-model", Assert.Single(snapshot.ModelRules).SourceModel);
+            Assert.Equal("house-model", Assert.Single(snapshot.Rules).SourceModel);
 
             _upstream.Reset();
             for (var i = 0; i < 4; i++)

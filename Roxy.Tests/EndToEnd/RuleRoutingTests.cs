@@ -44,6 +44,8 @@ public sealed class RuleRoutingTests : IAsyncLifetime
             model_rules:
               - { source_model: warm-model, target_models: [openai:gpt-4o-mini] }
               - { source_model: long-context, target_models: [openai:gpt-4o-mini, openai:gpt-4o], failover_on_context_length: true }
+              - { source_model: rr-model, target_models: [openai:rr-a, openai:rr-b, openai:rr-c], selection_policy: roundrobin }
+              - { source_model: random-model, target_models: [openai:gpt-4o-mini, openai:gpt-4o], selection_policy: random }
             providers:
               openai: { base_url: "{{_upstream.BaseUrl}}" }
               openrouter: { base_url: "{{_upstream.BaseUrl}}" }
@@ -162,6 +164,48 @@ public sealed class RuleRoutingTests : IAsyncLifetime
         Assert.False((await resolver.ResolveColdAsync(tenant, "warm-model")).Route!.FailoverOnContextLength);
         Assert.True(resolver.TryResolve(tenant, "warm-model", out var warm, out _)); // read once, then from memory
         Assert.False(warm!.FailoverOnContextLength);
+    }
+
+    [Fact]
+    public async Task Warm_resolution_allocates_nothing()
+    {
+        var tenant = await _roxy.App.Services.GetRequiredService<TenantSnapshotCache>().GetAsync("default");
+        var resolver = _roxy.App.Services.GetRequiredService<ModelResolver>();
+        string[] models = ["warm-model", "rr-model", "random-model", "gpt-4o-unlisted"];
+        foreach (var model in models)
+        {
+            if (!resolver.TryResolve(tenant, model, out _, out _))
+            {
+                await resolver.ResolveColdAsync(tenant, model);
+            }
+        }
+
+        var firsts = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.True(resolver.TryResolve(tenant, "rr-model", out var route, out _));
+            firsts.Add(route!.Targets[0].Model);
+            Assert.Equal(3, route.Targets.Count); // the rest follow, so failover still reaches every target
+        }
+
+        string[] order = ["rr-a", "rr-b", "rr-c"];
+        for (var i = 1; i < firsts.Count; i++)
+        {
+            Assert.Equal(order[(Array.IndexOf(order, firsts[i - 1]) + 1) % order.Length], firsts[i]);
+        }
+
+        // Rules (not unlisted names, whose route is built per request as before): nothing allocated per request.
+        var rules = models[..3];
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            foreach (var model in rules)
+            {
+                Assert.True(resolver.TryResolve(tenant, model, out _, out _));
+            }
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - allocated);
     }
 
     private async Task<string> SayAsync(string text)

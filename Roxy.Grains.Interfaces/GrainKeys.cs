@@ -20,4 +20,19 @@ public static class GrainKeys
 
         return (key[..slash], key[(slash + 1)..]);
     }
+
+    /// <summary>One model rule: the tenant, then the source model as clients send it (it may hold '/' or ':' itself).</summary>
+    public static string ModelRule(string tenantId, string sourceModel) => string.Concat(tenantId, "/", sourceModel);
+
+    /// <summary>Tenant ids never hold '/', so the first one ends the tenant and the rest is the source model.</summary>
+    public static (string TenantId, string SourceModel) ParseModelRule(string key)
+    {
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0 || slash == key.Length - 1)
+        {
+            throw new ArgumentException($"Model rule grain key '{key}' is not 'tenant/source-model'.", nameof(key));
+        }
+
+        return (key[..slash], key[(slash + 1)..]);
+    }
 }

@@ -18,7 +18,7 @@ public static class ModelsApi
     }
 
     public static async Task<Results<Ok<ModelList>, OpenAiErrorResult>> ListModelsAsync(
-        HttpContext http, TokenAuthenticator authenticator, TenantSnapshotCache tenants, ModelResolver resolver)
+        HttpContext http, TokenAuthenticator authenticator, TenantSnapshotCache tenants, RuleCache rules, ModelResolver resolver)
     {
         var identity = await authenticator.AuthenticateAsync(http);
         if (identity is null)
@@ -27,7 +27,7 @@ public static class ModelsApi
         }
 
         var tenant = await tenants.GetAsync(identity.TenantId);
-        var entries = resolver.ListModels(tenant)
+        var entries = resolver.ListModels(tenant, await rules.GetAllAsync(tenant))
             .Select(m => new ModelEntry(m.Id, "model", 0, m.OwnedBy))
             .ToArray();
         return TypedResults.Ok(new ModelList("list", entries));

@@ -38,7 +38,8 @@ public sealed partial class CommandHandler(
                 reply = await command.ExecuteAsync(Context(), CommandArgs.Parse(rest));
                 if (reply.IsError is false)
                 {
-                    tenants.Invalidate(identity.TenantId);
+                    // This frontend serves the change from the next request on; the others within a second.
+                    await tenants.ReloadAsync(identity.TenantId);
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)

@@ -14,6 +14,9 @@ public static class CommandServiceExtensions
         services.AddSingleton<IRoxyCommand, DisableKeyCommand>();
         services.AddSingleton<IRoxyCommand, TestKeyCommand>();
         services.AddSingleton<IRoxyCommand, AuditCommand>();
+        services.AddSingleton<IRoxyCommand, AddModelCommand>();
+        services.AddSingleton<IRoxyCommand, RemoveModelCommand>();
+        services.AddSingleton<IRoxyCommand, ListModelsCommand>();
         services.AddSingleton<CommandRegistry>();
         services.AddSingleton<CommandHandler>();
         return services;

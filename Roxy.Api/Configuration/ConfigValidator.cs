@@ -1,11 +1,12 @@
 using System.Text.RegularExpressions;
 using Roxy.Api.Secrets;
+using Roxy.Grains.Routing;
 
 namespace Roxy.Api.Configuration;
 
 /// <summary>
 /// Checks that need more than one field or the environment: addresses, URLs, provider names and
-/// references, environment variables, tenant ids, unique rule sources, ports. Field-level types,
+/// references, environment variables, tenant ids, unique rule sources, embedding rules naming one model, ports. Field-level types,
 /// enums and ranges were already checked by <see cref="YamlBinder"/>.
 /// </summary>
 internal static partial class ConfigValidator
@@ -140,45 +141,58 @@ internal static partial class ConfigValidator
                 diagnostics.Error(path + ".target_models", "must list at least one target model, e.g. [gpt-4o, anthropic:claude-3-5-sonnet-latest]");
             }
 
+            var valid = true;
             for (var j = 0; j < rule.TargetModels.Count; j++)
             {
-                ValidateTarget(rule.TargetModels[j], $"{path}.target_models[{j}]", known, diagnostics);
+                if (TargetProblem(rule.TargetModels[j], known) is { } problem)
+                {
+                    diagnostics.Error($"{path}.target_models[{j}]", problem);
+                    valid = false;
+                }
+            }
+
+            if (valid && EmbeddingProblem(rule.SourceModel, rule.TargetModels.Select(t => ModelTarget.Parse(t, known))) is { } mixed)
+            {
+                diagnostics.Error(path + ".target_models", mixed);
             }
         }
     }
 
-    private static void ValidateTarget(string target, string path, HashSet<string> known, ConfigDiagnostics diagnostics)
+    /// <summary>What is wrong with a rule target, config or chat alike, or null when it is a valid <c>[provider:]model</c>.</summary>
+    internal static string? TargetProblem(string target, IReadOnlySet<string> known)
     {
         if (string.IsNullOrWhiteSpace(target))
         {
-            diagnostics.Error(path, "must not be empty; expected [provider:]model");
-            return;
+            return "must not be empty; expected [provider:]model";
         }
 
         // The model name goes into a response header (x-roxy-model) and log lines, as a client's does.
         if (!Proxy.ChatRequestReader.IsModelName(target))
         {
-            diagnostics.Error(path, $"must be at most {Proxy.ChatRequestReader.MaxModelLength} printable ASCII characters without spaces; expected [provider:]model");
-            return;
+            return $"must be at most {Proxy.ChatRequestReader.MaxModelLength} printable ASCII characters without spaces; expected [provider:]model";
         }
 
         var parsed = ModelTarget.Parse(target, known);
         if (parsed.Provider is not null)
         {
-            if (parsed.Model.Length == 0)
-            {
-                diagnostics.Error(path, $"'{target}' names provider '{parsed.Provider}' but no model; expected {parsed.Provider}:model");
-            }
-
-            return;
+            return parsed.Model.Length == 0 ? $"'{target}' names provider '{parsed.Provider}' but no model; expected {parsed.Provider}:model" : null;
         }
 
+        // Otherwise the whole text is a model name (llama3:8b), unless its prefix is a near miss of a provider.
         var colon = target.IndexOf(':', StringComparison.Ordinal);
-        if (colon > 0 && Suggest(target[..colon], known) is { Length: > 0 } suggestion)
-        {
-            diagnostics.Error(path,
-                $"'{target[..colon]}' is not a known provider{suggestion}; known providers: {string.Join(", ", known)}");
-        }
+        return colon > 0 && Suggest(target[..colon], known) is { Length: > 0 } suggestion
+            ? $"'{target[..colon]}' is not a known provider{suggestion}; known providers: {string.Join(", ", known)}"
+            : null;
+    }
+
+    /// <summary>Null unless this is an embedding rule whose targets name different models (see <see cref="EmbeddingModels"/>).</summary>
+    internal static string? EmbeddingProblem(string sourceModel, IEnumerable<ModelTarget> targets)
+    {
+        var mixed = EmbeddingModels.Mixed(sourceModel, targets.Select(t => t.Model));
+        return mixed.Count == 0
+            ? null
+            : $"an embedding rule (a model name contains 'embed') must name one model, got {string.Join(", ", mixed.Select(m => $"'{m}'"))}; "
+              + "vectors of different embedding models cannot be compared, so its targets may differ only in provider";
     }
 
     private static void CheckVariable(

@@ -26,6 +26,7 @@ public static class RoxyServiceExtensions
         services.AddSingleton(new TokenEstimator(config.Raw.Rotation.DefaultMaxTokens));
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<TokenAuthenticator>();
+        services.AddSingleton<RuleCache>();
         services.AddSingleton<TenantSnapshotCache>();
         services.AddSingleton<Apis.ReadinessCheck>();
         services.AddSingleton<ModelResolver>();
@@ -36,6 +37,7 @@ public static class RoxyServiceExtensions
         services.AddHostedService<ConfigApplier>();
         services.AddHostedService<UsageFlusher>();
         services.AddHostedService<KeyProber>();
+        services.AddHostedService<TenantRefresher>();
         services.AddRoxyCommands();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RoxyJsonContext.Default));
         services.AddOpenApi();

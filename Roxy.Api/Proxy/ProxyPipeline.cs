@@ -167,12 +167,24 @@ public sealed class ProxyPipeline(
 
     private Task<ProxyError?> RouteAsync(ProxyRequest request, TenantSnapshot tenant)
     {
-        var notFound = resolver.Resolve(tenant, request.Info.Model, out var route);
-        if (notFound is not null)
+        // Likewise the rule: held in memory nearly always, so no grain call and no state machine.
+        if (!resolver.TryResolve(tenant, request.Info.Model, out var route, out var notFound))
         {
-            return Task.FromResult<ProxyError?>(notFound);
+            return RouteColdAsync(request, tenant);
         }
 
+        return notFound is not null ? Task.FromResult<ProxyError?>(notFound) : DispatchAsync(request, route!);
+    }
+
+    // A rule this frontend has not read yet: one grain call, then the same steps.
+    private async Task<ProxyError?> RouteColdAsync(ProxyRequest request, TenantSnapshot tenant)
+    {
+        var (route, notFound) = await resolver.ResolveColdAsync(tenant, request.Info.Model);
+        return notFound ?? await DispatchAsync(request, route!);
+    }
+
+    private Task<ProxyError?> DispatchAsync(ProxyRequest request, ResolvedRoute route)
+    {
         request.Route = route;
         request.EstimatedTokens = estimator.Estimate(request.Body.Span, request.Info, route.Targets[0].Model, out var prompt);
         request.PromptEstimate = prompt;

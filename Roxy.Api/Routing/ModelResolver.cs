@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Roxy.Api.Errors;
 using Roxy.Api.Providers;
 using Roxy.Grains.Routing;
@@ -7,61 +6,73 @@ using Roxy.Grains.Tenancy;
 namespace Roxy.Api.Routing;
 
 /// <summary>
-/// Turns a requested model into targets from the tenant's snapshot alone: an unknown model costs no grain call
-/// and no PostgreSQL read.
+/// Turns a requested model into targets, from the tenant's snapshot and the rules this frontend holds
+/// (<see cref="RuleCache"/>). Warm, it is synchronous and allocation-free for a rule: the routes are compiled once per
+/// rule and snapshot. A model no rule names costs no grain call and no PostgreSQL read.
 /// </summary>
-public sealed class ModelResolver(ProviderRegistry providers)
+public sealed class ModelResolver(ProviderRegistry providers, RuleCache rules)
 {
-    // Per tenant and rule: one tenant's traffic must neither disturb nor reveal another's alternation.
-    private readonly ConcurrentDictionary<(string Tenant, string Source), int> _roundRobin = new();
-
-    public ProxyError? Resolve(TenantSnapshot tenant, string model, out ResolvedRoute route)
+    /// <summary>
+    /// Resolves from memory; false when the model names a rule this frontend has not read yet (or, for a tenant without
+    /// unlisted models, any rule is unread): then <see cref="ResolveColdAsync"/>, which reads it.
+    /// </summary>
+    public bool TryResolve(TenantSnapshot tenant, string model, out ResolvedRoute? route, out ProxyError? error)
     {
-        route = null!;
-        var rule = FindRule(tenant, model);
-        if (rule is not null)
+        route = null;
+        error = null;
+        if (!rules.TryGet(tenant, model, out var cached))
         {
-            var targets = new List<RouteTarget>(rule.Targets.Count);
-            foreach (var target in rule.Targets)
+            return false;
+        }
+
+        if (cached?.Rule is not null)
+        {
+            error = RouteByRule(tenant, cached, out route);
+            return true;
+        }
+
+        if (!tenant.AllowUnlisted)
+        {
+            if (rules.IsListedTarget(tenant, model) is not { } listed)
             {
-                var provider = target.Provider ?? InferProvider(tenant, target.Model);
-                if (provider is not null)
-                {
-                    targets.Add(new RouteTarget(provider, target.Model));
-                }
+                return false;
             }
 
-            if (targets.Count == 0)
+            if (!listed)
             {
-                return ProxyError.ModelNotFound(model);
+                error = ProxyError.ModelNotFound(model);
+                return true;
             }
-
-            route = new ResolvedRoute(model, rule.SourceModel, Order(tenant.TenantId, rule, targets));
-            return null;
         }
 
-        if (!tenant.AllowUnlisted && !IsListedTarget(tenant, model))
+        error = RouteUnlisted(tenant, model, out route);
+        return true;
+    }
+
+    /// <summary>The same decision as <see cref="TryResolve"/>, reading what it needs from the rule grains first.</summary>
+    public async Task<(ResolvedRoute? Route, ProxyError? Error)> ResolveColdAsync(TenantSnapshot tenant, string model)
+    {
+        var cached = await rules.LoadAsync(tenant, model);
+        ResolvedRoute? route;
+        if (cached?.Rule is not null)
         {
-            return ProxyError.ModelNotFound(model);
+            return (RouteByRule(tenant, cached, out route) is { } error ? (null, error) : (route, null));
         }
 
-        var (explicitProvider, bareModel) = SplitProvider(model);
-        var inferred = explicitProvider ?? InferProvider(tenant, bareModel);
-        if (inferred is null)
+        if (!tenant.AllowUnlisted && !(await rules.GetAllAsync(tenant)).Any(r => RuleCache.Names(r, model)))
         {
-            return ProxyError.ModelNotFound(model);
+            return (null, ProxyError.ModelNotFound(model));
         }
 
-        route = new ResolvedRoute(model, null, [new RouteTarget(inferred, bareModel)]);
-        return null;
+        return RouteUnlisted(tenant, model, out route) is { } unlisted ? (null, unlisted) : (route, null);
     }
 
     /// <summary>What this tenant may ask for: rule sources and the targets its rules name.</summary>
-    public IReadOnlyList<(string Id, string OwnedBy)> ListModels(TenantSnapshot tenant)
+    public IReadOnlyList<(string Id, string OwnedBy)> ListModels(TenantSnapshot tenant, IReadOnlyList<ModelRule> tenantRules)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var models = new List<(string, string)>();
-        foreach (var rule in tenant.ModelRules)
+        foreach (var rule in tenantRules)
         {
             if (seen.Add(rule.SourceModel))
             {
@@ -69,7 +80,7 @@ public sealed class ModelResolver(ProviderRegistry providers)
             }
         }
 
-        foreach (var rule in tenant.ModelRules)
+        foreach (var rule in tenantRules)
         {
             foreach (var target in rule.Targets)
             {
@@ -95,7 +106,7 @@ public sealed class ModelResolver(ProviderRegistry providers)
         return (null, model);
     }
 
-    /// <summary>SPEC §3: by name prefix, otherwise the first configured provider this tenant has keys for.</summary>
+    /// <summary>By name prefix (README "Configuration"), otherwise the first configured provider this tenant has keys for.</summary>
     public string? InferProvider(TenantSnapshot tenant, string model)
     {
         if (model.StartsWith("gpt-", StringComparison.Ordinal) || model.StartsWith("o1", StringComparison.Ordinal)
@@ -124,52 +135,70 @@ public sealed class ModelResolver(ProviderRegistry providers)
         return null;
     }
 
-    private static ModelRule? FindRule(TenantSnapshot tenant, string model)
+    private ProxyError? RouteByRule(TenantSnapshot tenant, CachedRule cached, out ResolvedRoute? route)
     {
-        foreach (var rule in tenant.ModelRules)
+        var rule = cached.Rule!;
+        var routes = cached.Routes;
+        if (routes is null || routes.TenantVersion != tenant.Version)
         {
-            if (rule.SourceModel == model)
-            {
-                return rule;
-            }
+            cached.Routes = routes = Compile(tenant, rule);
         }
 
+        var rotations = routes.Rotations;
+        if (rotations.Length == 0)
+        {
+            route = null;
+            return ProxyError.ModelNotFound(rule.SourceModel);
+        }
+
+        // The policy picks the first choice; the rest follow in order, so failover still reaches every target.
+        route = rule.Policy switch
+        {
+            SelectionPolicy.RoundRobin => rotations[(int)(cached.NextTurn() % (uint)rotations.Length)],
+            SelectionPolicy.Random => rotations[Random.Shared.Next(rotations.Length)],
+            _ => rotations[0],
+        };
         return null;
     }
 
-    private static bool IsListedTarget(TenantSnapshot tenant, string model)
+    private RuleRoutes Compile(TenantSnapshot tenant, ModelRule rule)
     {
-        foreach (var rule in tenant.ModelRules)
+        var targets = new List<RouteTarget>(rule.Targets.Count);
+        foreach (var target in rule.Targets)
         {
-            foreach (var target in rule.Targets)
+            if ((target.Provider ?? InferProvider(tenant, target.Model)) is { } provider)
             {
-                if (target.Model == model || (target.Provider is not null && model == $"{target.Provider}:{target.Model}"))
-                {
-                    return true;
-                }
+                targets.Add(new RouteTarget(provider, target.Model));
             }
         }
 
-        return false;
+        var count = rule.Policy == SelectionPolicy.Fallback ? Math.Min(targets.Count, 1) : targets.Count;
+        var rotations = new ResolvedRoute[count];
+        for (var first = 0; first < count; first++)
+        {
+            var ordered = new RouteTarget[targets.Count];
+            for (var i = 0; i < ordered.Length; i++)
+            {
+                ordered[i] = targets[(first + i) % targets.Count];
+            }
+
+            rotations[first] = new ResolvedRoute(rule.SourceModel, rule.SourceModel, ordered, rule.FailoverOnContextLength);
+        }
+
+        return new RuleRoutes(tenant.Version, rotations);
     }
 
-    private List<RouteTarget> Order(string tenantId, ModelRule rule, List<RouteTarget> targets)
+    private ProxyError? RouteUnlisted(TenantSnapshot tenant, string model, out ResolvedRoute? route)
     {
-        if (targets.Count < 2 || rule.Policy == SelectionPolicy.Fallback)
+        route = null;
+        var (explicitProvider, bareModel) = SplitProvider(model);
+        var inferred = explicitProvider ?? InferProvider(tenant, bareModel);
+        if (inferred is null)
         {
-            return targets;
+            return ProxyError.ModelNotFound(model);
         }
 
-        var first = rule.Policy == SelectionPolicy.RoundRobin
-            ? (int)((uint)_roundRobin.AddOrUpdate((tenantId, rule.SourceModel), 0, (_, n) => n + 1) % (uint)targets.Count)
-            : Random.Shared.Next(targets.Count);
-        // The policy picks the first choice; the rest follow in order, so failover still reaches every target.
-        var ordered = new List<RouteTarget>(targets.Count);
-        for (var i = 0; i < targets.Count; i++)
-        {
-            ordered.Add(targets[(first + i) % targets.Count]);
-        }
-
-        return ordered;
+        route = new ResolvedRoute(model, null, [new RouteTarget(inferred, bareModel)]);
+        return null;
     }
 }

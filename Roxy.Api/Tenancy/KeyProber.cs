@@ -3,6 +3,7 @@ using Roxy.Api.Providers;
 using Roxy.Api.Routing;
 using Roxy.Api.Secrets;
 using Roxy.Grains;
+using Roxy.Grains.Routing;
 using Roxy.Grains.Tenancy;
 
 namespace Roxy.Api.Tenancy;
@@ -26,6 +27,7 @@ public sealed class KeyProber(
     IGrainFactory grains,
     ProviderRegistry providers,
     ModelResolver models,
+    RuleCache rules,
     SecretResolver secrets,
     TimeProvider time,
     ILogger<KeyProber> logger) : BackgroundService
@@ -67,7 +69,7 @@ public sealed class KeyProber(
 
                 // Without a model to ask for, a quota key falls back to /models; the grain's backoff then bounds
                 // how often a wrong 200 can bring it back.
-                var model = key.DisabledReason == "quota" ? ProbeModel(await tenant.GetSnapshotAsync(), client.Settings) : null;
+                var model = key.DisabledReason == "quota" ? await ProbeModelAsync(await tenant.GetSnapshotAsync(), client.Settings) : null;
                 var probe = await KeyProbe.SendAsync(client, secret, TimeSpan.FromSeconds(15), model, cancellationToken);
                 if (probe.Accepted && await tenant.ReenableRefusedKeyAsync(key.Id))
                 {
@@ -90,19 +92,19 @@ public sealed class KeyProber(
     }
 
     /// <summary>The provider's <c>probe_model</c>, else the first rule target of the tenant on that provider that is not an embedding model.</summary>
-    internal string? ProbeModel(TenantSnapshot tenant, ResolvedProvider provider)
+    internal async Task<string?> ProbeModelAsync(TenantSnapshot tenant, ResolvedProvider provider)
     {
         if (provider.ProbeModel is { } configured)
         {
             return configured;
         }
 
-        foreach (var rule in tenant.ModelRules)
+        foreach (var rule in await rules.GetAllAsync(tenant))
         {
             foreach (var target in rule.Targets)
             {
                 if ((target.Provider ?? models.InferProvider(tenant, target.Model)) == provider.Name
-                    && !target.Model.Contains("embed", StringComparison.OrdinalIgnoreCase))
+                    && !EmbeddingModels.IsEmbeddingModel(target.Model))
                 {
                     return target.Model;
                 }

@@ -1,61 +1,74 @@
 using System.Collections.Concurrent;
+using Roxy.Api.Routing;
 using Roxy.Grains;
 using Roxy.Grains.Tenancy;
 
 namespace Roxy.Api.Tenancy;
 
 /// <summary>
-/// Each frontend's copy of its tenants' snapshots: served from memory, refreshed in the background when older
-/// than <see cref="MaxAge"/>, and dropped at once when this frontend itself changed the tenant.
+/// Each frontend's copy of its tenants' snapshots, served from memory. <see cref="TenantRefresher"/> polls each cached
+/// tenant's version every <see cref="TenantRefresher.Interval"/> and fetches the snapshot again when it moved, so a change
+/// made on another frontend is used here within a second; this frontend's own changes are fetched at once
+/// (<see cref="ReloadAsync"/>). A fetched snapshot is served only after the rules this frontend holds that it changed
+/// were read again (<see cref="RuleCache.SyncAsync"/>).
 /// </summary>
-public sealed class TenantSnapshotCache(IGrainFactory grains, TimeProvider time, ILogger<TenantSnapshotCache> logger)
+public sealed class TenantSnapshotCache(IGrainFactory grains, RuleCache rules, ILogger<TenantSnapshotCache> logger)
 {
-    public static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(2);
-    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TenantSnapshot> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _failing = new(StringComparer.Ordinal);
 
-    public async ValueTask<TenantSnapshot> GetAsync(string tenantId)
-    {
-        var now = time.GetTimestamp();
-        if (_entries.TryGetValue(tenantId, out var entry))
-        {
-            if (time.GetElapsedTime(entry.FetchedAt, now) > MaxAge && entry.TryStartRefresh())
-            {
-                _ = RefreshAsync(tenantId, entry);
-            }
+    public ValueTask<TenantSnapshot> GetAsync(string tenantId) =>
+        _entries.TryGetValue(tenantId, out var snapshot) ? ValueTask.FromResult(snapshot) : new ValueTask<TenantSnapshot>(FetchAsync(tenantId));
 
-            return entry.Snapshot;
-        }
-
-        var snapshot = await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenantId)).GetSnapshotAsync();
-        _entries[tenantId] = new Entry(snapshot, now);
-        return snapshot;
-    }
-
-    public void Invalidate(string tenantId) => _entries.TryRemove(tenantId, out _);
-
-    private async Task RefreshAsync(string tenantId, Entry stale)
+    /// <summary>After this frontend changed the tenant: the next request sees the change.</summary>
+    public async Task ReloadAsync(string tenantId)
     {
         try
         {
-            var snapshot = await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenantId)).GetSnapshotAsync();
-            _entries[tenantId] = new Entry(snapshot, time.GetTimestamp());
+            await FetchAsync(tenantId);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            stale.RefreshFailed();
-            logger.LogWarning(ex, "Could not refresh tenant {Tenant}; serving the previous snapshot", tenantId);
+            // Dropped instead: the next request fetches it.
+            _entries.TryRemove(tenantId, out _);
+            logger.LogWarning(ex, "Could not reload tenant {Tenant} after a change; it is fetched on its next request", tenantId);
         }
     }
 
-    private sealed class Entry(TenantSnapshot snapshot, long fetchedAt)
+    /// <summary>One poll: every cached tenant whose version moved is fetched again.</summary>
+    public Task RefreshChangedAsync() => Task.WhenAll(_entries.Select(e => RefreshAsync(e.Key, e.Value.Version)));
+
+    private async Task RefreshAsync(string tenantId, long cachedVersion)
     {
-        private int _refreshing;
+        try
+        {
+            if (await Tenant(tenantId).GetVersionAsync() != cachedVersion)
+            {
+                await FetchAsync(tenantId);
+            }
 
-        public TenantSnapshot Snapshot { get; } = snapshot;
-        public long FetchedAt { get; } = fetchedAt;
-
-        public bool TryStartRefresh() => Interlocked.Exchange(ref _refreshing, 1) == 0;
-
-        public void RefreshFailed() => Volatile.Write(ref _refreshing, 0);
+            if (_failing.TryRemove(tenantId, out _))
+            {
+                logger.LogInformation("Tenant {Tenant} refreshes again", tenantId);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Polled several times a second: one warning per outage, not one per poll.
+            if (_failing.TryAdd(tenantId, true))
+            {
+                logger.LogWarning(ex, "Could not refresh tenant {Tenant}; serving the previous snapshot", tenantId);
+            }
+        }
     }
+
+    private async Task<TenantSnapshot> FetchAsync(string tenantId)
+    {
+        var snapshot = await Tenant(tenantId).GetSnapshotAsync();
+        await rules.SyncAsync(snapshot);
+        // A slower fetch of an older version never replaces a newer one.
+        return _entries.AddOrUpdate(tenantId, snapshot, (_, held) => held.Version > snapshot.Version ? held : snapshot);
+    }
+
+    private ITenantGrain Tenant(string tenantId) => grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenantId));
 }

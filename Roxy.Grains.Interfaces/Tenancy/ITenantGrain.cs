@@ -1,14 +1,19 @@
 using Orleans.Concurrency;
+using Roxy.Grains.Routing;
 
 namespace Roxy.Grains.Tenancy;
 
-/// <summary>One tenant: its tokens, provider keys, model rules and settings, persisted in PostgreSQL.</summary>
+/// <summary>One tenant: its tokens, provider keys, the index of its model rules and its settings, persisted in PostgreSQL.</summary>
 [Alias("roxy.ITenantGrain")]
 public interface ITenantGrain : IGrainWithStringKey
 {
     /// <summary>Read-only and interleaving, so a rotation grain may ask while this grain is pushing keys to it.</summary>
     [Alias("GetSnapshot"), AlwaysInterleave]
     ValueTask<TenantSnapshot> GetSnapshotAsync();
+
+    /// <summary>The snapshot's version alone: what frontends poll several times a second to notice a change.</summary>
+    [Alias("GetVersion"), AlwaysInterleave]
+    ValueTask<long> GetVersionAsync();
 
     /// <summary>Makes config-owned items match the YAML; runtime-owned items are left alone.</summary>
     [Alias("ApplyConfig")]
@@ -30,6 +35,17 @@ public interface ITenantGrain : IGrainWithStringKey
     /// <summary>Removes a runtime-owned key by id or fingerprint; config-owned keys are refused.</summary>
     [Alias("RemoveKey")]
     Task<KeyChangeResult> RemoveKeyAsync(string keyIdOrFingerprint, AuditEntry audit);
+
+    /// <summary>
+    /// Adds a target to the source model's runtime rule, creating the rule (policy fallback unless given) when there is
+    /// none; with a policy, also sets the rule's policy. Config-owned rules are refused.
+    /// </summary>
+    [Alias("AddRuleTarget")]
+    Task<RuleChangeResult> AddRuleTargetAsync(string sourceModel, RuleTarget target, SelectionPolicy? policy, AuditEntry audit);
+
+    /// <summary>Removes one target of a runtime rule (the whole rule with its last target), or the whole rule when <paramref name="target"/> is null.</summary>
+    [Alias("RemoveRule")]
+    Task<RuleChangeResult> RemoveRuleAsync(string sourceModel, RuleTarget? target, AuditEntry audit);
 
     [Alias("GetAudit"), AlwaysInterleave]
     ValueTask<IReadOnlyList<AuditEntry>> GetAuditAsync(int count);

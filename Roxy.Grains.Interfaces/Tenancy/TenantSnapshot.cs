@@ -4,13 +4,17 @@ using Roxy.Grains.Routing;
 namespace Roxy.Grains.Tenancy;
 
 /// <summary>Everything a frontend needs to serve a tenant, versioned so copies can be refreshed cheaply.</summary>
+/// <param name="Rules">
+/// The index of the tenant's model rules (names, owners, versions); the rules themselves are read from their grains.
+/// Id 4 held the rules themselves before they became grains; it is not reused.
+/// </param>
 [GenerateSerializer, Immutable, Alias("roxy.TenantSnapshot")]
 public sealed record TenantSnapshot(
     [property: Id(0)] string TenantId,
     [property: Id(1)] long Version,
     [property: Id(2)] IReadOnlyList<TenantToken> Tokens,
     [property: Id(3)] IReadOnlyList<ProviderKey> Keys,
-    [property: Id(4)] IReadOnlyList<ModelRule> ModelRules,
+    [property: Id(9)] IReadOnlyList<RuleStamp> Rules,
     [property: Id(5)] CacheSettings Cache,
     [property: Id(6)] bool AllowUnlisted,
     [property: Id(7)] string? ConfigFingerprint,

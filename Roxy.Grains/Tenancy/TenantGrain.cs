@@ -22,9 +22,27 @@ public sealed class TenantGrain(
             await auditLog.AppendAsync(TenantId, state.State.Audit);
             await SaveAsync(s => s.Audit = []);
         }
+
+        // Rows written before rules became grains carry the rules themselves: each moves into its grain, then the row
+        // keeps only the index. Interrupted in between, the next activation repeats it; rewriting an equal rule is free.
+        if (state.State.ModelRules.Count > 0)
+        {
+            var legacy = state.State.ModelRules.DistinctBy(r => r.SourceModel, StringComparer.Ordinal).ToArray();
+            var stamps = await Task.WhenAll(legacy.Select(async r => new RuleStamp(r.SourceModel, r.Owner, await Rule(r.SourceModel).SetAsync(r))));
+            var moved = legacy.Select(r => r.SourceModel).ToHashSet(StringComparer.Ordinal);
+            await SaveAsync(s =>
+            {
+                s.Rules = [.. stamps, .. s.Rules.Where(r => !moved.Contains(r.SourceModel))];
+                s.ModelRules = [];
+            });
+            logger.LogInformation("Tenant {Tenant}: moved {Count} model rule(s) from the tenant row into rule grains", TenantId, stamps.Length);
+        }
     }
 
     ValueTask<TenantSnapshot> ITenantGrain.GetSnapshotAsync() => ValueTask.FromResult(_snapshot ??= BuildSnapshot());
+
+    // From the snapshot, not the state: while a write is in flight the state is already ahead of what is stored.
+    ValueTask<long> ITenantGrain.GetVersionAsync() => ValueTask.FromResult((_snapshot ??= BuildSnapshot()).Version);
 
     async Task<ConfigApplyResult> ITenantGrain.ApplyConfigAsync(TenantConfigSnapshot config)
     {
@@ -54,7 +72,7 @@ public sealed class TenantGrain(
             k => k.Id,
             k => k.Owner,
             (old, wanted) => wanted with { Enabled = old.Enabled, DisabledReason = old.DisabledReason });
-        var rules = OwnedMerge.Apply(s.ModelRules, config.ModelRules, r => r.SourceModel, r => r.Owner, equals: SameRule);
+        var rules = await ApplyConfigRulesAsync(config.ModelRules);
 
         var changed = !s.Exists
             || tokens.Added + tokens.Changed + tokens.Removed
@@ -63,7 +81,7 @@ public sealed class TenantGrain(
             || s.Cache != config.Cache
             || s.AllowUnlisted != config.AllowUnlisted
             || s.ConfigFingerprint != config.ConfigFingerprint
-            || !s.ModelRules.Select(r => r.SourceModel).SequenceEqual(rules.Merged.Select(r => r.SourceModel));
+            || !s.Rules.SequenceEqual(rules.Index);
 
         if (changed)
         {
@@ -72,7 +90,7 @@ public sealed class TenantGrain(
             {
                 next.Tokens = tokens.Merged;
                 next.Keys = keys.Merged;
-                next.ModelRules = rules.Merged;
+                next.Rules = rules.Index;
                 next.Cache = config.Cache;
                 next.AllowUnlisted = config.AllowUnlisted;
                 next.ConfigFingerprint = config.ConfigFingerprint;
@@ -205,6 +223,40 @@ public sealed class TenantGrain(
         return new KeyChangeResult(KeyChangeStatus.Done, key);
     }
 
+    async Task<RuleChangeResult> ITenantGrain.AddRuleTargetAsync(string sourceModel, RuleTarget target, SelectionPolicy? policy, AuditEntry audit)
+    {
+        var current = await CurrentRuleAsync(sourceModel);
+        var status = RuleEdits.AddTarget(current, sourceModel, target, policy, out var next);
+        if (status != RuleChangeStatus.Done)
+        {
+            return new RuleChangeResult(status, current);
+        }
+
+        await WriteRuleAsync(sourceModel, next, current);
+        await AuditAsync(audit);
+        return new RuleChangeResult(RuleChangeStatus.Done, next);
+    }
+
+    async Task<RuleChangeResult> ITenantGrain.RemoveRuleAsync(string sourceModel, RuleTarget? target, AuditEntry audit)
+    {
+        var current = await CurrentRuleAsync(sourceModel);
+        if (current is null && state.State.Rules.Exists(r => r.SourceModel == sourceModel))
+        {
+            // Listed, but its grain holds no rule: a removal whose index write failed. Finishing it is not a change.
+            await WriteRuleAsync(sourceModel, null, null);
+        }
+
+        var status = RuleEdits.RemoveTarget(current, target, out var next);
+        if (status != RuleChangeStatus.Done)
+        {
+            return new RuleChangeResult(status, current);
+        }
+
+        await WriteRuleAsync(sourceModel, next, current);
+        await AuditAsync(audit);
+        return new RuleChangeResult(RuleChangeStatus.Done, next);
+    }
+
     async ValueTask<IReadOnlyList<AuditEntry>> ITenantGrain.GetAuditAsync(int count) => await auditLog.ReadAsync(TenantId, count);
 
     Task<IReadOnlyList<ProviderKey>> ITenantGrain.ClaimProbesAsync(TimeSpan interval)
@@ -225,6 +277,93 @@ public sealed class TenantGrain(
         }
 
         return Task.FromResult<IReadOnlyList<ProviderKey>>(due);
+    }
+
+    /// <summary>
+    /// Makes the config-owned rules match the YAML: each is written to its grain (an unchanged one is not rewritten and
+    /// keeps its version), config rules the YAML dropped are emptied, and a YAML rule for a source that had a runtime
+    /// rule takes it over. Runtime rules stay, but their stamps are read back from their grains: a change whose index
+    /// write failed after its grain was written (and could not be undone) is picked up here, at every start.
+    /// </summary>
+    private async Task<(List<RuleStamp> Index, int Added, int Changed, int Removed)> ApplyConfigRulesAsync(IReadOnlyList<ModelRule> fromConfig)
+    {
+        var current = state.State.Rules.ToDictionary(r => r.SourceModel, StringComparer.Ordinal);
+        var wanted = fromConfig.DistinctBy(r => r.SourceModel, StringComparer.Ordinal).ToArray();
+        var configured = wanted.Select(r => r.SourceModel).ToHashSet(StringComparer.Ordinal);
+        var written = await Task.WhenAll(wanted.Select(async r => new RuleStamp(r.SourceModel, Owner.Config, await Rule(r.SourceModel).SetAsync(r with { Owner = Owner.Config }))));
+        var others = state.State.Rules.Where(r => !configured.Contains(r.SourceModel)).ToArray();
+        var kept = await Task.WhenAll(others.Select(async r =>
+        {
+            if (r.Owner == Owner.Config)
+            {
+                await Rule(r.SourceModel).SetAsync(null);
+                return null;
+            }
+
+            var stored = await Rule(r.SourceModel).GetAsync();
+            return stored.Rule is null ? null : r with { Version = stored.Version };
+        }));
+
+        var added = written.Count(r => !current.ContainsKey(r.SourceModel));
+        var changed = written.Count(r => current.TryGetValue(r.SourceModel, out var old) && old != r);
+        var taken = written.Where(r => current.GetValueOrDefault(r.SourceModel)?.Owner == Owner.Runtime).Select(r => r.SourceModel).ToArray();
+        if (taken.Length > 0)
+        {
+            logger.LogInformation("Tenant {Tenant}: the config now owns the model rule(s) {Sources}, which were added at run time", TenantId, string.Join(", ", taken));
+        }
+
+        return ([.. written, .. kept.OfType<RuleStamp>()], added, changed, others.Count(r => r.Owner == Owner.Config));
+    }
+
+    /// <summary>The rule the index lists for this source; a grain the index does not list (a failed add) counts as none.</summary>
+    private async Task<ModelRule?> CurrentRuleAsync(string sourceModel) =>
+        state.State.Rules.Exists(r => r.SourceModel == sourceModel) ? (await Rule(sourceModel).GetAsync()).Rule : null;
+
+    /// <summary>
+    /// Writes a rule grain, then the index (a new stamp, or none once removed). If the index write fails, the grain is put
+    /// back to <paramref name="previous"/> so both agree again; if that fails too, the next config apply reconciles the
+    /// stamps with the grains (<see cref="ApplyConfigRulesAsync"/>), and until then frontends that read the grain see the
+    /// change while the others do not.
+    /// </summary>
+    private async Task WriteRuleAsync(string sourceModel, ModelRule? next, ModelRule? previous)
+    {
+        var grain = Rule(sourceModel);
+        var version = await grain.SetAsync(next);
+        try
+        {
+            await SaveAsync(s =>
+            {
+                var index = s.Rules.FindIndex(r => r.SourceModel == sourceModel);
+                if (next is null)
+                {
+                    if (index >= 0)
+                    {
+                        s.Rules.RemoveAt(index);
+                    }
+                }
+                else if (index >= 0)
+                {
+                    s.Rules[index] = new RuleStamp(sourceModel, next.Owner, version);
+                }
+                else
+                {
+                    s.Rules.Add(new RuleStamp(sourceModel, next.Owner, version));
+                }
+            });
+        }
+        catch
+        {
+            try
+            {
+                await grain.SetAsync(previous);
+            }
+            catch (Exception ex)
+            {
+                logger.LogError(ex, "Tenant {Tenant}: rule {Source} could not be put back after its index write failed; the next config apply reconciles it", TenantId, sourceModel);
+            }
+
+            throw;
+        }
     }
 
     /// <summary>
@@ -282,6 +421,7 @@ public sealed class TenantGrain(
         Tokens = [.. s.Tokens],
         Keys = [.. s.Keys],
         ModelRules = [.. s.ModelRules],
+        Rules = [.. s.Rules],
         Cache = s.Cache,
         AllowUnlisted = s.AllowUnlisted,
         ConfigFingerprint = s.ConfigFingerprint,
@@ -291,6 +431,8 @@ public sealed class TenantGrain(
     private string TenantId => this.GetPrimaryKeyString();
 
     private IApiKeyGrain ApiKey(ProviderKey key) => GrainFactory.GetGrain<IApiKeyGrain>(key.Fingerprint);
+
+    private IModelRuleGrain Rule(string sourceModel) => GrainFactory.GetGrain<IModelRuleGrain>(GrainKeys.ModelRule(TenantId, sourceModel));
 
     private Task PushKeysAsync(IEnumerable<string> providers)
     {
@@ -305,11 +447,6 @@ public sealed class TenantGrain(
         return Task.WhenAll(pushes);
     }
 
-    // Records compare lists by reference; rules must compare their targets by value.
-    private static bool SameRule(ModelRule a, ModelRule b) =>
-        a.SourceModel == b.SourceModel && a.Policy == b.Policy && a.Owner == b.Owner
-        && a.FailoverOnContextLength == b.FailoverOnContextLength && a.Targets.SequenceEqual(b.Targets);
-
     private TenantSnapshot BuildSnapshot()
     {
         var s = state.State;
@@ -318,7 +455,7 @@ public sealed class TenantGrain(
             s.Version,
             s.Tokens.ToArray(),
             s.Keys.ToArray(),
-            s.ModelRules.ToArray(),
+            s.Rules.ToArray(),
             s.Cache,
             s.AllowUnlisted,
             s.ConfigFingerprint,

@@ -11,11 +11,17 @@ public sealed class TenantState
     [Id(1)] public long Version { get; set; }
     [Id(2)] public List<TenantToken> Tokens { get; set; } = [];
     [Id(3)] public List<ProviderKey> Keys { get; set; } = [];
+
+    /// <summary>Only in rows written before rules became grains; moved into their grains on activation.</summary>
     [Id(4)] public List<ModelRule> ModelRules { get; set; } = [];
+
     [Id(5)] public CacheSettings Cache { get; set; } = new(true, 3600, false);
     [Id(6)] public bool AllowUnlisted { get; set; } = true;
     [Id(7)] public string? ConfigFingerprint { get; set; }
 
     /// <summary>Only in rows written before the audit log moved to its own table; moved there on activation.</summary>
     [Id(8)] public List<AuditEntry> Audit { get; set; } = [];
+
+    /// <summary>The index of the tenant's rules; each rule lives in its <see cref="IModelRuleGrain"/>.</summary>
+    [Id(9)] public List<RuleStamp> Rules { get; set; } = [];
 }

@@ -109,7 +109,7 @@ public sealed class ConfigApplyRecoveryTests : IAsyncLifetime
             await Assert.ThrowsAnyAsync<Exception>(() => tenant.ApplyConfigAsync(changed));
         }
 
-        Assert.DoesNotContain((await tenant.GetSnapshotAsync()).ModelRules, r => r.SourceModel == "recovered-model");
+        Assert.DoesNotContain((await tenant.GetSnapshotAsync()).Rules, r => r.SourceModel == "recovered-model");
 
         await tenant.ApplyConfigAsync(changed);
         Assert.Contains("recovered-model", await StoredJsonAsync("tenant", "acme"), StringComparison.Ordinal);

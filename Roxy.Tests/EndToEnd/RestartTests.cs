@@ -48,6 +48,34 @@ public sealed class RestartTests : IAsyncLifetime
         """;
 
     [Fact]
+    public async Task Rules_added_by_chat_survive_a_full_restart()
+    {
+        await using (var first = await RoxyTestHost.StartAsync(Yaml(withSecondKey: false), Env(), _postgres))
+        {
+            var chat = first.Chat("anything", Token);
+            ChatCompletion added = await chat.CompleteChatAsync([new UserChatMessage("#roxy add model chat-model openai:gpt-4o-mini")]);
+            Assert.Contains("✅", added.Content[0].Text, StringComparison.Ordinal);
+            await chat.CompleteChatAsync([new UserChatMessage("#roxy add model chat-model openai:gpt-4o roundrobin")]);
+        }
+
+        await using var second = await RoxyTestHost.StartAsync(Yaml(withSecondKey: false), Env(), _postgres);
+        ChatCompletion listed = await second.Chat("anything", Token).CompleteChatAsync([new UserChatMessage("#roxy list models")]);
+        Assert.Contains("| `chat-model` | roundrobin | runtime | `openai:gpt-4o-mini`, `openai:gpt-4o` | no |", listed.Content[0].Text, StringComparison.Ordinal);
+        Assert.Contains("| `house-model` | fallback | config |", listed.Content[0].Text, StringComparison.Ordinal);
+
+        _upstream.Reset();
+        var answered = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            ChatCompletion answer = await second.Chat("chat-model", Token).CompleteChatAsync([new UserChatMessage("hi")]);
+            answered.Add(answer.Model);
+        }
+
+        Assert.Equal(2, answered.Count(m => m == "gpt-4o-mini"));
+        Assert.Equal(2, answered.Count(m => m == "gpt-4o"));
+    }
+
+    [Fact]
     public async Task Tenants_and_runtime_key_state_survive_a_full_restart()
     {
         string disabledKeyId;
@@ -68,7 +96,7 @@ public sealed class RestartTests : IAsyncLifetime
             var snapshot = await second.Grains.GetGrain<ITenantGrain>(GrainKeys.Tenant("acme")).GetSnapshotAsync();
             var key = snapshot.Keys.Single(k => k.Id == disabledKeyId);
             Assert.False(key.Enabled, "applying the same YAML again does not re-enable a key an admin disabled");
-            Assert.Equal("house-model", Assert.Single(snapshot.ModelRules).SourceModel);
+            Assert.Equal("house-model", Assert.Single(snapshot.Rules).SourceModel);
 
             _upstream.Reset();
             for (var i = 0; i < 4; i++)

@@ -16,7 +16,7 @@ public sealed class CommandsFixture : IAsyncLifetime
     public Dictionary<string, string?> Environment { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Tenants for tests that change keys: admin token "adm-{tenant}", member token "mem-{tenant}".</summary>
-    public static readonly string[] Tenants = ["keys", "strip", "roles", "persist", "probe", "remove", "audit", "testkey", "status"];
+    public static readonly string[] Tenants = ["keys", "strip", "roles", "persist", "probe", "remove", "audit", "testkey", "status", "modelroles", "mistakes", "listing"];
 
     public static string Admin(string tenant) => $"adm-{tenant}-0123456789";
 
@@ -55,6 +55,8 @@ public sealed class CommandsFixture : IAsyncLifetime
           - { token_env: ROXY_MEMBER_TOKEN, role: member }
         api_keys:
           - { key_env_var: OPS_CONFIG_KEY, provider: openai }
+        model_rules:
+          - { source_model: house-model, target_models: [openai:gpt-4o-mini] }
         providers:
           openai: { base_url: "{{Upstream.BaseUrl}}" }
         rotation: { max_wait_ms: 200, probe_interval_sec: 1 }

@@ -111,6 +111,35 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Embedding_rule_whose_targets_name_different_models_is_refused()
+    {
+        var path = Write("""
+            model_rules:
+              - source_model: vectors
+                target_models: [openai:text-embedding-3-small, "openrouter:openai/text-embedding-3-small"]
+              - source_model: vectors-mixed
+                target_models: [text-embedding-3-small, openai:text-embedding-3-large]
+              - source_model: my-embedder
+                target_models: [nomic-v1, nomic-v2]
+              - source_model: chat
+                target_models: [gpt-4o, gpt-4o-mini]
+            tenants:
+              - id: acme
+                model_rules:
+                  - { source_model: embed, target_models: [mistral-embed, "openrouter:mistralai/mistral-embed", cohere-embed] }
+            """);
+
+        var errors = ConfigLoader.Load(path, Env()).Errors;
+
+        Assert.Equal(3, errors.Count);
+        Assert.Contains(errors, e => e.Contains(
+            "model_rules[1].target_models: an embedding rule (a model name contains 'embed') must name one model, got 'text-embedding-3-small', 'text-embedding-3-large'; "
+            + "vectors of different embedding models cannot be compared, so its targets may differ only in provider", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("model_rules[2].target_models: an embedding rule", StringComparison.Ordinal) && e.Contains("'nomic-v1', 'nomic-v2'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("tenants[0].model_rules[0].target_models: an embedding rule", StringComparison.Ordinal) && e.Contains("'mistral-embed', 'cohere-embed'", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Unknown_nested_field_is_an_error_with_its_path_and_line()
     {
         var path = Write("""

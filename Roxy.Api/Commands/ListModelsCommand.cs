@@ -1,0 +1,41 @@
+using System.Text;
+using Roxy.Api.Routing;
+using Roxy.Grains.Tenancy;
+
+namespace Roxy.Api.Commands;
+
+public sealed class ListModelsCommand(RuleCache rules) : IRoxyCommand
+{
+    public string Name => "list models";
+    public string Syntax => "#roxy list models";
+    public string Summary => "The tenant's model rules: source, policy, owner (config or runtime), targets.";
+    public bool AdminOnly => false;
+
+    public async Task<CommandReply> ExecuteAsync(CommandContext context, CommandArgs args)
+    {
+        var snapshot = await context.Tenant.GetSnapshotAsync();
+        var all = await rules.GetAllAsync(snapshot);
+        var text = new StringBuilder();
+        if (all.Count == 0)
+        {
+            text.Append("This tenant has no model rules yet. Add one with `#roxy add model <source> <target> [policy]`.\n");
+        }
+        else
+        {
+            text.Append("| source | policy | owner | targets | context-length failover |\n|---|---|---|---|---|\n");
+            foreach (var rule in all)
+            {
+                text.Append("| ").Append(Markdown.Code(rule.SourceModel))
+                    .Append(" | ").Append(ModelRuleArgs.Name(rule.Policy))
+                    .Append(" | ").Append(rule.Owner == Owner.Config ? "config" : "runtime")
+                    .Append(" | ").Append(ModelRuleArgs.Targets(rule))
+                    .Append(" | ").Append(rule.FailoverOnContextLength ? "yes" : "no").Append(" |\n");
+            }
+        }
+
+        text.Append(snapshot.AllowUnlisted
+            ? "\nAny other model name goes to its inferred provider as it is (`models.allow_unlisted`)."
+            : "\nOnly these sources and their targets may be asked for; anything else is 404 (`models.allow_unlisted: false`).");
+        return CommandReply.Ok(text.ToString());
+    }
+}

@@ -118,6 +118,15 @@ public sealed class FailoverLoop(
                         return null;
                     }
 
+                    if (result.ContextLengthExceeded && route.FailoverOnContextLength && t < route.Targets.Count - 1)
+                    {
+                        // The rule opted in: a target with a larger context window may take the prompt. The caller
+                        // error is the answer only if no later target does better.
+                        result.PassThrough?.Body.Dispose();
+                        lastError = result.Error;
+                        break;
+                    }
+
                     if (result.PassThrough is { } pass)
                     {
                         await WritePassThroughAsync(request, pass, target, key.Id);

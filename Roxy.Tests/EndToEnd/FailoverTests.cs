@@ -125,6 +125,28 @@ public sealed class FailoverTests : IClassFixture<ProxyFixture>
     }
 
     [Fact]
+    public async Task Context_length_exceeded_fails_over_to_the_next_target_only_when_the_rule_opts_in()
+    {
+        const string TooLong = "This model's maximum context length is 8192 tokens.";
+        _f.Upstream.Enqueue(FakeResponse.Error(400, "invalid_request_error", "context_length_exceeded", TooLong));
+        var optedIn = await _f.Roxy.PostChatAsync(ProxyFixture.AdminToken, """{"model":"long-context","messages":[{"role":"user","content":"hi"}]}""");
+        await optedIn.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, optedIn.StatusCode);
+        Assert.Equal("gpt-4o-128k", optedIn.Headers.GetValues("x-roxy-model").Single());
+        Assert.Equal(2, _f.Upstream.Requests.Count);
+
+        _f.Upstream.Reset();
+        _f.Upstream.Enqueue(FakeResponse.Error(400, "invalid_request_error", "context_length_exceeded", TooLong));
+        var notOptedIn = await _f.Roxy.PostChatAsync(ProxyFixture.AdminToken, """{"model":"short-context","messages":[{"role":"user","content":"hi"}]}""");
+        var error = await ChatCompletionsTests.ErrorAsync(notOptedIn);
+
+        Assert.Equal(HttpStatusCode.BadRequest, notOptedIn.StatusCode);
+        Assert.Equal("context_length_exceeded", error.GetProperty("code").GetString());
+        Assert.Single(_f.Upstream.Requests);
+    }
+
+    [Fact]
     public async Task Stream_error_before_content_fails_over_to_another_key()
     {
         _f.Upstream.Enqueue(new FakeResponse { SseErrorBeforeContent = true });

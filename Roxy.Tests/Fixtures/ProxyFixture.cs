@@ -76,6 +76,11 @@ public sealed class ProxyFixture : IAsyncLifetime
                 target_models: [openai:gpt-4o-mini]
               - source_model: custom-model
                 target_models: [compat:llama-3-70b]
+              - source_model: long-context
+                target_models: [openai:gpt-4o-mini, compat:gpt-4o-128k]
+                failover_on_context_length: true
+              - source_model: short-context
+                target_models: [openai:gpt-4o-mini, compat:gpt-4o-128k]
             providers:
               openai: { base_url: "{{upstream}}" }
               compat: { base_url: "{{upstream}}", kind: openai }

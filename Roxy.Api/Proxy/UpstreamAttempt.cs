@@ -32,7 +32,10 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
     {
         var http = request.Http;
         var settings = provider.Settings;
-        var untranslatable = provider.BuildChatBody(request.Body.Span, request.Info, target.Model, out var built);
+        PooledBuffer? built;
+        var untranslatable = request.Info is { } chat
+            ? provider.BuildChatBody(request.Body.Span, chat, target.Model, out built)
+            : provider.BuildEmbeddingsBody(request.Body.Span, request.Embeddings!, target.Model, out built);
         if (untranslatable is not null)
         {
             // The request cannot be said in this provider's protocol; another target may still take it.
@@ -43,13 +46,13 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         // A stream must start within the first-token timeout; a JSON answer arrives only once the whole completion is
         // generated, so it gets the (long) response timeout for headers and body together.
-        cts.CancelAfter(request.Info.Stream ? settings.FirstTokenTimeout : settings.ResponseTimeout);
+        cts.CancelAfter(request.Stream ? settings.FirstTokenTimeout : settings.ResponseTimeout);
 
         // (1) Send; the invoker returns at the response headers, nothing is buffered.
         HttpResponseMessage response;
         try
         {
-            using var message = provider.CreateRequest(UpstreamOperation.ChatCompletions, upstreamBody.Memory, secret, request.Info.Stream);
+            using var message = provider.CreateRequest(request.Operation, upstreamBody.Memory, secret, request.Stream);
             response = await provider.Http.SendAsync(message, cts.Token);
         }
         catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
@@ -71,7 +74,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             try
             {
                 await using var stream = await response.Content.ReadAsStreamAsync(cts.Token);
-                return request.Info.Stream
+                return request.Stream
                     ? await RelaySseAsync(request, provider, response, stream, target, key, hints, settings.IdleTimeout, cts)
                     : await RelayJsonAsync(request, provider, response, stream, target, key, hints, cts);
             }
@@ -329,7 +332,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                     if (passThrough)
                     {
                         // The usage chunk was Roxy's own request; a client that did not ask never sees it.
-                        if (kind != UpstreamEventKind.UsageOnly || request.Info.ClientWantsUsage)
+                        if (kind != UpstreamEventKind.UsageOnly || request.Info!.ClientWantsUsage)
                         {
                             sink.WriteRaw(evt);
                             pending = true;

@@ -9,4 +9,4 @@ namespace Roxy.Api.Apis;
 /// <param name="Input">A string, an array of strings, an array of token ids, or an array of arrays of token ids; never empty.</param>
 /// <param name="EncodingFormat"><c>float</c> or <c>base64</c>, checked by the provider.</param>
 /// <param name="Dimensions">Output dimensions, for models that support choosing them.</param>
-public sealed record EmbeddingsRequestDoc(string Model, JsonElement Input, string? EncodingFormat, int? Dimensions, string? User);
+public sealed record EmbeddingsRequestDoc(string Model, JsonElement Input, string? EncodingFormat = null, int? Dimensions = null, string? User = null);

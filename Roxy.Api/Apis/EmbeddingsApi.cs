@@ -13,7 +13,7 @@ public static class EmbeddingsApi
             .WithName("CreateEmbedding")
             .WithSummary("OpenAI embeddings, routed through the same rules, key rotation and failover as chat; the answer is passed through unchanged.")
             .WithTags("OpenAI")
-            .Accepts<EmbeddingsRequestDoc>("application/json")
+            .DescribesJsonBody<EmbeddingsRequestDoc>()
             .Produces(StatusCodes.Status200OK, contentType: "application/json")
             .Produces<OpenAiErrorResponse>(StatusCodes.Status400BadRequest)
             .Produces<OpenAiErrorResponse>(StatusCodes.Status401Unauthorized)

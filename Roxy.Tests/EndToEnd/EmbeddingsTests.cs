@@ -260,6 +260,17 @@ public sealed class EmbeddingsTests : IClassFixture<EmbeddingsFixture>
     }
 
     [Fact]
+    public async Task Body_without_a_content_type_is_read_as_json()
+    {
+        // As OpenAI takes it: describing the body in OpenAPI must not make routing demand the header.
+        var response = await _f.Roxy.SendAsync(HttpMethod.Post, "v1/embeddings", EmbeddingsFixture.Token, configure: r =>
+            r.Content = new ByteArrayContent("""{"model":"my-embed","input":"no header"}"""u8.ToArray()));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Single(_f.Upstream.Requests);
+    }
+
+    [Fact]
     public async Task Missing_token_is_401()
     {
         var response = await PostAsync("not-a-roxy-token", """{"model":"my-embed","input":"hi"}""");

@@ -13,7 +13,4 @@ public sealed class EmbeddingsRequestInfo
 
     /// <summary>Byte range of the whole <c>input</c> value: a string or an array.</summary>
     public Range InputValue { get; set; }
-
-    /// <summary>How many inputs the request embeds: 1 for a string or one token-id array.</summary>
-    public int InputCount { get; set; }
 }

@@ -42,14 +42,13 @@ public static class EmbeddingsRequestReader
                 {
                     reader.Read();
                     var start = (int)reader.TokenStartIndex;
-                    var error = ReadInput(ref reader, out var count);
+                    var error = ReadInput(ref reader);
                     if (error is not null)
                     {
                         return error;
                     }
 
                     info.InputValue = new Range(start, (int)reader.BytesConsumed);
-                    info.InputCount = count;
                     sawInput = true;
                 }
                 else
@@ -89,12 +88,10 @@ public static class EmbeddingsRequestReader
     }
 
     // The shape is set by the first element; the rest must match it, as OpenAI requires.
-    private static ProxyError? ReadInput(ref Utf8JsonReader reader, out int count)
+    private static ProxyError? ReadInput(ref Utf8JsonReader reader)
     {
-        count = 0;
         if (reader.TokenType == JsonTokenType.String)
         {
-            count = 1;
             return reader.ValueSpan.IsEmpty ? ProxyError.InvalidRequest("'input' must not be an empty string.", "input") : null;
         }
 
@@ -109,20 +106,19 @@ public static class EmbeddingsRequestReader
             case JsonTokenType.EndArray:
                 return ProxyError.InvalidRequest("'input' must not be an empty array.", "input");
             case JsonTokenType.String:
-                return ReadStrings(ref reader, out count);
+                return ReadStrings(ref reader);
             case JsonTokenType.Number:
-                count = 1;
                 return ReadTokenIds(ref reader, outer: -1);
             case JsonTokenType.StartArray:
-                return ReadTokenArrays(ref reader, out count);
+                return ReadTokenArrays(ref reader);
             default:
                 return ProxyError.InvalidRequest($"'input' must be {Shapes}.", "input");
         }
     }
 
-    private static ProxyError? ReadStrings(ref Utf8JsonReader reader, out int count)
+    private static ProxyError? ReadStrings(ref Utf8JsonReader reader)
     {
-        count = 0;
+        var count = 0;
         do
         {
             if (reader.TokenType != JsonTokenType.String)
@@ -162,9 +158,9 @@ public static class EmbeddingsRequestReader
         return null;
     }
 
-    private static ProxyError? ReadTokenArrays(ref Utf8JsonReader reader, out int count)
+    private static ProxyError? ReadTokenArrays(ref Utf8JsonReader reader)
     {
-        count = 0;
+        var count = 0;
         do
         {
             if (reader.TokenType != JsonTokenType.StartArray)

@@ -25,6 +25,9 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
     private const int MaxErrorBody = 64 * 1024;
     private const int MaxCompletionBody = 64 * 1024 * 1024;
 
+    // A full embeddings batch is far larger than any completion: 2048 inputs of 3072 floats as JSON text is about 90 MB.
+    private const int MaxEmbeddingsBody = 256 * 1024 * 1024;
+
     private readonly int _maxEventBytes = config.Raw.Server.MaxSseEventBytes;
 
     public async Task<AttemptResult> RunAsync(
@@ -186,6 +189,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         ProviderKey key, RateLimitHints hints, CancellationTokenSource cts)
     {
         var length = response.Content.Headers.ContentLength;
+        var limit = request.Operation == UpstreamOperation.Embeddings ? MaxEmbeddingsBody : MaxCompletionBody;
         using var body = PooledBuffer.ForDeclaredLength(length, 8192);
         while (true)
         {
@@ -196,9 +200,9 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             }
 
             body.Advance(read);
-            if (body.Length > MaxCompletionBody)
+            if (body.Length > limit)
             {
-                throw new IOException("Upstream completion exceeds the size limit.");
+                throw new IOException("Upstream answer exceeds the size limit.");
             }
         }
 

@@ -14,11 +14,11 @@ public class EmbeddingsRequestReaderTests
     }
 
     [Theory]
-    [InlineData("""{"model":"text-embedding-3-small","input":"The food was delicious."}""", "\"The food was delicious.\"", 1)]
-    [InlineData("""{"input":["a","b","c"],"model":"text-embedding-3-small"}""", "[\"a\",\"b\",\"c\"]", 3)]
-    [InlineData("""{"model":"text-embedding-3-small","input":[1, 2, 3]}""", "[1, 2, 3]", 1)]
-    [InlineData("""{"model":"text-embedding-3-small","input":[[1,2],[3],[4,5,6]]}""", "[[1,2],[3],[4,5,6]]", 3)]
-    public void Each_of_openais_four_input_shapes_is_read(string json, string input, int count)
+    [InlineData("""{"model":"text-embedding-3-small","input":"The food was delicious."}""", "\"The food was delicious.\"")]
+    [InlineData("""{"input":["a","b","c"],"model":"text-embedding-3-small"}""", "[\"a\",\"b\",\"c\"]")]
+    [InlineData("""{"model":"text-embedding-3-small","input":[1, 2, 3]}""", "[1, 2, 3]")]
+    [InlineData("""{"model":"text-embedding-3-small","input":[[1,2],[3],[4,5,6]]}""", "[[1,2],[3],[4,5,6]]")]
+    public void Each_of_openais_four_input_shapes_is_read(string json, string input)
     {
         var (error, info, body) = Read(json);
 
@@ -26,7 +26,6 @@ public class EmbeddingsRequestReaderTests
         Assert.Equal("text-embedding-3-small", info.Model);
         Assert.Equal("\"text-embedding-3-small\"", Encoding.UTF8.GetString(body[info.ModelValue]));
         Assert.Equal(input, Encoding.UTF8.GetString(body[info.InputValue]));
-        Assert.Equal(count, info.InputCount);
     }
 
     [Fact]

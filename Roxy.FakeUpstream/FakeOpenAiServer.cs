@@ -13,7 +13,8 @@ namespace Roxy.FakeUpstream;
 
 /// <summary>
 /// A fake OpenAI-compatible provider on a real loopback Kestrel socket.
-/// Routes: POST /v1/chat/completions (stream true/false), POST /v1/embeddings, GET /v1/models.
+/// Routes: POST /v1/chat/completions (stream true/false), POST /v1/embeddings (checked as strictly as OpenAI, see
+/// <see cref="FakeEmbeddings"/>), GET /v1/models.
 /// Behaviour can be scripted at run time (thread-safe): per-key behaviours, then a FIFO queue, plus optional per-key RPM enforcement.
 /// </summary>
 public sealed class FakeOpenAiServer : IAsyncDisposable
@@ -253,15 +254,21 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         var bodyLength = body.Length;
         ParsedRequest parsed = default;
         string? parseError = null;
+        FakeError? embeddingsError = null;
+        FakeEmbeddings? embeddings = null;
         try
         {
             if (record)
             {
                 Record(ctx, path, body, apiKey, arrival);
             }
-            if (route is Route.Chat or Route.Embeddings)
+            if (route == Route.Chat)
             {
-                parseError = Parse(body, route, out parsed);
+                parseError = Parse(body, out parsed);
+            }
+            else if (route == Route.Embeddings)
+            {
+                embeddingsError = FakeEmbeddings.TryParse(body, out embeddings);
             }
         }
         finally
@@ -317,6 +324,11 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
                 await WriteErrorAsync(ctx, 400, "invalid_request_error", null, parseError, null).ConfigureAwait(false);
                 return;
             }
+            if (embeddingsError is not null)
+            {
+                await WriteErrorAsync(ctx, embeddingsError.Status, embeddingsError.Type, embeddingsError.Code, embeddingsError.Message, null, embeddingsError.Param).ConfigureAwait(false);
+                return;
+            }
 
             var headers = ctx.Response.Headers;
             headers["x-request-id"] = "req_" + Interlocked.Increment(ref _idCounter).ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
@@ -348,7 +360,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
                     await WriteBytesAsync(ctx, 200, _static.Models).ConfigureAwait(false);
                     break;
                 case Route.Embeddings:
-                    await WriteEmbeddingsAsync(ctx, parsed, bodyLength).ConfigureAwait(false);
+                    await WriteEmbeddingsAsync(ctx, embeddings!).ConfigureAwait(false);
                     break;
                 case Route.Chat when parsed.Stream:
                     await WriteStreamAsync(ctx, parsed, bodyLength, behavior).ConfigureAwait(false);
@@ -402,11 +414,10 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         public byte[] Model;
         public bool Stream;
         public bool IncludeUsage;
-        public bool Base64;
-        public int InputCount;
     }
 
-    private string? Parse(ReadOnlySequence<byte> body, Route route, out ParsedRequest parsed)
+    // The chat body, loosely: embeddings are checked strictly by FakeEmbeddings.
+    private string? Parse(ReadOnlySequence<byte> body, out ParsedRequest parsed)
     {
         parsed = default;
         if (body.IsEmpty)
@@ -421,7 +432,6 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
                 return "Invalid request body: expected a JSON object.";
             }
             var sawMessages = false;
-            var sawInput = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("model"u8))
@@ -467,38 +477,6 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
                     reader.Read();
                     reader.Skip();
                 }
-                else if (reader.ValueTextEquals("input"u8))
-                {
-                    sawInput = true;
-                    reader.Read();
-                    if (reader.TokenType == JsonTokenType.StartArray)
-                    {
-                        var depth = reader.CurrentDepth;
-                        var count = 0;
-                        var firstIsNumber = false;
-                        while (reader.Read() && !(reader.TokenType == JsonTokenType.EndArray && reader.CurrentDepth == depth))
-                        {
-                            if (count == 0)
-                            {
-                                firstIsNumber = reader.TokenType == JsonTokenType.Number;
-                            }
-                            count++;
-                            reader.Skip();
-                        }
-                        // An array of token ids is one input; an array of strings / token arrays is many.
-                        parsed.InputCount = firstIsNumber ? 1 : Math.Max(1, count);
-                    }
-                    else
-                    {
-                        parsed.InputCount = 1;
-                        reader.Skip();
-                    }
-                }
-                else if (reader.ValueTextEquals("encoding_format"u8))
-                {
-                    reader.Read();
-                    parsed.Base64 = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("base64"u8);
-                }
                 else
                 {
                     reader.Read();
@@ -509,13 +487,9 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             {
                 return "you must provide a model parameter";
             }
-            if (route == Route.Chat && !sawMessages)
+            if (!sawMessages)
             {
                 return "Missing required parameter: 'messages'.";
-            }
-            if (route == Route.Embeddings && !sawInput)
-            {
-                return "Missing required parameter: 'input'.";
             }
             return null;
         }
@@ -580,7 +554,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         return response.BodyWriter.FlushAsync(ctx.RequestAborted);
     }
 
-    private static async Task WriteErrorAsync(HttpContext ctx, int status, string? type, string? code, string? message, IReadOnlyDictionary<string, string>? extraHeaders)
+    private static async Task WriteErrorAsync(HttpContext ctx, int status, string? type, string? code, string? message, IReadOnlyDictionary<string, string>? extraHeaders, string? param = null)
     {
         var response = ctx.Response;
         response.StatusCode = status;
@@ -595,7 +569,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             }
         }
         var buffer = Buffer();
-        W.ErrorObject(buffer, message, type, code);
+        W.ErrorObject(buffer, message, type, code, param);
         await SendBuffered(ctx, buffer).ConfigureAwait(false);
     }
 
@@ -656,31 +630,13 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         await SendBuffered(ctx, b).ConfigureAwait(false);
     }
 
-    private async Task WriteEmbeddingsAsync(HttpContext ctx, ParsedRequest parsed, long bodyLength)
+    private async Task WriteEmbeddingsAsync(HttpContext ctx, FakeEmbeddings embeddings)
     {
         var response = ctx.Response;
         response.StatusCode = 200;
         response.ContentType = "application/json";
-        var vector = parsed.Base64 ? _static.EmbeddingBase64 : _static.EmbeddingFloats;
         var b = Buffer();
-        W.Raw(b, "{\"object\":\"list\",\"data\":["u8);
-        var n = Math.Max(1, parsed.InputCount);
-        for (var i = 0; i < n; i++)
-        {
-            W.Raw(b, i == 0 ? "{\"object\":\"embedding\",\"index\":"u8 : ",{\"object\":\"embedding\",\"index\":"u8);
-            W.Num(b, i);
-            W.Raw(b, ",\"embedding\":"u8);
-            W.Raw(b, vector);
-            W.Raw(b, "}"u8);
-        }
-        W.Raw(b, "],\"model\":\""u8);
-        W.Raw(b, parsed.Model);
-        W.Raw(b, "\",\"usage\":{\"prompt_tokens\":"u8);
-        var tokens = PromptTokens(bodyLength);
-        W.Num(b, tokens);
-        W.Raw(b, ",\"total_tokens\":"u8);
-        W.Num(b, tokens);
-        W.Raw(b, "}}"u8);
+        embeddings.WriteAnswer(b, _options.EmbeddingDimensions);
         await SendBuffered(ctx, b).ConfigureAwait(false);
     }
 

@@ -15,7 +15,7 @@ public sealed class FakeUpstreamOptions
     /// <summary>Optional fixed answer text; split into chunks at spaces. When null, a stock sentence of <see cref="ContentChunks"/> words is used.</summary>
     public string? ContentText { get; set; }
 
-    /// <summary>Dimensions of the fake embedding vectors. Default 16.</summary>
+    /// <summary>Dimensions of the fake embedding vectors when a request names none (OpenAI's are 1536 or more). Default 16, to keep answers small.</summary>
     public int EmbeddingDimensions { get; set; } = 16;
 
     /// <summary>Model ids listed by GET /v1/models.</summary>

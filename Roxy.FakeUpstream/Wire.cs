@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Text;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
@@ -98,13 +97,15 @@ internal static class W
         Raw(w, "\""u8);
     }
 
-    public static void ErrorObject(IBufferWriter<byte> w, string? message, string? type, string? code)
+    public static void ErrorObject(IBufferWriter<byte> w, string? message, string? type, string? code, string? param = null)
     {
         Raw(w, "{\"error\":{\"message\":"u8);
         Str(w, message ?? "");
         Raw(w, ",\"type\":"u8);
         Str(w, type ?? "invalid_request_error");
-        Raw(w, ",\"param\":null,\"code\":"u8);
+        Raw(w, ",\"param\":"u8);
+        Str(w, param);
+        Raw(w, ",\"code\":"u8);
         Str(w, code);
         Raw(w, "}}"u8);
     }
@@ -131,19 +132,8 @@ internal sealed class StaticBytes
         }
         sb.Append("]}");
         Models = Encoding.UTF8.GetBytes(sb.ToString());
-
-        var dims = Math.Max(1, options.EmbeddingDimensions);
-        var vector = new float[dims];
-        for (var i = 0; i < dims; i++)
-        {
-            vector[i] = MathF.Round(MathF.Sin(i + 1) / MathF.Sqrt(dims), 6);
-        }
-        EmbeddingFloats = Encoding.UTF8.GetBytes("[" + string.Join(",", vector.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture))) + "]");
-        EmbeddingBase64 = Encoding.UTF8.GetBytes("\"" + Convert.ToBase64String(MemoryMarshal.AsBytes(vector.AsSpan())) + "\"");
     }
 
     public ContentPlan DefaultPlan { get; }
     public byte[] Models { get; }
-    public byte[] EmbeddingFloats { get; }
-    public byte[] EmbeddingBase64 { get; }
 }

@@ -6,4 +6,4 @@ namespace Roxy.Api.Apis;
 /// The chat completions request as documented in OpenAPI. Roxy itself never binds to this type: the body is
 /// forwarded as sent, so any field the provider understands works.
 /// </summary>
-public sealed record ChatCompletionRequestDoc(string Model, JsonElement Messages, bool? Stream, JsonElement? StreamOptions, int? MaxTokens);
+public sealed record ChatCompletionRequestDoc(string Model, JsonElement Messages, bool? Stream = null, JsonElement? StreamOptions = null, int? MaxTokens = null);

@@ -14,6 +14,7 @@ public static class ChatCompletionsApi
             .WithName("CreateChatCompletion")
             .WithSummary("OpenAI chat completions, streaming or not, routed to an upstream model and key.")
             .WithTags("OpenAI")
+            .DescribesJsonBody<ChatCompletionRequestDoc>()
             .Produces(StatusCodes.Status200OK, contentType: "application/json")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .Produces<OpenAiErrorResponse>(StatusCodes.Status400BadRequest)

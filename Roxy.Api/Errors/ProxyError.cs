@@ -83,6 +83,12 @@ public sealed record ProxyError(int Status, string Type, string Code, string Mes
         "provider_not_supported",
         $"Provider '{provider}' speaks a protocol this Roxy build does not proxy.");
 
+    /// <summary>An embeddings request routed only to providers whose protocol has no embeddings (Anthropic has none).</summary>
+    public static ProxyError EmbeddingsNotSupported(string provider) => InvalidRequest(
+        $"Provider '{provider}' has no embeddings API; route this model to an OpenAI-compatible provider.",
+        "model",
+        "model_not_supported");
+
     public static ProxyError KeysExhausted(TimeSpan retryAfter) => new(
         StatusCodes.Status429TooManyRequests,
         "rate_limit_error",
@@ -92,6 +98,11 @@ public sealed record ProxyError(int Status, string Type, string Code, string Mes
     public static ProxyError LargerThanAnyKey(long estimatedTokens) => InvalidRequest(
         $"This request needs about {estimatedTokens} tokens, more than any key's max_tpm allows; shorten it or lower max_tokens.",
         "messages",
+        "request_too_large");
+
+    public static ProxyError InputLargerThanAnyKey(long estimatedTokens) => InvalidRequest(
+        $"This input needs about {estimatedTokens} tokens, more than any key's max_tpm allows; send fewer or shorter inputs per request.",
+        "input",
         "request_too_large");
 
     public static ProxyError InvalidTokenEstimate { get; } = InvalidRequest(

@@ -39,7 +39,13 @@ public static class RoxyServiceExtensions
         services.AddHostedService<KeyProber>();
         services.AddHostedService<TenantRefresher>();
         services.AddRoxyCommands();
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RoxyJsonContext.Default));
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            // OpenAI's field names (owned_by), in typed results and the OpenAPI document alike: the context's own
+            // naming policy applies only when it is used with its own options.
+            o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, RoxyJsonContext.Default);
+        });
         services.AddOpenApi();
         return builder;
     }

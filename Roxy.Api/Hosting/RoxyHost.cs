@@ -106,6 +106,7 @@ public static class RoxyHost
         app.MapScalarApiReference("/scalar");
         app.MapHealthApi();
         app.MapChatCompletionsApi();
+        app.MapEmbeddingsApi();
         app.MapModelsApi();
         app.MapFallbackApi();
         return app;

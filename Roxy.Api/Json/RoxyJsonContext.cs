@@ -14,6 +14,7 @@ namespace Roxy.Api.Json;
 [JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(HealthReport))]
 [JsonSerializable(typeof(ChatCompletionRequestDoc))]
+[JsonSerializable(typeof(EmbeddingsRequestDoc))]
 public sealed partial class RoxyJsonContext : JsonSerializerContext
 {
     /// <summary>

@@ -15,7 +15,7 @@ public static partial class RequestLog
             logger,
             request.RequestId,
             request.Identity.TenantId,
-            request.Info.Model,
+            request.Model,
             request.Answered?.Model,
             request.Answered?.Provider,
             request.KeyId,
@@ -26,7 +26,7 @@ public static partial class RequestLog
             request.CompletionTokens,
             request.CacheResult,
             request.Attempts,
-            request.Info.Stream);
+            request.Stream);
     }
 
     [LoggerMessage(

@@ -27,6 +27,16 @@ public interface IProviderClient
     /// </summary>
     ProxyError? BuildChatBody(ReadOnlySpan<byte> clientBody, ChatRequestInfo info, string model, out PooledBuffer? body);
 
+    /// <summary>
+    /// The body to send for an OpenAI embeddings request, addressed to <paramref name="model"/>. Only a protocol that
+    /// has embeddings implements it; any other refuses (a 400 to the client, unless another target serves).
+    /// </summary>
+    ProxyError? BuildEmbeddingsBody(ReadOnlySpan<byte> clientBody, EmbeddingsRequestInfo info, string model, out PooledBuffer? body)
+    {
+        body = null;
+        return ProxyError.EmbeddingsNotSupported(Settings.Name);
+    }
+
     HttpRequestMessage CreateRequest(UpstreamOperation operation, ReadOnlyMemory<byte> body, string apiKey, bool stream);
 
     /// <summary>What a non-success status means for the key, the provider and the request.</summary>

@@ -32,21 +32,15 @@ public static class ChatRequestReader
                 if (reader.ValueTextEquals("model"u8))
                 {
                     reader.Read();
-                    if (reader.TokenType != JsonTokenType.String)
+                    var error = ReadModel(ref reader, out var model, out var value);
+                    if (error is not null)
                     {
-                        return ProxyError.InvalidRequest("'model' must be a string.", "model");
+                        return error;
                     }
 
-                    info.Model = reader.GetString() ?? "";
-                    var start = (int)reader.TokenStartIndex;
-                    info.ModelValue = new Range(start, (int)reader.BytesConsumed);
-                    sawModel = info.Model.Length > 0;
-                    // The name travels into response headers and log lines: printable ASCII only, as every provider's ids are.
-                    if (sawModel && !IsModelName(info.Model))
-                    {
-                        return ProxyError.InvalidRequest(
-                            $"'model' must be at most {MaxModelLength} printable ASCII characters (letters, digits and punctuation such as '-', '.', ':', '/').", "model");
-                    }
+                    info.Model = model;
+                    info.ModelValue = value;
+                    sawModel = model.Length > 0;
                 }
                 else if (reader.ValueTextEquals("stream"u8))
                 {
@@ -144,6 +138,30 @@ public static class ChatRequestReader
     }
 
     internal const int MaxModelLength = 256;
+
+    /// <summary>
+    /// Reads the <c>model</c> value the reader is on; an empty name is left for the caller to refuse as missing. The
+    /// name travels into response headers and log lines: printable ASCII only, as every provider's ids are.
+    /// </summary>
+    internal static ProxyError? ReadModel(ref Utf8JsonReader reader, out string model, out Range value)
+    {
+        model = "";
+        value = default;
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            return ProxyError.InvalidRequest("'model' must be a string.", "model");
+        }
+
+        model = reader.GetString() ?? "";
+        value = new Range((int)reader.TokenStartIndex, (int)reader.BytesConsumed);
+        if (model.Length > 0 && !IsModelName(model))
+        {
+            return ProxyError.InvalidRequest(
+                $"'model' must be at most {MaxModelLength} printable ASCII characters (letters, digits and punctuation such as '-', '.', ':', '/').", "model");
+        }
+
+        return null;
+    }
 
     internal static bool IsModelName(string model) =>
         model.Length <= MaxModelLength && !model.AsSpan().ContainsAnyExceptInRange('!', '~');

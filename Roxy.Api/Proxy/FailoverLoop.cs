@@ -47,7 +47,10 @@ public sealed class FailoverLoop(
                 var provider = providers.Get(target.Provider);
                 if (provider is null)
                 {
-                    lastError ??= ProxyError.ProviderNotSupported(target.Provider);
+                    // No client here means a protocol other than OpenAI's, and only OpenAI's has embeddings.
+                    lastError ??= request.Operation == UpstreamOperation.Embeddings
+                        ? ProxyError.EmbeddingsNotSupported(target.Provider)
+                        : ProxyError.ProviderNotSupported(target.Provider);
                     continue;
                 }
 
@@ -169,7 +172,9 @@ public sealed class FailoverLoop(
 
             if (tooLarge)
             {
-                return ProxyError.LargerThanAnyKey(request.EstimatedTokens);
+                return request.Operation == UpstreamOperation.Embeddings
+                    ? ProxyError.InputLargerThanAnyKey(request.EstimatedTokens)
+                    : ProxyError.LargerThanAnyKey(request.EstimatedTokens);
             }
 
             return lastError ?? ProxyError.NoAvailableKeys(noKeys > 0 ? route.Targets[0].Provider : null);

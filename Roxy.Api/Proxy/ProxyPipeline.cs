@@ -10,9 +10,9 @@ using Roxy.Grains.Tenancy;
 namespace Roxy.Api.Proxy;
 
 /// <summary>
-/// <c>POST /v1/chat/completions</c>, one awaited step per line: authenticate → read and validate the body →
-/// resolve the model → reserve and call through the failover loop → log. The response is written by the
-/// attempt that answers; this class writes only errors that happen before any attempt commits.
+/// <c>POST /v1/chat/completions</c> and <c>POST /v1/embeddings</c>, one awaited step per line: authenticate → read
+/// and validate the body → resolve the model → reserve and call through the failover loop → log. The response is
+/// written by the attempt that answers; this class writes only errors that happen before any attempt commits.
 /// </summary>
 public sealed class ProxyPipeline(
     TokenAuthenticator authenticator,
@@ -40,11 +40,29 @@ public sealed class ProxyPipeline(
         catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
         {
             // Nothing escapes as a bare 500 with an empty body, whichever step threw.
-            if (Failed(http, requestId, ex) is { } error)
-            {
-                http.Response.Clear();
-                await ErrorWriter.WriteAsync(http, error);
-            }
+            await WriteFailureAsync(http, requestId, ex);
+        }
+    }
+
+    public async Task HandleEmbeddingsAsync(HttpContext http)
+    {
+        var requestId = RequestIds.Assign(http);
+        try
+        {
+            await HandleEmbeddingsAsync(http, requestId);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
+        {
+            await WriteFailureAsync(http, requestId, ex);
+        }
+    }
+
+    private async Task WriteFailureAsync(HttpContext http, string requestId, Exception ex)
+    {
+        if (Failed(http, requestId, ex) is { } error)
+        {
+            http.Response.Clear();
+            await ErrorWriter.WriteAsync(http, error);
         }
     }
 
@@ -155,6 +173,63 @@ public sealed class ProxyPipeline(
         }
     }
 
+    // The chat steps without commands: an embeddings input is never a #roxy command, and goes upstream as sent.
+    private async Task HandleEmbeddingsAsync(HttpContext http, string requestId)
+    {
+        var identity = await authenticator.AuthenticateAsync(http);
+        if (identity is null)
+        {
+            await ErrorWriter.WriteAsync(http, ProxyError.InvalidApiKey);
+            return;
+        }
+
+        var (body, bodyError) = await RequestBodyReader.ReadAsync(http, _maxBodyBytes);
+        if (body is null)
+        {
+            await ErrorWriter.WriteAsync(http, bodyError!);
+            return;
+        }
+
+        using (body)
+        {
+            if (body.Length > InlineWorkLimit)
+            {
+                // Off the IO thread, as for chat: a batch of inputs is read and counted in one go.
+                await Task.Yield();
+            }
+
+            var invalid = EmbeddingsRequestReader.TryRead(body.Span, out var info);
+            if (invalid is not null)
+            {
+                await ErrorWriter.WriteAsync(http, invalid);
+                return;
+            }
+
+            var request = new ProxyRequest(http, requestId, identity, body, info);
+            request.Sink = new OpenAiEmbeddingsSink(request);
+            ProxyError? error;
+            try
+            {
+                error = await ProxyAsync(request);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
+            {
+                error = Failed(http, requestId, ex);
+                if (error is null)
+                {
+                    return;
+                }
+            }
+
+            if (error is not null && !http.Response.HasStarted)
+            {
+                await ErrorWriter.WriteAsync(http, error);
+            }
+
+            RequestLog.Write(logger, request, http.Response.StatusCode);
+        }
+    }
+
     private Task<ProxyError?> ProxyAsync(ProxyRequest request)
     {
         // The tenant snapshot is nearly always cached: then no state machine of its own for this step.
@@ -168,7 +243,7 @@ public sealed class ProxyPipeline(
     private Task<ProxyError?> RouteAsync(ProxyRequest request, TenantSnapshot tenant)
     {
         // Likewise the rule: held in memory nearly always, so no grain call and no state machine.
-        if (!resolver.TryResolve(tenant, request.Info.Model, out var route, out var notFound))
+        if (!resolver.TryResolve(tenant, request.Model, out var route, out var notFound))
         {
             return RouteColdAsync(request, tenant);
         }
@@ -179,15 +254,25 @@ public sealed class ProxyPipeline(
     // A rule this frontend has not read yet: one grain call, then the same steps.
     private async Task<ProxyError?> RouteColdAsync(ProxyRequest request, TenantSnapshot tenant)
     {
-        var (route, notFound) = await resolver.ResolveColdAsync(tenant, request.Info.Model);
+        var (route, notFound) = await resolver.ResolveColdAsync(tenant, request.Model);
         return notFound ?? await DispatchAsync(request, route!);
     }
 
     private Task<ProxyError?> DispatchAsync(ProxyRequest request, ResolvedRoute route)
     {
         request.Route = route;
-        request.EstimatedTokens = estimator.Estimate(request.Body.Span, request.Info, route.Targets[0].Model, out var prompt);
-        request.PromptEstimate = prompt;
+        if (request.Info is { } chat)
+        {
+            request.EstimatedTokens = estimator.Estimate(request.Body.Span, chat, route.Targets[0].Model, out var prompt);
+            request.PromptEstimate = prompt;
+        }
+        else
+        {
+            var input = TokenEstimator.EstimateEmbeddings(request.Body.Span, request.Embeddings!, route.Targets[0].Model);
+            request.EstimatedTokens = input;
+            request.PromptEstimate = input;
+        }
+
         return failover.RunAsync(request);
     }
 }

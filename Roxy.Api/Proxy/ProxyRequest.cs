@@ -1,19 +1,50 @@
 using System.Diagnostics;
 using Roxy.Api.Inbound;
+using Roxy.Api.Providers;
 using Roxy.Api.Routing;
 using Roxy.Api.Tenancy;
 
 namespace Roxy.Api.Proxy;
 
 /// <summary>One proxied request as it moves through the pipeline, and what the request log line reports.</summary>
-public sealed class ProxyRequest(HttpContext http, string requestId, TenantIdentity identity, PooledBuffer body, ChatRequestInfo info)
+public sealed class ProxyRequest
 {
-    public HttpContext Http { get; } = http;
-    public string RequestId { get; } = requestId;
-    public TenantIdentity Identity { get; } = identity;
-    public PooledBuffer Body { get; } = body;
-    public ChatRequestInfo Info { get; } = info;
+    public ProxyRequest(HttpContext http, string requestId, TenantIdentity identity, PooledBuffer body, ChatRequestInfo info)
+        : this(http, requestId, identity, body, UpstreamOperation.ChatCompletions, info.Model, info.Stream) => Info = info;
+
+    public ProxyRequest(HttpContext http, string requestId, TenantIdentity identity, PooledBuffer body, EmbeddingsRequestInfo embeddings)
+        : this(http, requestId, identity, body, UpstreamOperation.Embeddings, embeddings.Model, stream: false) => Embeddings = embeddings;
+
+    private ProxyRequest(HttpContext http, string requestId, TenantIdentity identity, PooledBuffer body, UpstreamOperation operation, string model, bool stream)
+    {
+        Http = http;
+        RequestId = requestId;
+        Identity = identity;
+        Body = body;
+        Operation = operation;
+        Model = model;
+        Stream = stream;
+    }
+
+    public HttpContext Http { get; }
+    public string RequestId { get; }
+    public TenantIdentity Identity { get; }
+    public PooledBuffer Body { get; }
     public long StartedAt { get; } = Stopwatch.GetTimestamp();
+
+    /// <summary>What the client asked for: a chat completion or embeddings.</summary>
+    public UpstreamOperation Operation { get; }
+
+    /// <summary>The model as the client named it.</summary>
+    public string Model { get; }
+
+    public bool Stream { get; }
+
+    /// <summary>The chat request as read; null for embeddings.</summary>
+    public ChatRequestInfo? Info { get; }
+
+    /// <summary>The embeddings request as read; null for chat.</summary>
+    public EmbeddingsRequestInfo? Embeddings { get; }
 
     /// <summary>Where the answer goes, in the client's protocol.</summary>
     public IClientSink Sink { get; set; } = null!;

@@ -77,6 +77,34 @@ public sealed class TokenEstimator(int defaultMaxTokens)
         return (int)Math.Clamp(prompt + completion, 1, MaxEstimate);
     }
 
+    /// <summary>
+    /// The reservation for an embeddings request: the tokens of <c>input</c> alone, strings counted with the target
+    /// model's encoding (cl100k_base for OpenAI's embedding models) and sampled as chat texts are when long, token-id
+    /// arrays by their length. Nothing is generated, so there is no completion part and no chat framing.
+    /// </summary>
+    /// <returns>At least 1 and at most <see cref="MaxEstimate"/>.</returns>
+    public static int EstimateEmbeddings(ReadOnlySpan<byte> body, EmbeddingsRequestInfo info, string? upstreamModel)
+    {
+        var input = body[info.InputValue];
+        var counter = new Counter(TokenizerFor(string.IsNullOrEmpty(upstreamModel) ? info.Model : upstreamModel));
+        long tokens;
+        try
+        {
+            tokens = counter.CountInput(input);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
+        {
+            // Invalid UTF-8 in a string: about four bytes per token errs high, as for chat.
+            tokens = input.Length / 4;
+        }
+        finally
+        {
+            counter.Dispose();
+        }
+
+        return (int)Math.Clamp(tokens, 1, MaxEstimate);
+    }
+
     /// <summary>Loads both vocabularies (about half a second) so the first request does not pay for it.</summary>
     public static void WarmUp()
     {
@@ -187,6 +215,30 @@ public sealed class TokenEstimator(int defaultMaxTokens)
             }
 
             return total + ReplyPriming;
+        }
+
+        // An embeddings input as EmbeddingsRequestReader accepted it: a string, strings, token ids, or arrays of them.
+        public long CountInput(ReadOnlySpan<byte> input)
+        {
+            var reader = new Utf8JsonReader(input, new JsonReaderOptions { MaxDepth = ChatRequestReader.MaxDepth });
+            reader.Read();
+            if (reader.TokenType == JsonTokenType.String)
+            {
+                return CountString(ref reader);
+            }
+
+            long total = 0;
+            while (reader.Read())
+            {
+                total += reader.TokenType switch
+                {
+                    JsonTokenType.String => CountString(ref reader),
+                    JsonTokenType.Number => 1,
+                    _ => 0,
+                };
+            }
+
+            return total;
         }
 
         private long CountMessages(ref Utf8JsonReader reader)

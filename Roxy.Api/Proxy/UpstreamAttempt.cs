@@ -25,6 +25,9 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
     private const int MaxErrorBody = 64 * 1024;
     private const int MaxCompletionBody = 64 * 1024 * 1024;
 
+    // A full embeddings batch is far larger than any completion: 2048 inputs of 3072 floats as JSON text is about 90 MB.
+    private const int MaxEmbeddingsBody = 256 * 1024 * 1024;
+
     private readonly int _maxEventBytes = config.Raw.Server.MaxSseEventBytes;
 
     public async Task<AttemptResult> RunAsync(
@@ -32,7 +35,10 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
     {
         var http = request.Http;
         var settings = provider.Settings;
-        var untranslatable = provider.BuildChatBody(request.Body.Span, request.Info, target.Model, out var built);
+        PooledBuffer? built;
+        var untranslatable = request.Info is { } chat
+            ? provider.BuildChatBody(request.Body.Span, chat, target.Model, out built)
+            : provider.BuildEmbeddingsBody(request.Body.Span, request.Embeddings!, target.Model, out built);
         if (untranslatable is not null)
         {
             // The request cannot be said in this provider's protocol; another target may still take it.
@@ -43,13 +49,13 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         // A stream must start within the first-token timeout; a JSON answer arrives only once the whole completion is
         // generated, so it gets the (long) response timeout for headers and body together.
-        cts.CancelAfter(request.Info.Stream ? settings.FirstTokenTimeout : settings.ResponseTimeout);
+        cts.CancelAfter(request.Stream ? settings.FirstTokenTimeout : settings.ResponseTimeout);
 
         // (1) Send; the invoker returns at the response headers, nothing is buffered.
         HttpResponseMessage response;
         try
         {
-            using var message = provider.CreateRequest(UpstreamOperation.ChatCompletions, upstreamBody.Memory, secret, request.Info.Stream);
+            using var message = provider.CreateRequest(request.Operation, upstreamBody.Memory, secret, request.Stream);
             response = await provider.Http.SendAsync(message, cts.Token);
         }
         catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
@@ -71,7 +77,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             try
             {
                 await using var stream = await response.Content.ReadAsStreamAsync(cts.Token);
-                return request.Info.Stream
+                return request.Stream
                     ? await RelaySseAsync(request, provider, response, stream, target, key, hints, settings.IdleTimeout, cts)
                     : await RelayJsonAsync(request, provider, response, stream, target, key, hints, cts);
             }
@@ -190,6 +196,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         ProviderKey key, RateLimitHints hints, CancellationTokenSource cts)
     {
         var length = response.Content.Headers.ContentLength;
+        var limit = request.Operation == UpstreamOperation.Embeddings ? MaxEmbeddingsBody : MaxCompletionBody;
         using var body = PooledBuffer.ForDeclaredLength(length, 8192);
         while (true)
         {
@@ -200,9 +207,9 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             }
 
             body.Advance(read);
-            if (body.Length > MaxCompletionBody)
+            if (body.Length > limit)
             {
-                throw new IOException("Upstream completion exceeds the size limit.");
+                throw new IOException("Upstream answer exceeds the size limit.");
             }
         }
 
@@ -336,7 +343,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                     if (passThrough)
                     {
                         // The usage chunk was Roxy's own request; a client that did not ask never sees it.
-                        if (kind != UpstreamEventKind.UsageOnly || request.Info.ClientWantsUsage)
+                        if (kind != UpstreamEventKind.UsageOnly || request.Info!.ClientWantsUsage)
                         {
                             sink.WriteRaw(evt);
                             pending = true;

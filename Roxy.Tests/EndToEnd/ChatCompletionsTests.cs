@@ -149,6 +149,8 @@ public sealed class ChatCompletionsTests : IClassFixture<ProxyFixture>
         Assert.Equal("list", json.RootElement.GetProperty("object").GetString());
         var ids = json.RootElement.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()!).ToArray();
         Assert.Equal(["fast", "gpt-4o-mini"], ids);
+        // OpenAI's field names, as its SDKs read them.
+        Assert.All(json.RootElement.GetProperty("data").EnumerateArray(), m => Assert.Equal(JsonValueKind.String, m.GetProperty("owned_by").ValueKind));
     }
 
     [Fact]

@@ -177,4 +177,68 @@ public sealed class FakeUpstreamTests : IAsyncLifetime
         Assert.True(sw.Elapsed >= TimeSpan.FromMilliseconds(290), $"body took {sw.Elapsed}");
         Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Sdk_reads_the_fakes_embeddings_in_both_encodings()
+    {
+        var client = new OpenAI.Embeddings.EmbeddingClient("text-embedding-3-small", new ApiKeyCredential("sk-test"), new OpenAIClientOptions { Endpoint = _server.BaseUrl });
+        // The SDK asks for base64 and decodes it; the float form of the same request must carry the same numbers.
+        var viaSdk = (await client.GenerateEmbeddingsAsync(["one", "two"], new OpenAI.Embeddings.EmbeddingGenerationOptions { Dimensions = 12 })).Value;
+        using var floats = await Http.SendAsync(PostTo("/embeddings", """{"model":"text-embedding-3-small","input":["one","two"],"dimensions":12,"encoding_format":"float"}"""));
+        using var json = JsonDocument.Parse(await floats.Content.ReadAsStringAsync());
+
+        Assert.Equal(2, viaSdk.Count);
+        for (var i = 0; i < 2; i++)
+        {
+            var expected = json.RootElement.GetProperty("data")[i].GetProperty("embedding").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+            Assert.Equal(12, expected.Length);
+            Assert.Equal(expected, viaSdk[i].ToFloats().ToArray());
+        }
+
+        Assert.Equal(json.RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt32(), viaSdk.Usage.InputTokenCount);
+        Assert.Equal(2, viaSdk.Usage.InputTokenCount);
+    }
+
+    [Theory]
+    [InlineData("""{"model":"text-embedding-3-small","input":""}""", 400, "'$.input' is invalid")]
+    [InlineData("""{"model":"text-embedding-3-small","input":[]}""", 400, "'$.input' is invalid")]
+    [InlineData("""{"model":"text-embedding-3-small","input":["a",1]}""", 400, "'$.input' is invalid")]
+    [InlineData("""{"model":"text-embedding-3-small","input":[[1],[]]}""", 400, "'$.input' is invalid")]
+    [InlineData("""{"model":"text-embedding-3-small"}""", 400, "'input' is a required property")]
+    [InlineData("""{"input":"a"}""", 400, "you must provide a model parameter")]
+    [InlineData("""{"model":"text-embedding-3-small","input":"a","stream":true}""", 400, "Unrecognized request argument supplied: stream")]
+    [InlineData("""{"model":"text-embedding-3-small","input":"a","encoding_format":"int8"}""", 400, "Supported values are: 'float' and 'base64'")]
+    [InlineData("""{"model":"text-embedding-ada-002","input":"a","dimensions":8}""", 400, "does not support specifying dimensions")]
+    [InlineData("""{"model":"text-embedding-3-small","input":"a","dimensions":4096}""", 400, "at most 1536 dimensions")]
+    [InlineData("""{"model":"text-embedding-3-small","input":"a","dimensions":0}""", 400, "'dimensions'")]
+    [InlineData("""{"model":"gpt-4o-mini","input":"a"}""", 404, "does not exist")]
+    public async Task Fake_embeddings_refuse_what_openai_refuses(string body, int status, string says)
+    {
+        using var response = await Http.SendAsync(PostTo("/embeddings", body));
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Contains(says, json.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Fake_embeddings_enforce_openais_sizes()
+    {
+        var tooLong = JsonSerializer.Serialize(new { model = "text-embedding-3-small", input = new string('a', 4 * 8192 + 4) });
+        var tooMany = JsonSerializer.Serialize(new { model = "text-embedding-3-small", input = Enumerable.Repeat("a", 2049) });
+
+        using var longAnswer = await Http.SendAsync(PostTo("/embeddings", tooLong));
+        using var manyAnswer = await Http.SendAsync(PostTo("/embeddings", tooMany));
+
+        Assert.Equal(HttpStatusCode.BadRequest, longAnswer.StatusCode);
+        Assert.Contains("maximum context length is 8192 tokens", await longAnswer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, manyAnswer.StatusCode);
+    }
+
+    private HttpRequestMessage PostTo(string path, string body) =>
+        new(HttpMethod.Post, new Uri(_server.BaseUrl + path))
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+            Headers = { Authorization = new AuthenticationHeaderValue("Bearer", "sk-raw") },
+        };
 }

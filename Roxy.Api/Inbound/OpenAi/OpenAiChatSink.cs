@@ -30,7 +30,7 @@ public sealed class OpenAiChatSink(ProxyRequest request, TimeProvider time) : IC
 
     public void WriteEvent(in ChatEvent chatEvent)
     {
-        _encoder ??= new OpenAiChunkEncoder("chatcmpl-" + request.RequestId, time.GetUtcNow().ToUnixTimeSeconds(), request.Info.ClientWantsUsage);
+        _encoder ??= new OpenAiChunkEncoder("chatcmpl-" + request.RequestId, time.GetUtcNow().ToUnixTimeSeconds(), request.Info!.ClientWantsUsage);
         _encoder.Write(chatEvent, request.Http.Response.BodyWriter);
     }
 

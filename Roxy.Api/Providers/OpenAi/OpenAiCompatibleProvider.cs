@@ -9,6 +9,7 @@ namespace Roxy.Api.Providers.OpenAi;
 /// <summary>
 /// OpenAI's protocol: OpenAI itself, OpenRouter, Chutes and any <c>kind: openai</c> provider. An OpenAI client's
 /// request and this provider's answer are the same protocol, so bytes pass through with only <c>model</c> spliced.
+/// It is also the one protocol with embeddings.
 /// </summary>
 public sealed class OpenAiCompatibleProvider(ResolvedProvider settings, HttpMessageInvoker http) : IProviderClient
 {
@@ -25,6 +26,13 @@ public sealed class OpenAiCompatibleProvider(ResolvedProvider settings, HttpMess
     public ProxyError? BuildChatBody(ReadOnlySpan<byte> clientBody, ChatRequestInfo info, string model, out PooledBuffer? body)
     {
         body = UpstreamBodyBuilder.Build(clientBody, info, model);
+        return null;
+    }
+
+    // The client's bytes with only the model replaced: embeddings need no usage switch, and nothing else is touched.
+    public ProxyError? BuildEmbeddingsBody(ReadOnlySpan<byte> clientBody, EmbeddingsRequestInfo info, string model, out PooledBuffer? body)
+    {
+        body = UpstreamBodyBuilder.ReplaceModel(clientBody, info.ModelValue, model);
         return null;
     }
 

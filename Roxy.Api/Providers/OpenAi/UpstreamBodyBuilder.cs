@@ -82,6 +82,16 @@ public static class UpstreamBodyBuilder
         return buffer;
     }
 
+    /// <summary>The body with only the <paramref name="modelValue"/> token replaced.</summary>
+    public static PooledBuffer ReplaceModel(ReadOnlySpan<byte> body, Range modelValue, string upstreamModel)
+    {
+        var buffer = new PooledBuffer(body.Length + upstreamModel.Length + 16);
+        buffer.Write(body[..modelValue.Start]);
+        WriteJsonString(buffer, upstreamModel);
+        buffer.Write(body[modelValue.End..]);
+        return buffer;
+    }
+
     private static void WriteJsonString(PooledBuffer buffer, string value)
     {
         var max = Encoding.UTF8.GetMaxByteCount(value.Length) * 6 + 2;

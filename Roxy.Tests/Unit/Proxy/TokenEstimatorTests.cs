@@ -253,3 +253,77 @@ public class TokenEstimatorBoundsTests
         Assert.InRange(new TokenEstimator(0).Estimate("{}"u8, new ChatRequestInfo { Model = "gpt-4o" }), 1, TokenEstimator.MaxEstimate);
     }
 }
+
+public class EmbeddingsTokenEstimateTests
+{
+    private static readonly Tokenizer Cl100k = TiktokenTokenizer.CreateForEncoding("cl100k_base");
+    private static readonly Tokenizer O200k = TiktokenTokenizer.CreateForEncoding("o200k_base");
+
+    // Tokenizes very differently in the two vocabularies, so the encoding choice is observable.
+    private const string Japanese = "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。";
+
+    private static int Estimate(string json, string? upstreamModel = null)
+    {
+        var body = Encoding.UTF8.GetBytes(json);
+        Assert.Null(EmbeddingsRequestReader.TryRead(body, out var info));
+        return TokenEstimator.EstimateEmbeddings(body, info, upstreamModel);
+    }
+
+    private static string Json(object input, string model = "text-embedding-3-small") =>
+        System.Text.Json.JsonSerializer.Serialize(new { model, input });
+
+    [Fact]
+    public void A_string_is_its_tokens_alone_in_the_embedding_models_encoding()
+    {
+        Assert.Equal(Cl100k.CountTokens(Japanese), Estimate(Json(Japanese)));
+        Assert.NotEqual(O200k.CountTokens(Japanese), Cl100k.CountTokens(Japanese));
+    }
+
+    [Fact]
+    public void The_routed_model_picks_the_encoding()
+    {
+        // A rule may send "my-embed" to any model; the target's encoding counts.
+        Assert.Equal(O200k.CountTokens(Japanese), Estimate(Json(Japanese, "my-embed"), "gpt-4o"));
+        Assert.Equal(Cl100k.CountTokens(Japanese), Estimate(Json(Japanese, "gpt-4o"), "text-embedding-3-large"));
+    }
+
+    [Fact]
+    public void Strings_of_a_batch_are_summed()
+    {
+        string[] inputs = ["first input", "a second, longer input", Japanese];
+
+        Assert.Equal(inputs.Sum(i => Cl100k.CountTokens(i)), Estimate(Json(inputs)));
+    }
+
+    [Fact]
+    public void Token_ids_count_by_their_number()
+    {
+        Assert.Equal(5, Estimate(Json(new[] { 1, 2, 3, 4, 5 })));
+        Assert.Equal(6, Estimate(Json(new[] { new[] { 1, 2 }, new[] { 3 }, new[] { 4, 5, 6 } })));
+    }
+
+    [Fact]
+    public void Escapes_are_counted_as_the_text_they_stand_for()
+    {
+        Assert.Equal(Cl100k.CountTokens("café \"quoted\""), Estimate("""{"model":"text-embedding-3-small","input":"caf\u00e9 \"quoted\""}"""));
+    }
+
+    [Fact]
+    public void Long_inputs_are_sampled_and_err_high()
+    {
+        var text = string.Concat(Enumerable.Repeat("The quick brown fox jumps over the lazy dog, then naps. ", 600));
+        Assert.True(text.Length > TokenEstimator.ExactCountLimit + TokenEstimator.ExactRestLimit);
+
+        var exact = Cl100k.CountTokens(text);
+        Assert.InRange(Estimate(Json(new[] { text, text })), 2 * exact, (int)(2 * exact * 1.2));
+    }
+
+    [Fact]
+    public void Invalid_utf8_in_an_input_errs_high_instead_of_throwing()
+    {
+        var body = "{\"model\":\"text-embedding-3-small\",\"input\":\"ab"u8.ToArray().Concat(new byte[] { 0xC3, 0x28 }).Concat("cd\"}"u8.ToArray()).ToArray();
+        Assert.Null(EmbeddingsRequestReader.TryRead(body, out var info));
+
+        Assert.Equal((info.InputValue.End.Value - info.InputValue.Start.Value) / 4, TokenEstimator.EstimateEmbeddings(body, info, null));
+    }
+}

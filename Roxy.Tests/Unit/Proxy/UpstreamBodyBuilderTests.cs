@@ -218,3 +218,35 @@ public class UpstreamBodyBuilderTests
         AssertOnlyModelReplaced("""{"model":"alias","stream":false,"stream_options":{"include_usage":false},"messages":[{"role":"user","content":"hi"}]}""", "gpt-4o");
     }
 }
+
+public class EmbeddingsBodyTests
+{
+    [Theory]
+    [InlineData("""{"model":"my-embed","input":"hi"}""")]
+    [InlineData("{ \"input\" : [\"a\",\n\"b\"] ,\"model\" :\"my-embed\", \"dimensions\":8, \"x\":{\"model\":\"my-embed\"} }")]
+    [InlineData("""{"model":"my\u002dembed","input":[1,2],"user":"u"}""")]
+    public void Only_the_model_token_is_replaced(string json)
+    {
+        var body = Encoding.UTF8.GetBytes(json);
+        Assert.Null(EmbeddingsRequestReader.TryRead(body, out var info));
+        var modelToken = Encoding.UTF8.GetString(body[info.ModelValue]);
+
+        using var built = UpstreamBodyBuilder.ReplaceModel(body, info.ModelValue, "text-embedding-3-small");
+
+        var expected = json[..json.IndexOf(modelToken, StringComparison.Ordinal)] + "\"text-embedding-3-small\"" + json[(json.IndexOf(modelToken, StringComparison.Ordinal) + modelToken.Length)..];
+        Assert.Equal(expected, Encoding.UTF8.GetString(built.Span));
+    }
+
+    [Fact]
+    public void A_model_name_needing_escapes_is_written_as_valid_json()
+    {
+        var body = """{"model":"m","input":"hi"}"""u8.ToArray();
+        Assert.Null(EmbeddingsRequestReader.TryRead(body, out var info));
+
+        using var built = UpstreamBodyBuilder.ReplaceModel(body, info.ModelValue, "org/model\"x");
+
+        using var json = JsonDocument.Parse(built.Memory);
+        Assert.Equal("org/model\"x", json.RootElement.GetProperty("model").GetString());
+        Assert.Equal("hi", json.RootElement.GetProperty("input").GetString());
+    }
+}

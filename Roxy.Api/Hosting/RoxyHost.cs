@@ -1,4 +1,3 @@
-using System.Net;
 using Roxy.Api.Apis;
 using Roxy.Api.Configuration;
 using Roxy.Api.Extensions;

@@ -1,11 +1,9 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 using OpenAI.Chat;
 using Roxy.FakeUpstream;
-using Roxy.Grains.Hosting;
 using Roxy.Tests.Fixtures;
 
 namespace Roxy.Tests.EndToEnd;

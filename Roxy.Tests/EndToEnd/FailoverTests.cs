@@ -157,7 +157,7 @@ public sealed class FailoverTests : IClassFixture<ProxyFixture>
             completion: HttpCompletionOption.ResponseHeadersRead);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        await Assert.ThrowsAnyAsync<Exception>(() => response.Content.ReadAsStringAsync());
+        await Assert.ThrowsAnyAsync<Exception>(response.Content.ReadAsStringAsync);
         Assert.Single(_f.Upstream.Requests);
     }
 

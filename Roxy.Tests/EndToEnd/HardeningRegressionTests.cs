@@ -171,9 +171,9 @@ public sealed class HardeningRegressionTests(HardeningRegressionTests.Host host)
     public async Task Absurd_upstream_usage_does_not_open_a_keys_token_window(string tenant, string usage)
     {
         // The key allows 1000 tokens a minute; every honest answer below costs 10 + 300.
-        const string Request = """{"model":"gpt-4o-mini","max_tokens":300,"messages":[{"role":"user","content":"hi"}]}""";
+        const string request = """{"model":"gpt-4o-mini","max_tokens":300,"messages":[{"role":"user","content":"hi"}]}""";
         host.Upstream.Answer(ctx => HostileUpstream.WriteCompletionAsync(ctx, usage));
-        using (var first = await host.PostChatAsync(Host.TokenOf(tenant), Request))
+        using (var first = await host.PostChatAsync(Host.TokenOf(tenant), request))
         {
             await AssertNoServerErrorAsync(first);
         }
@@ -182,7 +182,7 @@ public sealed class HardeningRegressionTests(HardeningRegressionTests.Host host)
         var passed = 0;
         for (var i = 0; i < 6; i++)
         {
-            using var response = await host.PostChatAsync(Host.TokenOf(tenant), Request);
+            using var response = await host.PostChatAsync(Host.TokenOf(tenant), request);
             await AssertNoServerErrorAsync(response);
             passed += response.StatusCode == HttpStatusCode.OK ? 1 : 0;
         }

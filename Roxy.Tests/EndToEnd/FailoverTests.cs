@@ -6,7 +6,10 @@ using Roxy.Tests.Fixtures;
 
 namespace Roxy.Tests.EndToEnd;
 
-/// <summary>SPEC §5's table of upstream signals, each in its own tenant so key state never leaks between tests.</summary>
+/// <summary>
+/// The README's table of upstream signals ("Upstream signals"), each in its own tenant so key state never leaks
+/// between tests.
+/// </summary>
 public sealed class FailoverTests : IClassFixture<ProxyFixture>
 {
     private const string Hello = """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""";

@@ -10,9 +10,10 @@ using Roxy.Tests.Fixtures;
 namespace Roxy.Tests.EndToEnd;
 
 /// <summary>
-/// SPEC §5: keys the provider refused are probed in the background and come back by themselves, but only when the
-/// provider really accepts them again. OpenAI answers <c>GET /models</c> for free, so it says nothing about a quota.
-/// Roxy runs with <c>probe_interval_sec: 1</c> in front of a <see cref="HostileUpstream"/> scripted per key.
+/// README, "Keys and rotation": keys the provider refused are probed in the background and come back by themselves,
+/// but only when the provider really accepts them again. OpenAI answers <c>GET /models</c> for free, so it says
+/// nothing about a quota. Roxy runs with <c>probe_interval_sec: 1</c> in front of a <see cref="HostileUpstream"/>
+/// scripted per key.
 /// </summary>
 public sealed class KeyProbeTests(KeyProbeTests.Host host) : IClassFixture<KeyProbeTests.Host>
 {

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Roxy.Api.Commands;
 using Roxy.Api.Configuration;
 using Roxy.Api.Hosting;
@@ -37,7 +38,13 @@ public static class RoxyServiceExtensions
         services.AddHostedService<UsageFlusher>();
         services.AddHostedService<KeyProber>();
         services.AddRoxyCommands();
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RoxyJsonContext.Default));
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, RoxyJsonContext.Default);
+            // The context's own snake_case does not carry over to these (camelCase web) options: without this,
+            // GET /v1/models said "ownedBy" where OpenAI says "owned_by", and the OpenAPI document "maxTokens".
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        });
         services.AddOpenApi();
         return builder;
     }

@@ -37,7 +37,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
     private byte[] _lastModel = "gpt-4o-mini"u8.ToArray();
 
     [ThreadStatic]
-    private static ArrayBufferWriter<byte>? t_buffer;
+    private static ArrayBufferWriter<byte>? _threadBuffer;
 
     private FakeOpenAiServer(WebApplication app, FakeUpstreamOptions options)
     {
@@ -531,7 +531,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
 
     private static ArrayBufferWriter<byte> Buffer()
     {
-        var b = t_buffer ??= new ArrayBufferWriter<byte>(4096);
+        var b = _threadBuffer ??= new ArrayBufferWriter<byte>(4096);
         b.ResetWrittenCount();
         return b;
     }
@@ -590,7 +590,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
 
     private static int PromptTokens(long bodyLength) => (int)Math.Max(1, bodyLength / 4);
 
-    private void WriteIdCreatedModel(IBufferWriter<byte> w, long id, long created, byte[] model, ReadOnlySpan<byte> objectName)
+    private static void WriteIdCreatedModel(IBufferWriter<byte> w, long id, long created, byte[] model, ReadOnlySpan<byte> objectName)
     {
         W.Raw(w, "{\"id\":\"chatcmpl-fake"u8);
         W.Hex(w, id);

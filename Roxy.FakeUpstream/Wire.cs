@@ -6,20 +6,13 @@ using System.Text.Json;
 namespace Roxy.FakeUpstream;
 
 /// <summary>Precomputed, JSON-escaped answer text: whole and per chunk.</summary>
-internal sealed class ContentPlan
+internal sealed class ContentPlan(IReadOnlyList<string> chunks)
 {
     private static readonly string[] StockWords = ["Hello", " from", " the", " fake", " upstream"];
 
-    public ContentPlan(IReadOnlyList<string> chunks)
-    {
-        Chunks = chunks.Select(Escape).ToArray();
-        Full = Escape(string.Concat(chunks));
-        Tokens = Math.Max(1, chunks.Count);
-    }
-
-    public byte[][] Chunks { get; }
-    public byte[] Full { get; }
-    public int Tokens { get; }
+    public byte[][] Chunks { get; } = chunks.Select(Escape).ToArray();
+    public byte[] Full { get; } = Escape(string.Concat(chunks));
+    public int Tokens { get; } = Math.Max(1, chunks.Count);
 
     public static ContentPlan FromText(string text) => new(SplitWords(text));
 

@@ -1,7 +1,6 @@
 using Roxy.Api.Providers;
 using Roxy.Api.Routing;
 using Roxy.Grains.Routing;
-using Roxy.Grains.Tenancy;
 
 namespace Roxy.Api.Commands;
 

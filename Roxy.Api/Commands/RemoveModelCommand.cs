@@ -1,6 +1,5 @@
 using Roxy.Api.Providers;
 using Roxy.Grains.Routing;
-using Roxy.Grains.Tenancy;
 
 namespace Roxy.Api.Commands;
 

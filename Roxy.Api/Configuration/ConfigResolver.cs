@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Roxy.Api.Secrets;
 
@@ -63,7 +62,7 @@ internal sealed class ConfigResolver(RoxyConfig config, IReadOnlyDictionary<stri
                 name,
                 kind,
                 baseUrl,
-                new Dictionary<string, string>(yaml.Headers, StringComparer.OrdinalIgnoreCase),
+                Headers(yaml),
                 TimeSpan.FromSeconds(yaml.ConnectTimeoutSec ?? server.ConnectTimeoutSec),
                 TimeSpan.FromSeconds(yaml.FirstTokenTimeoutSec ?? server.FirstTokenTimeoutSec),
                 TimeSpan.FromSeconds(yaml.IdleTimeoutSec ?? server.IdleTimeoutSec),
@@ -72,6 +71,23 @@ internal sealed class ConfigResolver(RoxyConfig config, IReadOnlyDictionary<stri
         }
 
         return resolved;
+    }
+
+    /// <summary><c>headers</c> plus the attribution fields under their wire names (the validator refuses both at once).</summary>
+    private static Dictionary<string, string> Headers(ProviderConfig yaml)
+    {
+        var headers = new Dictionary<string, string>(yaml.Headers, StringComparer.OrdinalIgnoreCase);
+        if (yaml.HttpReferer is { } referer)
+        {
+            headers[ProviderAttribution.RefererHeader] = referer;
+        }
+
+        if (yaml.XTitle is { } title)
+        {
+            headers[ProviderAttribution.TitleHeader] = title;
+        }
+
+        return headers;
     }
 
     private ResolvedTenant ResolveTenant(

@@ -75,7 +75,7 @@ internal static partial class ConfigValidator
                 diagnostics.Error(path + ".probe_model", "must be a model name; leave it out to probe with the tenant's first chat model on this provider");
             }
 
-            foreach (var header in provider.Headers.Keys)
+            foreach (var (header, value) in provider.Headers)
             {
                 if (!HeaderNamePattern().IsMatch(header))
                 {
@@ -86,6 +86,52 @@ internal static partial class ConfigValidator
                     diagnostics.Error($"{path}.headers.{header}",
                         "credentials do not belong in the config file; provider keys come from api_keys[].key_env_var or the environment");
                 }
+                else if (!IsHeaderValue(value))
+                {
+                    diagnostics.Error($"{path}.headers.{header}", HeaderValueExpectation);
+                }
+            }
+
+            ValidateAttribution(path, provider, diagnostics);
+        }
+    }
+
+    private const string HeaderValueExpectation =
+        "must be printable ASCII without leading or trailing spaces (it is sent as an HTTP header value)";
+
+    /// <summary>Printable ASCII, not blank at either end: what every HTTP stack sends unchanged.</summary>
+    internal static bool IsHeaderValue(string value) =>
+        value.Length > 0 && value[0] != ' ' && value[^1] != ' ' && !value.AsSpan().ContainsAnyExceptInRange(' ', '~');
+
+    private static void ValidateAttribution(string path, ProviderConfig provider, ConfigDiagnostics diagnostics)
+    {
+        if (provider.HttpReferer is { } referer)
+        {
+            if (!IsHeaderValue(referer))
+            {
+                diagnostics.Error(path + ".http_referer", HeaderValueExpectation + "; expected your app's URL, e.g. https://myapp.example");
+            }
+            else if (!Uri.TryCreate(referer, UriKind.Absolute, out var uri)
+                || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || uri.Host.Length == 0)
+            {
+                diagnostics.Error(path + ".http_referer",
+                    $"{SecretLookalike.Quote(referer)} is not an absolute http or https URL; expected your app's URL, e.g. https://myapp.example");
+            }
+            else if (provider.Headers.Keys.Any(h => h.Equals(ProviderAttribution.RefererHeader, StringComparison.OrdinalIgnoreCase)))
+            {
+                diagnostics.Error(path + ".http_referer", $"is also set as headers.{ProviderAttribution.RefererHeader}; keep one of them");
+            }
+        }
+
+        if (provider.XTitle is { } title)
+        {
+            if (!IsHeaderValue(title))
+            {
+                diagnostics.Error(path + ".x_title", HeaderValueExpectation);
+            }
+            else if (provider.Headers.Keys.Any(h => h.Equals(ProviderAttribution.TitleHeader, StringComparison.OrdinalIgnoreCase)))
+            {
+                diagnostics.Error(path + ".x_title", $"is also set as headers.{ProviderAttribution.TitleHeader}; keep one of them");
             }
         }
     }
@@ -284,7 +330,7 @@ internal static partial class ConfigValidator
         {
             diagnostics.Error("cluster.advertise_address", "must not be blank; leave it out to use the machine's address");
         }
-        else if (cluster.AdvertiseAddress is { } text && !Roxy.Grains.Hosting.RoxyClusterOptions.TryParseAdvertiseAddress(text, out _))
+        else if (cluster.AdvertiseAddress is { } text && !Grains.Hosting.RoxyClusterOptions.TryParseAdvertiseAddress(text, out _))
         {
             diagnostics.Error("cluster.advertise_address", $"'{text}' is not an IP address; use an IP address or auto (the machine's first non-loopback IPv4 address)");
         }

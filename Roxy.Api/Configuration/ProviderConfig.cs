@@ -11,6 +11,15 @@ public sealed class ProviderConfig
     public Dictionary<string, string> Headers { get; set; } = [];
 
     /// <summary>
+    /// Sent as <c>HTTP-Referer</c> on every request to this provider: the site OpenRouter credits the traffic to in
+    /// its rankings and in the key owner's activity. An absolute http(s) URL.
+    /// </summary>
+    public string? HttpReferer { get; set; }
+
+    /// <summary>Sent as <c>X-Title</c>: the app name OpenRouter shows beside <see cref="HttpReferer"/>.</summary>
+    public string? XTitle { get; set; }
+
+    /// <summary>
     /// The model a quota-disabled key's background probe asks for (one token). Default: the first chat model the
     /// key's tenant routes to this provider.
     /// </summary>

@@ -30,7 +30,8 @@ public sealed record ProxyError(int Status, string Type, string Code, string Mes
         StatusCodes.Status503ServiceUnavailable,
         "service_unavailable",
         "cluster_unavailable",
-        "Roxy's cluster did not answer in time; retry shortly.") { RetryAfter = TimeSpan.FromSeconds(1) };
+        "Roxy's cluster did not answer in time; retry shortly.")
+    { RetryAfter = TimeSpan.FromSeconds(1) };
 
     public static ProxyError Internal(string requestId) => new(
         StatusCodes.Status500InternalServerError,
@@ -60,7 +61,8 @@ public sealed record ProxyError(int Status, string Type, string Code, string Mes
         StatusCodes.Status503ServiceUnavailable,
         "upstream_error",
         "upstream_overloaded",
-        $"Provider '{provider}' is overloaded; Roxy is backing off from it.") { RetryAfter = retryAfter ?? TimeSpan.FromSeconds(1) };
+        $"Provider '{provider}' is overloaded; Roxy is backing off from it.")
+    { RetryAfter = retryAfter ?? TimeSpan.FromSeconds(1) };
 
     public static ProxyError UpstreamTimeout(string provider) => new(
         StatusCodes.Status504GatewayTimeout, "upstream_error", "upstream_timeout", $"Provider '{provider}' did not answer in time.");
@@ -93,7 +95,8 @@ public sealed record ProxyError(int Status, string Type, string Code, string Mes
         StatusCodes.Status429TooManyRequests,
         "rate_limit_error",
         "rate_limit_exceeded",
-        "Every API key for this model is at its rate limit; retry after the time in Retry-After.") { RetryAfter = retryAfter };
+        "Every API key for this model is at its rate limit; retry after the time in Retry-After.")
+    { RetryAfter = retryAfter };
 
     public static ProxyError LargerThanAnyKey(long estimatedTokens) => InvalidRequest(
         $"This request needs about {estimatedTokens} tokens, more than any key's max_tpm allows; shorten it or lower max_tokens.",

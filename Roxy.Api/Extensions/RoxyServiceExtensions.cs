@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Roxy.Api.Commands;
 using Roxy.Api.Configuration;
 using Roxy.Api.Hosting;
@@ -41,10 +42,10 @@ public static class RoxyServiceExtensions
         services.AddRoxyCommands();
         services.ConfigureHttpJsonOptions(o =>
         {
-            // OpenAI's field names (owned_by), in typed results and the OpenAPI document alike: the context's own
-            // naming policy applies only when it is used with its own options.
-            o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, RoxyJsonContext.Default);
+            // The context's own snake_case does not carry over to these (camelCase web) options: without this,
+            // GET /v1/models said "ownedBy" where OpenAI says "owned_by", and the OpenAPI document "maxTokens".
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
         });
         services.AddOpenApi();
         return builder;

@@ -1,4 +1,3 @@
-using System.Net;
 using Roxy.Api.Apis;
 using Roxy.Api.Configuration;
 using Roxy.Api.Extensions;
@@ -67,8 +66,8 @@ public static class RoxyHost
         // scope for every request, which costs more than the proxying logic itself.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        // Orleans runs its retries through Polly resilience pipelines, which log every attempt under "Polly".
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
-        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
 
         var cluster = new RoxyClusterOptions
         {

@@ -21,10 +21,8 @@ public sealed partial class RoxyJsonContext : JsonSerializerContext
     /// Plain characters for quotes, backticks and angle brackets: these bodies are read by people in chat UIs and
     /// terminals, and are JSON API responses, never embedded in HTML.
     /// </summary>
-    public static RoxyJsonContext Relaxed => s_relaxed ??= new(new JsonSerializerOptions(Default!.Options)
+    public static RoxyJsonContext Relaxed => field ??= new(new JsonSerializerOptions(Default!.Options)
     {
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     });
-
-    private static RoxyJsonContext? s_relaxed;
 }

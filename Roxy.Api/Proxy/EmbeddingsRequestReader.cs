@@ -101,19 +101,14 @@ public static class EmbeddingsRequestReader
         }
 
         reader.Read();
-        switch (reader.TokenType)
+        return reader.TokenType switch
         {
-            case JsonTokenType.EndArray:
-                return ProxyError.InvalidRequest("'input' must not be an empty array.", "input");
-            case JsonTokenType.String:
-                return ReadStrings(ref reader);
-            case JsonTokenType.Number:
-                return ReadTokenIds(ref reader, outer: -1);
-            case JsonTokenType.StartArray:
-                return ReadTokenArrays(ref reader);
-            default:
-                return ProxyError.InvalidRequest($"'input' must be {Shapes}.", "input");
-        }
+            JsonTokenType.EndArray => ProxyError.InvalidRequest("'input' must not be an empty array.", "input"),
+            JsonTokenType.String => ReadStrings(ref reader),
+            JsonTokenType.Number => ReadTokenIds(ref reader, outer: -1),
+            JsonTokenType.StartArray => ReadTokenArrays(ref reader),
+            _ => ProxyError.InvalidRequest($"'input' must be {Shapes}.", "input"),
+        };
     }
 
     private static ProxyError? ReadStrings(ref Utf8JsonReader reader)

@@ -3,14 +3,12 @@ using System.Buffers;
 namespace Roxy.Api.Proxy;
 
 /// <summary>A rented byte buffer with a length; returned to the pool on dispose.</summary>
-public sealed class PooledBuffer : IBufferWriter<byte>, IDisposable
+public sealed class PooledBuffer(int capacity) : IBufferWriter<byte>, IDisposable
 {
-    private byte[] _array;
-
     // What a declared length may reserve up front; the rest grows as bytes arrive.
     private const int MaxInitialCapacity = 64 * 1024;
 
-    public PooledBuffer(int capacity) => _array = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 256));
+    private byte[] _array = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 256));
 
     /// <summary>
     /// A buffer for a body of <paramref name="declared"/> bytes (a Content-Length, which is only a claim): sized for it

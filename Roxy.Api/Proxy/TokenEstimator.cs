@@ -180,7 +180,7 @@ public sealed class TokenEstimator(int defaultMaxTokens)
     /// <summary>One walk over the body; owns the pooled buffer strings are decoded into.</summary>
     private struct Counter(Tokenizer tokenizer)
     {
-        private char[]? buffer;
+        private char[]? _buffer;
 
         public long CountBody(ReadOnlySpan<byte> body)
         {
@@ -376,18 +376,18 @@ public sealed class TokenEstimator(int defaultMaxTokens)
                 return 0;
             }
 
-            if (buffer is null || buffer.Length < needed)
+            if (_buffer is null || _buffer.Length < needed)
             {
-                if (buffer is not null)
+                if (_buffer is not null)
                 {
-                    ArrayPool<char>.Shared.Return(buffer);
+                    ArrayPool<char>.Shared.Return(_buffer);
                 }
 
-                buffer = ArrayPool<char>.Shared.Rent(Math.Max(needed, 1024));
+                _buffer = ArrayPool<char>.Shared.Rent(Math.Max(needed, 1024));
             }
 
-            var length = reader.CopyString(buffer);
-            var text = buffer.AsSpan(0, length);
+            var length = reader.CopyString(_buffer);
+            var text = _buffer.AsSpan(0, length);
             if (length <= ExactCountLimit + ExactRestLimit)
             {
                 return CountPieces(text);
@@ -431,10 +431,10 @@ public sealed class TokenEstimator(int defaultMaxTokens)
 
         public void Dispose()
         {
-            if (buffer is not null)
+            if (_buffer is not null)
             {
-                ArrayPool<char>.Shared.Return(buffer);
-                buffer = null;
+                ArrayPool<char>.Shared.Return(_buffer);
+                _buffer = null;
             }
         }
 

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using Roxy.Api.Configuration;
 using Roxy.Api.Errors;
-using Roxy.Api.Inbound;
 using Roxy.Api.Protocols;
 using Roxy.Api.Providers;
 using Roxy.Api.Providers.OpenAi;
@@ -35,9 +34,8 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
     {
         var http = request.Http;
         var settings = provider.Settings;
-        PooledBuffer? built;
         var untranslatable = request.Info is { } chat
-            ? provider.BuildChatBody(request.Body.Span, chat, target.Model, out built)
+            ? provider.BuildChatBody(request.Body.Span, chat, target.Model, out var built)
             : provider.BuildEmbeddingsBody(request.Body.Span, request.Embeddings!, target.Model, out built);
         if (untranslatable is not null)
         {
@@ -143,7 +141,12 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                 body.Dispose();
                 return new AttemptResult
                 {
-                    Outcome = outcome, Hints = hints, ChargedNothing = true, Error = described, CallerFault = true, ContextLengthExceeded = contextLength,
+                    Outcome = outcome,
+                    Hints = hints,
+                    ChargedNothing = true,
+                    Error = described,
+                    CallerFault = true,
+                    ContextLengthExceeded = contextLength,
                 };
             }
 

@@ -26,8 +26,8 @@ public sealed class SecretProtector
     private const int TagSize = 16;
     private const int KidLength = 8;
 
-    private readonly string? currentKid;
-    private readonly Dictionary<string, byte[]> keys = new(StringComparer.Ordinal);
+    private readonly string? _currentKid;
+    private readonly Dictionary<string, byte[]> _keys = new(StringComparer.Ordinal);
 
     public SecretProtector(IReadOnlyDictionary<string, string?> environment)
     {
@@ -41,8 +41,8 @@ public sealed class SecretProtector
         }
         else if (ParseKey(current, MasterKeyVariable, out var key, out var problem))
         {
-            currentKid = KidOf(key);
-            keys[currentKid] = key;
+            _currentKid = KidOf(key);
+            _keys[_currentKid] = key;
         }
         else
         {
@@ -58,7 +58,7 @@ public sealed class SecretProtector
                 index++;
                 if (ParseKey(entry, $"{PreviousKeysVariable} entry {index}", out var key, out var problem))
                 {
-                    keys.TryAdd(KidOf(key), key);
+                    _keys.TryAdd(KidOf(key), key);
                 }
                 else
                 {
@@ -71,7 +71,7 @@ public sealed class SecretProtector
     }
 
     /// <summary>A valid current master key is configured.</summary>
-    public bool CanEncrypt => currentKid is not null;
+    public bool CanEncrypt => _currentKid is not null;
 
     /// <summary>Why the configuration is unusable or incomplete; never contains key material.</summary>
     public string? ConfigurationProblem { get; }
@@ -79,7 +79,7 @@ public sealed class SecretProtector
     public string Encrypt(string secret, string tenantId, string keyId)
     {
         ArgumentNullException.ThrowIfNull(secret);
-        if (currentKid is null)
+        if (_currentKid is null)
         {
             throw new InvalidOperationException(ConfigurationProblem);
         }
@@ -90,14 +90,14 @@ public sealed class SecretProtector
         {
             var nonce = sealedBytes.AsSpan(0, NonceSize);
             RandomNumberGenerator.Fill(nonce);
-            using var aes = new AesGcm(keys[currentKid], TagSize);
+            using var aes = new AesGcm(_keys[_currentKid], TagSize);
             aes.Encrypt(
                 nonce,
                 plaintext,
                 sealedBytes.AsSpan(NonceSize, plaintext.Length),
                 sealedBytes.AsSpan(NonceSize + plaintext.Length, TagSize),
                 AssociatedData(tenantId, keyId));
-            return $"{Version}.{currentKid}.{Base64Url.EncodeToString(sealedBytes)}";
+            return $"{Version}.{_currentKid}.{Base64Url.EncodeToString(sealedBytes)}";
         }
         finally
         {
@@ -112,7 +112,7 @@ public sealed class SecretProtector
     public bool TryDecrypt(string protectedValue, string tenantId, string keyId, out string secret)
     {
         secret = "";
-        if (!TryParse(protectedValue, out var kid, out var payload) || !keys.TryGetValue(kid, out var key))
+        if (!TryParse(protectedValue, out var kid, out var payload) || !_keys.TryGetValue(kid, out var key))
         {
             return false;
         }
@@ -161,10 +161,10 @@ public sealed class SecretProtector
     /// under the current one. Values under unknown keys cannot be re-sealed, so they report false.
     /// </summary>
     public bool NeedsReencryption(string protectedValue) =>
-        currentKid is not null
+        _currentKid is not null
         && TryParse(protectedValue, out var kid, out _)
-        && kid != currentKid
-        && keys.ContainsKey(kid);
+        && kid != _currentKid
+        && _keys.ContainsKey(kid);
 
     private static bool TryParse(string? value, out string kid, out ReadOnlySpan<char> payload)
     {

@@ -1,7 +1,10 @@
+using System.ClientModel;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using OpenAI;
 using OpenAI.Chat;
+using OpenAI.Models;
 using Roxy.Tests.Fixtures;
 
 namespace Roxy.Tests.EndToEnd;
@@ -151,6 +154,25 @@ public sealed class ChatCompletionsTests : IClassFixture<ProxyFixture>
         Assert.Equal(["fast", "gpt-4o-mini"], ids);
         // OpenAI's field names, as its SDKs read them.
         Assert.All(json.RootElement.GetProperty("data").EnumerateArray(), m => Assert.Equal(JsonValueKind.String, m.GetProperty("owned_by").ValueKind));
+    }
+
+    [Fact]
+    public async Task Sdk_reads_the_model_list_with_owners()
+    {
+        var client = new OpenAIModelClient(new ApiKeyCredential(ProxyFixture.StrictToken), new OpenAIClientOptions { Endpoint = _f.Roxy.V1 });
+
+        OpenAIModelCollection models = await client.GetModelsAsync();
+
+        Assert.Equal([("fast", "roxy"), ("gpt-4o-mini", "openai")], models.Select(m => (m.Id, m.OwnedBy)));
+    }
+
+    [Fact]
+    public async Task OpenApi_document_names_fields_as_the_wire_does()
+    {
+        var document = await (await _f.Roxy.SendAsync(HttpMethod.Get, "openapi/v1.json", null)).Content.ReadAsStringAsync();
+
+        Assert.Contains("\"owned_by\"", document, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"ownedBy\"", document, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,11 +1,9 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 using OpenAI.Chat;
 using Roxy.FakeUpstream;
-using Roxy.Grains.Hosting;
 using Roxy.Tests.Fixtures;
 
 namespace Roxy.Tests.EndToEnd;
@@ -42,7 +40,7 @@ public sealed class ClusterModeTests
                 cluster: { mode: cluster, cluster_id: {{clusterId}} }
                 """;
             await using var frontend = await RoxyTestHost.StartAsync(yaml, env, postgres);
-            Assert.Null(frontend.App.Services.GetService<Orleans.Runtime.ISiloStatusOracle>());
+            Assert.Null(frontend.App.Services.GetService<ISiloStatusOracle>());
 
             ChatCompletion answer = await frontend.Chat("gpt-4o-mini", "cluster-admin-token-0123456789")
                 .CompleteChatAsync([new UserChatMessage("hi")]);

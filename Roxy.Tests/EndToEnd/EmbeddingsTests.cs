@@ -26,7 +26,7 @@ public sealed class EmbeddingsTests : IClassFixture<EmbeddingsFixture>
         _f.Upstream.Reset();
     }
 
-    private EmbeddingClient Sdk(string model, Uri endpoint, string key) =>
+    private static EmbeddingClient Sdk(string model, Uri endpoint, string key) =>
         new(model, new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = endpoint, NetworkTimeout = TimeSpan.FromSeconds(30) });
 
     private Task<HttpResponseMessage> PostAsync(string token, string json) =>

@@ -6,7 +6,10 @@ using Roxy.Tests.Fixtures;
 
 namespace Roxy.Tests.EndToEnd;
 
-/// <summary>SPEC §5's table of upstream signals, each in its own tenant so key state never leaks between tests.</summary>
+/// <summary>
+/// The README's table of upstream signals ("Upstream signals"), each in its own tenant so key state never leaks
+/// between tests.
+/// </summary>
 public sealed class FailoverTests : IClassFixture<ProxyFixture>
 {
     private const string Hello = """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""";
@@ -127,8 +130,8 @@ public sealed class FailoverTests : IClassFixture<ProxyFixture>
     [Fact]
     public async Task Context_length_exceeded_fails_over_to_the_next_target_only_when_the_rule_opts_in()
     {
-        const string TooLong = "This model's maximum context length is 8192 tokens.";
-        _f.Upstream.Enqueue(FakeResponse.Error(400, "invalid_request_error", "context_length_exceeded", TooLong));
+        const string tooLong = "This model's maximum context length is 8192 tokens.";
+        _f.Upstream.Enqueue(FakeResponse.Error(400, "invalid_request_error", "context_length_exceeded", tooLong));
         var optedIn = await _f.Roxy.PostChatAsync(ProxyFixture.AdminToken, """{"model":"long-context","messages":[{"role":"user","content":"hi"}]}""");
         await optedIn.Content.ReadAsStringAsync();
 
@@ -137,7 +140,7 @@ public sealed class FailoverTests : IClassFixture<ProxyFixture>
         Assert.Equal(2, _f.Upstream.Requests.Count);
 
         _f.Upstream.Reset();
-        _f.Upstream.Enqueue(FakeResponse.Error(400, "invalid_request_error", "context_length_exceeded", TooLong));
+        _f.Upstream.Enqueue(FakeResponse.Error(400, "invalid_request_error", "context_length_exceeded", tooLong));
         var notOptedIn = await _f.Roxy.PostChatAsync(ProxyFixture.AdminToken, """{"model":"short-context","messages":[{"role":"user","content":"hi"}]}""");
         var error = await ChatCompletionsTests.ErrorAsync(notOptedIn);
 
@@ -179,7 +182,7 @@ public sealed class FailoverTests : IClassFixture<ProxyFixture>
             completion: HttpCompletionOption.ResponseHeadersRead);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        await Assert.ThrowsAnyAsync<Exception>(() => response.Content.ReadAsStringAsync());
+        await Assert.ThrowsAnyAsync<Exception>(response.Content.ReadAsStringAsync);
         Assert.Single(_f.Upstream.Requests);
     }
 

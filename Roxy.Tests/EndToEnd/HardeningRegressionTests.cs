@@ -7,8 +7,9 @@ namespace Roxy.Tests.EndToEnd;
 
 /// <summary>
 /// Hand-found ways to make Roxy answer 5xx, an empty body, or the wrong limit (issue 7 and the same class elsewhere),
-/// each pinned to what SPEC §4 and §5 promise. Roxy stands in front of <see cref="HostileUpstream"/>, which answers
-/// whatever a test scripts. Tenants that a test's upstream answer damages are used by that test only.
+/// each pinned to what the README promises ("HTTP API", "Upstream signals"). Roxy stands in front of
+/// <see cref="HostileUpstream"/>, which answers whatever a test scripts. Tenants that a test's upstream answer
+/// damages are used by that test only.
 /// </summary>
 public sealed class HardeningRegressionTests(HardeningRegressionTests.Host host) : IClassFixture<HardeningRegressionTests.Host>
 {
@@ -171,9 +172,9 @@ public sealed class HardeningRegressionTests(HardeningRegressionTests.Host host)
     public async Task Absurd_upstream_usage_does_not_open_a_keys_token_window(string tenant, string usage)
     {
         // The key allows 1000 tokens a minute; every honest answer below costs 10 + 300.
-        const string Request = """{"model":"gpt-4o-mini","max_tokens":300,"messages":[{"role":"user","content":"hi"}]}""";
+        const string request = """{"model":"gpt-4o-mini","max_tokens":300,"messages":[{"role":"user","content":"hi"}]}""";
         host.Upstream.Answer(ctx => HostileUpstream.WriteCompletionAsync(ctx, usage));
-        using (var first = await host.PostChatAsync(Host.TokenOf(tenant), Request))
+        using (var first = await host.PostChatAsync(Host.TokenOf(tenant), request))
         {
             await AssertNoServerErrorAsync(first);
         }
@@ -182,7 +183,7 @@ public sealed class HardeningRegressionTests(HardeningRegressionTests.Host host)
         var passed = 0;
         for (var i = 0; i < 6; i++)
         {
-            using var response = await host.PostChatAsync(Host.TokenOf(tenant), Request);
+            using var response = await host.PostChatAsync(Host.TokenOf(tenant), request);
             await AssertNoServerErrorAsync(response);
             passed += response.StatusCode == HttpStatusCode.OK ? 1 : 0;
         }
@@ -341,7 +342,8 @@ public sealed class HardeningRegressionTests(HardeningRegressionTests.Host host)
             using var response = await host.PostChatAsync(Host.AdminToken, Valid);
             var text = await response.Content.ReadAsStringAsync();
 
-            // A 502 for a broken provider answer is fine (SPEC §4); a 500 "Roxy failed" or an empty body is not.
+            // A 502 for a broken provider answer is fine (README, "HTTP API"); a 500 "Roxy failed" or an empty body
+            // is not.
             Assert.True((int)response.StatusCode is < 500 or 502, $"{(int)response.StatusCode} {text}");
             Assert.NotEqual("", text);
         }

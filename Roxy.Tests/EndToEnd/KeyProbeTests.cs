@@ -10,9 +10,10 @@ using Roxy.Tests.Fixtures;
 namespace Roxy.Tests.EndToEnd;
 
 /// <summary>
-/// SPEC §5: keys the provider refused are probed in the background and come back by themselves, but only when the
-/// provider really accepts them again. OpenAI answers <c>GET /models</c> for free, so it says nothing about a quota.
-/// Roxy runs with <c>probe_interval_sec: 1</c> in front of a <see cref="HostileUpstream"/> scripted per key.
+/// README, "Keys and rotation": keys the provider refused are probed in the background and come back by themselves,
+/// but only when the provider really accepts them again. OpenAI answers <c>GET /models</c> for free, so it says
+/// nothing about a quota. Roxy runs with <c>probe_interval_sec: 1</c> in front of a <see cref="HostileUpstream"/>
+/// scripted per key.
 /// </summary>
 public sealed class KeyProbeTests(KeyProbeTests.Host host) : IClassFixture<KeyProbeTests.Host>
 {
@@ -21,11 +22,11 @@ public sealed class KeyProbeTests(KeyProbeTests.Host host) : IClassFixture<KeyPr
     [Fact]
     public async Task Quota_disabled_key_stays_disabled_while_only_models_answers_and_returns_when_a_completion_does()
     {
-        const string Tenant = "quota";
-        var secret = Host.SecretOf(Tenant);
-        var tenant = host.Tenant(Tenant);
+        const string tenantId = "quota";
+        var secret = Host.SecretOf(tenantId);
+        var tenant = host.Tenant(tenantId);
 
-        var first = await host.Roxy.PostChatAsync(Host.TokenOf(Tenant), Hello);
+        var first = await host.Roxy.PostChatAsync(Host.TokenOf(tenantId), Hello);
         Assert.NotEqual(HttpStatusCode.OK, first.StatusCode);
         await Eventually.TrueAsync(async () => await KeyAsync(tenant) is { Enabled: false, DisabledReason: "quota" }, because: "the key is disabled for quota");
         var disabledAt = host.Seen(secret).Count;
@@ -54,18 +55,18 @@ public sealed class KeyProbeTests(KeyProbeTests.Host host) : IClassFixture<KeyPr
         // Topped up: the next probe's completion succeeds, and the key serves again.
         host.QuotaBack = true;
         await Eventually.TrueAsync(async () => (await KeyAsync(tenant)).Enabled, TimeSpan.FromSeconds(30), "the key comes back once a completion succeeds");
-        Assert.Equal(HttpStatusCode.OK, (await host.Roxy.PostChatAsync(Host.TokenOf(Tenant), Hello)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.Roxy.PostChatAsync(Host.TokenOf(tenantId), Hello)).StatusCode);
         Assert.DoesNotContain(host.Roxy.Logs.Lines, l => l.Contains(secret, StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task Auth_disabled_key_is_probed_with_models_and_returns_when_accepted()
     {
-        const string Tenant = "auth";
-        var secret = Host.SecretOf(Tenant);
-        var tenant = host.Tenant(Tenant);
+        const string tenantId = "auth";
+        var secret = Host.SecretOf(tenantId);
+        var tenant = host.Tenant(tenantId);
 
-        await host.Roxy.PostChatAsync(Host.TokenOf(Tenant), Hello);
+        await host.Roxy.PostChatAsync(Host.TokenOf(tenantId), Hello);
         await Eventually.TrueAsync(async () => await KeyAsync(tenant) is { Enabled: false, DisabledReason: "auth" }, because: "the key is disabled for auth");
         var disabledAt = host.Seen(secret).Count;
         await Eventually.TrueAsync(() => Task.FromResult(host.Seen(secret).Count > disabledAt), TimeSpan.FromSeconds(30), "the prober probes the key");
@@ -93,8 +94,12 @@ public sealed class KeyProbeTests(KeyProbeTests.Host host) : IClassFixture<KeyPr
 
         public RoxyTestHost Roxy { get; private set; } = null!;
 
-        public volatile bool QuotaBack;
-        public volatile bool AuthBack;
+        private volatile bool _quotaBack;
+        private volatile bool _authBack;
+
+        public bool QuotaBack { get => _quotaBack; set => _quotaBack = value; }
+
+        public bool AuthBack { get => _authBack; set => _authBack = value; }
 
         public static string SecretOf(string tenant) => $"sk-probe-{tenant}-abcdefghijklmnop";
 

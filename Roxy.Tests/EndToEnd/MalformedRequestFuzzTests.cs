@@ -515,7 +515,7 @@ public static class RequestGenerators
 
     public static Gen<string?> ContentTypes { get; } = Gen.Frequency(
         (30, Gen.Constant<string?>("application/json")),
-        (4, Gen.Elements<string?>(
+        (4, Gen.Elements(
             null, "", "text/plain", "application/json; charset=utf-8", "application/json; charset=utf-16", "application/json; charset=latin1",
             "application/json; charset=\"nonsense\"", "application/x-www-form-urlencoded", "multipart/form-data; boundary=xyz", "APPLICATION/JSON",
             "application/json;;;", "*/*", "application/json; charset=", "application/json, text/plain")));

@@ -95,20 +95,16 @@ public sealed class RequestHardeningTests : IClassFixture<ProxyFixture>
 }
 
 /// <summary>Header values Kestrel alone would refuse with an empty body reach Roxy and get its answer.</summary>
-public sealed class RawHeaderTests : IClassFixture<ProxyFixture>
+public sealed class RawHeaderTests(ProxyFixture fixture) : IClassFixture<ProxyFixture>
 {
-    private readonly ProxyFixture _f;
-
-    public RawHeaderTests(ProxyFixture fixture) => _f = fixture;
-
     [Fact]
     public async Task Non_ascii_token_is_401_in_openai_shape_not_an_empty_400()
     {
         var body = """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}"""u8.ToArray();
-        var head = System.Text.Encoding.ASCII.GetBytes(
+        var head = Encoding.ASCII.GetBytes(
             $"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\nx-api-key: tok-");
         using var client = new System.Net.Sockets.TcpClient();
-        await client.ConnectAsync("127.0.0.1", _f.Roxy.BaseUrl.Port);
+        await client.ConnectAsync("127.0.0.1", fixture.Roxy.BaseUrl.Port);
         await using var stream = client.GetStream();
         await stream.WriteAsync(head);
         await stream.WriteAsync(new byte[] { 0xFF, 0xFE, (byte)'\r', (byte)'\n', (byte)'\r', (byte)'\n' });

@@ -25,7 +25,7 @@ public sealed class RestartTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _upstream.DisposeAsync();
 
-    private Dictionary<string, string?> Env() => new(StringComparer.Ordinal)
+    private static Dictionary<string, string?> Env() => new(StringComparer.Ordinal)
     {
         ["ROXY_TOKEN"] = "default-admin-token-0123456789",
         ["ACME_TOKEN"] = Token,

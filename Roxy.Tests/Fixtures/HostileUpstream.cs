@@ -84,10 +84,10 @@ public sealed class HostileUpstream : IAsyncDisposable
         }
 
         ctx.Response.ContentType = "text/event-stream";
-        const string Chunk = "{\"id\":\"chatcmpl-hostile\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o-mini\",";
-        await ctx.Response.WriteAsync("data: " + Chunk + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"ok\"},\"finish_reason\":null}]}\n\n");
-        await ctx.Response.WriteAsync("data: " + Chunk + "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
-        await ctx.Response.WriteAsync("data: " + Chunk + "\"choices\":[],\"usage\":" + usage + "}\n\ndata: [DONE]\n\n");
+        const string chunk = "{\"id\":\"chatcmpl-hostile\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"gpt-4o-mini\",";
+        await ctx.Response.WriteAsync("data: " + chunk + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"ok\"},\"finish_reason\":null}]}\n\n");
+        await ctx.Response.WriteAsync("data: " + chunk + "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
+        await ctx.Response.WriteAsync("data: " + chunk + "\"choices\":[],\"usage\":" + usage + "}\n\ndata: [DONE]\n\n");
     }
 
     /// <summary>An OpenAI error body with the given status and headers.</summary>

@@ -1,7 +1,4 @@
 using Npgsql;
-using Orleans.Configuration;
-using Orleans.Hosting;
-using Orleans.Runtime;
 using Orleans.TestingHost;
 using Roxy.Grains.Hosting;
 using Roxy.Tests.Fixtures;

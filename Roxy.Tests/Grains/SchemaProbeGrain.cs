@@ -1,6 +1,3 @@
-using Orleans;
-using Orleans.Runtime;
-
 namespace Roxy.Tests.Grains;
 
 // Test-only grain: proves the ADO.NET storage queries round-trip state through PostgreSQL.

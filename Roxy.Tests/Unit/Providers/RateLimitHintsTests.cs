@@ -201,8 +201,8 @@ public class RateLimitHintsTests
     [Fact]
     public void Remaining_counts_are_never_negative_and_ignored_when_they_do_not_fit()
     {
-        Assert.Equal(0L, (long?)From(("x-ratelimit-remaining-requests", "-5")).RemainingRequests);
+        Assert.Equal(0L, From(("x-ratelimit-remaining-requests", "-5")).RemainingRequests);
         Assert.Null(From(("x-ratelimit-remaining-tokens", "99999999999999999999999")).RemainingTokens);
-        Assert.Equal(100_000_000_000L, (long?)From(("x-ratelimit-remaining-tokens", "100000000000")).RemainingTokens);
+        Assert.Equal(100_000_000_000L, From(("x-ratelimit-remaining-tokens", "100000000000")).RemainingTokens);
     }
 }

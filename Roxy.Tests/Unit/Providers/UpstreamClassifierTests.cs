@@ -1,5 +1,4 @@
 using System.Text;
-using Roxy.Api.Providers;
 using Roxy.Api.Providers.OpenAi;
 using Roxy.Grains.Rotation;
 

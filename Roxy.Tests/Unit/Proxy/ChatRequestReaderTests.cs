@@ -363,7 +363,7 @@ public class ChatRequestReaderBoundsTests
     [InlineData("""{"model":"gpt\u00e9","messages":[{"role":"user","content":"hi"}]}""", "model")]
     public void Out_of_range_values_are_refused_naming_the_field(string json, string param)
     {
-        var error = ChatRequestReader.TryRead(System.Text.Encoding.UTF8.GetBytes(json), out _);
+        var error = ChatRequestReader.TryRead(Encoding.UTF8.GetBytes(json), out _);
 
         Assert.NotNull(error);
         Assert.Equal(400, error.Status);
@@ -374,7 +374,7 @@ public class ChatRequestReaderBoundsTests
     public void Largest_accepted_budget_is_read()
     {
         var json = """{"model":"openrouter/anthropic/claude-3.5-sonnet:beta","max_tokens":10000000,"messages":[{"role":"user","content":"hi"}]}""";
-        Assert.Null(ChatRequestReader.TryRead(System.Text.Encoding.UTF8.GetBytes(json), out var info));
+        Assert.Null(ChatRequestReader.TryRead(Encoding.UTF8.GetBytes(json), out var info));
         Assert.Equal(10_000_000, info.MaxTokens);
     }
 }

@@ -15,31 +15,29 @@ public class RotationChannelTests
     /// <summary>A rotation grain in memory: a real <see cref="KeyPool"/> behind the grain's interface, counting calls.</summary>
     private sealed class CountingGrain : IRotationGrain
     {
-        private readonly KeyPool _pool;
-
         public CountingGrain(TimeProvider time)
         {
-            _pool = new KeyPool(time);
-            _pool.SetKeys([KeyA]);
+            Pool = new KeyPool(time);
+            Pool.SetKeys([KeyA]);
         }
 
         public int Acquires { get; private set; }
         public int TopUps { get; private set; }
         public List<UsageReport> Reports { get; } = [];
-        public KeyPool Pool => _pool;
+        public KeyPool Pool { get; }
 
         public ValueTask<KeyLease> AcquireAsync(AcquireRequest request)
         {
             Acquires++;
             Apply(request.Reports);
-            return ValueTask.FromResult(_pool.Acquire(request.EstimatedTokens, request.ExcludeKeyIds));
+            return ValueTask.FromResult(Pool.Acquire(request.EstimatedTokens, request.ExcludeKeyIds));
         }
 
         public ValueTask<IReadOnlyList<KeyCredit>> TopUpAsync(CreditRequest request)
         {
             TopUps++;
             Apply(request.Reports);
-            return ValueTask.FromResult(_pool.GrantCredits(request.Credits, request.Tokens));
+            return ValueTask.FromResult(Pool.GrantCredits(request.Credits, request.Tokens));
         }
 
         public ValueTask ReportAsync(UsageReport report)
@@ -56,14 +54,14 @@ public class RotationChannelTests
 
         public Task SetKeysAsync(IReadOnlyList<ProviderKey> keys) => Task.CompletedTask;
 
-        public ValueTask<IReadOnlyList<KeyUsage>> GetUsageAsync() => ValueTask.FromResult(_pool.Usage());
+        public ValueTask<IReadOnlyList<KeyUsage>> GetUsageAsync() => ValueTask.FromResult(Pool.Usage());
 
         private void Apply(IReadOnlyList<UsageReport>? reports)
         {
             foreach (var report in reports ?? [])
             {
                 Reports.Add(report);
-                _pool.Report(report);
+                Pool.Report(report);
             }
         }
     }

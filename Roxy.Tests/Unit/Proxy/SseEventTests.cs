@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text;
 using Roxy.Api.Providers.OpenAi;
-using Roxy.Api.Proxy;
 
 namespace Roxy.Tests.Unit.Proxy;
 

@@ -138,7 +138,7 @@ public class TokenEstimatorTests
               {"role":"tool","tool_call_id":"call_1","content":"18C, sunny"}]}
             """);
 
-        int C(string s) => O200k.CountTokens(s);
+        static int C(string s) => O200k.CountTokens(s);
         var expected = C("user") + C("alice") + C("Weather in Paris?")
             + C("assistant") + C("get_weather") + C("{\"city\":\"Paris\"}")
             + C("tool") + C("call_1") + C("18C, sunny")

@@ -111,6 +111,8 @@ public static class AnthropicRequestTranslator
                     continue;
                 }
 
+                // Members not named here (response_format, seed, logprobs, stream_options, ...) are dropped:
+                // Anthropic answers 400 to fields it does not know. The README lists them.
                 switch (member.Name)
                 {
                     case "messages":

@@ -111,6 +111,8 @@ public static class AnthropicRequestTranslator
                     continue;
                 }
 
+                // Members not named here (response_format, seed, logprobs, stream_options, ...) are dropped:
+                // Anthropic answers 400 to fields it does not know. The README lists them.
                 switch (member.Name)
                 {
                     case "messages":
@@ -299,7 +301,7 @@ public static class AnthropicRequestTranslator
             var index = 0;
             foreach (var message in _messages.EnumerateArray())
             {
-                var param = $"messages[{index}]";
+                var param = new Where(index);
                 if (message.ValueKind != JsonValueKind.Object || !message.TryGetProperty("role"u8, out var role) || role.ValueKind != JsonValueKind.String)
                 {
                     return ProxyError.InvalidRequest($"'{param}.role' is required.", $"{param}.role");
@@ -362,7 +364,7 @@ public static class AnthropicRequestTranslator
             return turn;
         }
 
-        private static ProxyError? ReadContent(JsonElement content, string param, List<Block> blocks, PartsAllowed allowed)
+        private static ProxyError? ReadContent(JsonElement content, Where param, List<Block> blocks, PartsAllowed allowed)
         {
             switch (content.ValueKind)
             {
@@ -384,7 +386,7 @@ public static class AnthropicRequestTranslator
             var index = 0;
             foreach (var part in content.EnumerateArray())
             {
-                var partParam = $"{param}.content[{index}]";
+                var partParam = param with { Part = index };
                 var error = ReadPart(part, partParam, blocks, allowed);
                 if (error is not null)
                 {
@@ -397,11 +399,11 @@ public static class AnthropicRequestTranslator
             return null;
         }
 
-        private static ProxyError? ReadPart(JsonElement part, string param, List<Block> blocks, PartsAllowed allowed)
+        private static ProxyError? ReadPart(JsonElement part, Where param, List<Block> blocks, PartsAllowed allowed)
         {
             if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type"u8, out var type) || type.ValueKind != JsonValueKind.String)
             {
-                return ProxyError.InvalidRequest($"'{param}' must be a content part object with a 'type'.", param);
+                return ProxyError.InvalidRequest($"'{param}' must be a content part object with a 'type'.", param.ToString());
             }
 
             part.TryGetProperty("cache_control"u8, out var cacheControl);
@@ -433,10 +435,10 @@ public static class AnthropicRequestTranslator
 
             var what = type.ValueEquals("input_audio"u8) ? "Audio input ('input_audio')" : $"A content part of type '{type.GetString()}'";
             var where = allowed.HasFlag(PartsAllowed.Media) ? "" : allowed.HasFlag(PartsAllowed.Refusal) ? " in an assistant message" : " in a system message";
-            return ProxyError.InvalidRequest($"{what}{where} cannot be sent to Anthropic models.", param);
+            return ProxyError.InvalidRequest($"{what}{where} cannot be sent to Anthropic models.", param.ToString());
         }
 
-        private static ProxyError? ReadImage(JsonElement part, string param, List<Block> blocks, JsonElement cacheControl)
+        private static ProxyError? ReadImage(JsonElement part, Where param, List<Block> blocks, JsonElement cacheControl)
         {
             JsonElement url = default;
             if (part.TryGetProperty("image_url"u8, out var imageUrl))
@@ -474,7 +476,7 @@ public static class AnthropicRequestTranslator
             return null;
         }
 
-        private static ProxyError? ReadFile(JsonElement part, string param, List<Block> blocks, JsonElement cacheControl)
+        private static ProxyError? ReadFile(JsonElement part, Where param, List<Block> blocks, JsonElement cacheControl)
         {
             if (!part.TryGetProperty("file"u8, out var file) || file.ValueKind != JsonValueKind.Object)
             {
@@ -520,7 +522,7 @@ public static class AnthropicRequestTranslator
                 $"The media type '{Encoding.UTF8.GetString(type)}' is not accepted by Anthropic models here; use {string.Join(", ", mediaTypes)}.", param);
         }
 
-        private static ProxyError? ReadToolCalls(JsonElement message, string param, List<Block> blocks, int messageIndex)
+        private static ProxyError? ReadToolCalls(JsonElement message, Where param, List<Block> blocks, int messageIndex)
         {
             if (!message.TryGetProperty("tool_calls"u8, out var calls) || calls.ValueKind == JsonValueKind.Null)
             {
@@ -535,12 +537,12 @@ public static class AnthropicRequestTranslator
             var index = 0;
             foreach (var call in calls.EnumerateArray())
             {
-                var callParam = $"{param}.tool_calls[{index}]";
+                var callParam = param with { Call = index };
                 if (call.ValueKind != JsonValueKind.Object
                     || (call.TryGetProperty("type"u8, out var type) && !type.ValueEquals("function"u8))
                     || !call.TryGetProperty("function"u8, out var function) || function.ValueKind != JsonValueKind.Object)
                 {
-                    return ProxyError.InvalidRequest($"'{callParam}' must be a function tool call.", callParam);
+                    return ProxyError.InvalidRequest($"'{callParam}' must be a function tool call.", callParam.ToString());
                 }
 
                 if (!call.TryGetProperty("id"u8, out var id) || id.ValueKind != JsonValueKind.String)
@@ -578,7 +580,7 @@ public static class AnthropicRequestTranslator
             return null;
         }
 
-        private static ProxyError? ReadToolResult(JsonElement message, JsonElement content, string param, List<Block> blocks, int messageIndex)
+        private static ProxyError? ReadToolResult(JsonElement message, JsonElement content, Where param, List<Block> blocks, int messageIndex)
         {
             if (!message.TryGetProperty("tool_call_id"u8, out var id) || id.ValueKind != JsonValueKind.String)
             {
@@ -1101,6 +1103,15 @@ public static class AnthropicRequestTranslator
         public string? Text { get; init; }
         public List<Block>? Results { get; init; }
         public int MessageIndex { get; init; }
+    }
+
+    /// <summary>Where in the request an error is, spelled only when there is one.</summary>
+    private readonly record struct Where(int Message, int Part = -1, int Call = -1)
+    {
+        public override string ToString() =>
+            Part >= 0 ? $"messages[{Message}].content[{Part}]"
+            : Call >= 0 ? $"messages[{Message}].tool_calls[{Call}]"
+            : $"messages[{Message}]";
     }
 
     private sealed record Turn(bool Assistant)

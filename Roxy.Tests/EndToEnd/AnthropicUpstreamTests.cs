@@ -4,6 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using OpenAI.Chat;
 using Roxy.FakeUpstream;
+using Roxy.Grains;
+using Roxy.Grains.Tenancy;
 using Roxy.Tests.Fixtures;
 
 namespace Roxy.Tests.EndToEnd;
@@ -388,6 +390,24 @@ public sealed class AnthropicUpstreamTests : IClassFixture<AnthropicProxyFixture
             $$"""{"model":"{{Model(AnthropicScenario.RateLimited)}}","messages":[{"role":"user","content":"hi"}]}""");
         Assert.Equal(HttpStatusCode.TooManyRequests, again.StatusCode);
         Assert.Single(_f.Anthropic.Requests);
+    }
+
+    [Fact]
+    public async Task Refused_anthropic_key_is_disabled_and_its_words_never_reach_the_client()
+    {
+        var key = AnthropicProxyFixture.AnthropicKeyOf("auth");
+        _f.Anthropic.SetKeyBehavior(key, FakeResponse.Error(401, "authentication_error", null, $"invalid x-api-key: {key}"));
+
+        var response = await _f.Roxy.PostChatAsync(AnthropicProxyFixture.TokenOf("auth"),
+            """{"model":"claude-then-gpt","messages":[{"role":"user","content":"hi"}]}""");
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("openai", response.Headers.GetValues("x-roxy-provider").Single());
+        Assert.DoesNotContain(key, body, StringComparison.Ordinal);
+        var tenant = _f.Roxy.Grains.GetGrain<ITenantGrain>(GrainKeys.Tenant("auth"));
+        await Eventually.TrueAsync(async () => (await tenant.GetSnapshotAsync()).Keys.Any(k => k.Provider == "anthropic" && !k.Enabled));
+        Assert.DoesNotContain(_f.Roxy.Logs.Lines, l => l.Contains(key, StringComparison.Ordinal));
     }
 
     // ------------------------------------------------------------------ failover across protocols

@@ -11,7 +11,7 @@ namespace Roxy.Tests.Fixtures;
 public sealed class AnthropicProxyFixture : IAsyncLifetime
 {
     public static readonly string[] Tenants =
-        ["main", "fo-500", "fo-429", "fo-stream", "fo-drop", "back-json", "back-stream", "back-early", "mid-stream", "only-529", "only-529-stream", "caller", "limited"];
+        ["main", "fo-500", "fo-429", "fo-stream", "fo-drop", "back-json", "back-stream", "back-early", "mid-stream", "only-529", "only-529-stream", "caller", "limited", "auth"];
 
     public FakeOpenAiServer OpenAi { get; private set; } = null!;
     public FakeAnthropicServer Anthropic { get; private set; } = null!;
@@ -69,6 +69,7 @@ public sealed class AnthropicProxyFixture : IAsyncLifetime
                   - { key_env_var: {{Var(t, "ANTHROPIC")}}, provider: anthropic, max_rpm: 1000, max_tpm: 10000000, cooldown_sec: {{(t == "limited" ? 1 : 30)}} }
                 model_rules:
                   - { source_model: gpt-then-claude, target_models: [openai:gpt-4o-mini, anthropic:claude-sonnet-4-5] }
+                  - { source_model: claude-then-gpt, target_models: [anthropic:claude-sonnet-4-5, openai:gpt-4o-mini] }
                   - { source_model: overloaded-then-gpt, target_models: ["anthropic:{{overloaded}}", openai:gpt-4o-mini] }
                   - { source_model: early-error-then-gpt, target_models: ["anthropic:{{early}}", openai:gpt-4o-mini] }
                   - { source_model: mid-stream-then-gpt, target_models: ["anthropic:{{midStream}}", openai:gpt-4o-mini] }

@@ -62,9 +62,9 @@ internal static class AnthropicErrorBody
                 return (type, message);
             }
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
-            // Not JSON (a proxy's HTML page, a truncated body): the status alone says what happened.
+            // Not JSON, or text that is not valid Unicode (a proxy's HTML page, a truncated body): the status alone says what happened.
         }
 
         return default;

@@ -51,9 +51,9 @@ public sealed class AnthropicStreamDecoder : IStreamDecoder
         {
             evt = EventData.Parse(data);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
-            // Untrusted bytes: never a throw, never a guess at what was meant.
+            // Untrusted bytes (broken JSON, invalid UTF-8, lone surrogates): never a throw, never a guess.
             return Fail(events, null, MalformedMessage);
         }
 
@@ -68,50 +68,47 @@ public sealed class AnthropicStreamDecoder : IStreamDecoder
             return Fail(events, evt.ErrorType, evt.ErrorMessage);
         }
 
-        switch (type)
+        return type switch
         {
-            case EventType.ContentBlockDelta:
-                return Delta(in evt, events);
-            case EventType.ContentBlockStart:
-                return BlockStart(in evt, events);
-            case EventType.ContentBlockStop:
-                return BlockStop(evt.Index, events);
-        }
+            EventType.MessageStart => MessageStart(in evt),
+            EventType.ContentBlockStart => BlockStart(in evt, events),
+            EventType.ContentBlockDelta => Delta(in evt, events),
+            EventType.ContentBlockStop => BlockStop(evt.Index, events),
+            EventType.MessageDelta => MessageDelta(in evt, events),
+            EventType.MessageStop => MessageStop(events),
+            _ => UpstreamEventKind.Empty,
+        };
+    }
 
-        if (type == EventType.MessageStart)
-        {
-            _id ??= evt.MessageId;
-            _model ??= evt.MessageModel;
-            _usage.Merge(in evt.Usage);
-
-            return UpstreamEventKind.Empty;
-        }
-
-        if (type == EventType.MessageDelta)
-        {
-            // Only the counts it names change: output always, input and cache ones in newer API versions.
-            _usage.Merge(in evt.Usage);
-            UsageKnown |= evt.Usage.Seen;
-
-            Start(events);
-            events.Add(ChatEvent.UsageReported(_usage.ToTokenUsage()));
-            events.Add(ChatEvent.Finished(evt.StopReason));
-            return UpstreamEventKind.Content;
-        }
-
-        if (type == EventType.MessageStop)
-        {
-            if (!_started)
-            {
-                // An answer with no content and no message_delta: still one the client can read as finished.
-                Start(events);
-                events.Add(ChatEvent.Finished(FinishReason.Stop));
-            }
-
-            return UpstreamEventKind.Done;
-        }
-
+    private UpstreamEventKind MessageStart(in EventData evt)
+    {
+        _id ??= evt.MessageId;
+        _model ??= evt.MessageModel;
+        _usage.Merge(in evt.Usage);
         return UpstreamEventKind.Empty;
+    }
+
+    private UpstreamEventKind MessageDelta(in EventData evt, List<ChatEvent> events)
+    {
+        // Only the counts it names change: output always, input and cache ones in newer API versions.
+        _usage.Merge(in evt.Usage);
+        UsageKnown |= evt.Usage.Seen;
+        Start(events);
+        events.Add(ChatEvent.UsageReported(_usage.ToTokenUsage()));
+        events.Add(ChatEvent.Finished(evt.StopReason));
+        return UpstreamEventKind.Content;
+    }
+
+    private UpstreamEventKind MessageStop(List<ChatEvent> events)
+    {
+        if (!_started)
+        {
+            // An answer with no content and no message_delta: still one the client can read as finished.
+            Start(events);
+            events.Add(ChatEvent.Finished(FinishReason.Stop));
+        }
+
+        return UpstreamEventKind.Done;
     }
 
     private UpstreamEventKind Delta(in EventData evt, List<ChatEvent> events)

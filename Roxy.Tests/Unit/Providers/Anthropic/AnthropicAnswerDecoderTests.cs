@@ -16,6 +16,8 @@ public sealed class AnthropicAnswerDecoderTests
     [InlineData("""{"type":"error","error":{"type":"api_error","message":"x"}}""")]
     [InlineData("""{"type":"message","content":"a string"}""")]
     [InlineData("""{"type":"message","content":[]} trailing""")]
+    [InlineData("""{"type":"message","id":"\uD800","content":[{"type":"text","text":"\uDC00"}]}""")]
+    [InlineData("""{"type":"message","content":[{"type":"tool_use","id":"t","name":"f","input":{"a":"\uD800"}}]}""")]
     public void Anything_but_a_message_with_a_content_array_is_not_well_formed(string body) =>
         Assert.False(AnthropicAnswerDecoder.Decode(Encoding.UTF8.GetBytes(body), translate: true).WellFormed);
 

@@ -33,8 +33,11 @@ public sealed class AnthropicErrorTests
     [InlineData(429, UpstreamOutcome.RateLimited)]
     [InlineData(400, UpstreamOutcome.CallerError)]
     [InlineData(502, UpstreamOutcome.Failed)]
-    public void A_body_that_is_not_anthropics_classifies_by_status(int status, UpstreamOutcome expected) =>
+    public void A_body_that_is_not_anthropics_classifies_by_status(int status, UpstreamOutcome expected)
+    {
         Assert.Equal(expected, AnthropicClassifier.Classify(status, "<html>Bad gateway</html>"u8));
+        Assert.Equal(expected, AnthropicClassifier.Classify(status, """{"type":"error","error":{"type":"\uD800","message":"\uDC00"}}"""u8));
+    }
 
     [Theory]
     [InlineData("overloaded_error", UpstreamOutcome.ProviderOverloaded)]

@@ -150,6 +150,30 @@ public sealed class AnthropicStreamDecoderTests
         Assert.Equal(ChatEventKind.Error, Assert.Single(_events).Kind);
     }
 
+    [Theory]
+    [InlineData("""{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\uD800"}}""")]
+    [InlineData("""{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"f","input":{"a":"\uDC00x"}}}""")]
+    [InlineData("""{"type":"error","error":{"type":"api_error","message":"\uD800"}}""")]
+    public void Broken_unicode_is_an_error_never_an_exception(string data)
+    {
+        Decode("message_start", MessageStart);
+        Text("Hi");
+
+        Assert.Equal(UpstreamEventKind.Error, Decode("content_block_delta", data));
+        Assert.Equal(ChatEventKind.Error, Assert.Single(_events).Kind);
+    }
+
+    [Fact]
+    public void Invalid_utf8_is_an_error_never_an_exception()
+    {
+        Decode("message_start", MessageStart);
+        var evt = Encoding.UTF8.GetBytes("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"ab\"}}\n\n");
+        evt[evt.AsSpan().IndexOf("\"ab\""u8) + 1] = 0xC3;
+        _events.Clear();
+
+        Assert.Equal(UpstreamEventKind.Error, _decoder.Decode(evt, _events));
+    }
+
     [Fact]
     public void Unknown_event_types_and_comments_are_skipped()
     {

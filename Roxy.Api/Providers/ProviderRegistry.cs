@@ -1,5 +1,6 @@
 using System.Net;
 using Roxy.Api.Configuration;
+using Roxy.Api.Providers.Anthropic;
 using Roxy.Api.Providers.OpenAi;
 
 namespace Roxy.Api.Providers;
@@ -19,11 +20,6 @@ public sealed class ProviderRegistry : IDisposable
         foreach (var provider in config.Providers)
         {
             _settings[provider.Name] = provider;
-            if (provider.Kind != ProviderKind.OpenAi)
-            {
-                continue;
-            }
-
             var handler = new SocketsHttpHandler
             {
                 UseProxy = false,
@@ -40,9 +36,20 @@ public sealed class ProviderRegistry : IDisposable
             };
             var invoker = new HttpMessageInvoker(handler, disposeHandler: true);
             _invokers.Add(invoker);
-            _clients[provider.Name] = new OpenAiCompatibleProvider(provider, invoker);
+            if (Create(provider, invoker) is { } client)
+            {
+                _clients[provider.Name] = client;
+            }
         }
     }
+
+    /// <summary>One line per protocol: a new one is a class and a line here.</summary>
+    private static IProviderClient? Create(ResolvedProvider provider, HttpMessageInvoker http) => provider.Kind switch
+    {
+        ProviderKind.OpenAi => new OpenAiCompatibleProvider(provider, http),
+        ProviderKind.Anthropic => new AnthropicProvider(provider, http),
+        _ => null,
+    };
 
     public IEnumerable<ResolvedProvider> All => _settings.Values;
 

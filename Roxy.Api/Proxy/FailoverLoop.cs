@@ -1,5 +1,6 @@
 using Roxy.Api.Configuration;
 using Roxy.Api.Errors;
+using Roxy.Api.Protocols;
 using Roxy.Api.Providers;
 using Roxy.Api.Secrets;
 using Roxy.Grains.Rotation;
@@ -47,10 +48,15 @@ public sealed class FailoverLoop(
                 var provider = providers.Get(target.Provider);
                 if (provider is null)
                 {
-                    // No client here means a protocol other than OpenAI's, and only OpenAI's has embeddings.
-                    lastError ??= request.Operation == UpstreamOperation.Embeddings
-                        ? ProxyError.EmbeddingsNotSupported(target.Provider)
-                        : ProxyError.ProviderNotSupported(target.Provider);
+                    // Every provider kind the config accepts has a protocol; this guards a registry out of step with it.
+                    lastError ??= ProxyError.ProviderNotSupported(target.Provider);
+                    continue;
+                }
+
+                if (request.Operation == UpstreamOperation.Embeddings && provider.Protocol != WireProtocol.OpenAiChat)
+                {
+                    // Only OpenAI's protocol has embeddings: refused before a key is reserved for it.
+                    lastError ??= ProxyError.EmbeddingsNotSupported(target.Provider);
                     continue;
                 }
 

@@ -309,12 +309,18 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                         if (kind == UpstreamEventKind.Error)
                         {
                             reader.AdvanceTo(buffer.Start, buffer.End);
+                            // An early overload or rate limit says what a status would have (Anthropic's early
+                            // overloaded_error is a 529 in all but name): the same backoff and the same answer.
+                            var outcome = provider.ClassifyStreamError(span);
                             return new AttemptResult
                             {
-                                Outcome = provider.ClassifyStreamError(span),
-                                Error = ProxyError.UpstreamStreamError(target.Provider),
+                                Outcome = outcome,
+                                Error = outcome == UpstreamOutcome.Failed
+                                    ? ProxyError.UpstreamStreamError(target.Provider)
+                                    : ProxyError.ForUpstreamStatus(outcome, target.Provider, StatusCodes.Status502BadGateway, hints.RetryAfter ?? hints.ResetAfter),
                                 Hints = hints,
                                 ChargedNothing = true,
+                                SkipProvider = outcome == UpstreamOutcome.ProviderOverloaded,
                             };
                         }
 
@@ -453,6 +459,10 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         if (failedMidStream)
         {
             logger.LogWarning("Upstream {Provider} sent an error mid-stream for request {RequestId}", target.Provider, request.RequestId);
+            // The error event went out; a response that then ended cleanly would still read as a whole answer to
+            // SDKs that ignore error events (the OpenAI .NET one does). A cut connection is an error to every client,
+            // even one that the cut keeps from reading the event.
+            http.Abort();
         }
 
         return new AttemptResult

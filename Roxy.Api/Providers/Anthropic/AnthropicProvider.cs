@@ -1,0 +1,75 @@
+using Roxy.Api.Configuration;
+using Roxy.Api.Errors;
+using Roxy.Api.Protocols;
+using Roxy.Api.Proxy;
+using Roxy.Grains.Rotation;
+
+namespace Roxy.Api.Providers.Anthropic;
+
+/// <summary>
+/// Anthropic's Messages API: an OpenAI chat request is translated into a Messages request, and the answer (JSON or
+/// named SSE events) is decoded into Roxy's events for the client's protocol to encode.
+/// </summary>
+public sealed class AnthropicProvider(ResolvedProvider settings, HttpMessageInvoker http) : IProviderClient
+{
+    /// <summary>The API version Roxy's translation is written against.</summary>
+    public const string ApiVersion = "2023-06-01";
+
+    private readonly Uri _messages = Append(settings.BaseUrl, "messages");
+    private readonly Uri _models = Append(settings.BaseUrl, "models");
+
+    public ResolvedProvider Settings { get; } = settings;
+
+    public WireProtocol Protocol => WireProtocol.AnthropicMessages;
+
+    public HttpMessageInvoker Http { get; } = http;
+
+    public ProxyError? BuildChatBody(ReadOnlySpan<byte> clientBody, ChatRequestInfo info, string model, out PooledBuffer? body) =>
+        AnthropicRequestTranslator.Translate(clientBody, info, model, out body);
+
+    public HttpRequestMessage CreateRequest(UpstreamOperation operation, ReadOnlyMemory<byte> body, string apiKey, bool stream)
+    {
+        if (operation == UpstreamOperation.Embeddings)
+        {
+            // Anthropic has no embeddings API; the embeddings route refuses anthropic targets before getting here.
+            throw new NotSupportedException("Anthropic has no embeddings API.");
+        }
+
+        var request = new HttpRequestMessage(
+            operation == UpstreamOperation.Models ? HttpMethod.Get : HttpMethod.Post,
+            operation == UpstreamOperation.Models ? _models : _messages);
+        request.Headers.TryAddWithoutValidation("x-api-key", apiKey);
+        request.Headers.TryAddWithoutValidation("anthropic-version", ApiVersion);
+        request.Headers.TryAddWithoutValidation("Accept", stream ? "text/event-stream" : "application/json");
+        foreach (var (name, value) in Settings.Headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        if (operation != UpstreamOperation.Models)
+        {
+            request.Content = new ReadOnlyMemoryContent(body);
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        }
+
+        return request;
+    }
+
+    public UpstreamOutcome Classify(int status, ReadOnlySpan<byte> errorBody) => AnthropicClassifier.Classify(status, errorBody);
+
+    public UpstreamOutcome ClassifyStreamError(ReadOnlySpan<byte> errorEvent) =>
+        AnthropicClassifier.ClassifyStreamError(AnthropicSse.Data(errorEvent, out _));
+
+    public ProxyError DescribeCallerError(int status, ReadOnlySpan<byte> errorBody) => AnthropicErrorBody.Describe(status, errorBody);
+
+    public IStreamDecoder CreateStreamDecoder() => new AnthropicStreamDecoder();
+
+    public DecodedAnswer DecodeAnswer(ReadOnlySpan<byte> body, WireProtocol clientProtocol) =>
+        AnthropicAnswerDecoder.Decode(body, translate: clientProtocol != WireProtocol.AnthropicMessages);
+
+    private static Uri Append(Uri baseUrl, string path)
+    {
+        var text = baseUrl.ToString();
+        return new Uri(text.EndsWith('/') ? text + path : text + "/" + path);
+    }
+}

@@ -1,0 +1,585 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Roxy.FakeUpstream;
+
+/// <summary>
+/// The Messages API's request checks, as strict as the real API (the messages are Anthropic's own wording), so a
+/// translation that would be refused upstream is refused here too. The rules peers most often break: a system
+/// role inside <c>messages</c>; roles that do not alternate or a first turn that is not the user's; empty text
+/// blocks; tool ids outside <c>^[a-zA-Z0-9_-]+$</c>; OpenAI's <c>image_url</c> parts and <c>type: function</c>
+/// tools; a <c>tool_result</c> whose id no <c>tool_use</c> of the previous assistant turn carries, a tool_use left
+/// without its result, or a result after text; no <c>max_tokens</c>; <c>temperature</c> above 1; unknown fields.
+/// </summary>
+internal static partial class AnthropicRequestRules
+{
+    private static readonly HashSet<string> TopLevel =
+    [
+        "model", "messages", "max_tokens", "system", "stop_sequences", "stream", "temperature", "top_p", "top_k",
+        "tools", "tool_choice", "metadata", "thinking", "service_tier", "container", "mcp_servers",
+    ];
+
+    private static readonly HashSet<string> MediaTypes = ["image/jpeg", "image/png", "image/gif", "image/webp"];
+
+    [GeneratedRegex("^[a-zA-Z0-9_-]+$")]
+    private static partial Regex ToolId();
+
+    [GeneratedRegex("^[a-zA-Z0-9_-]{1,128}$")]
+    private static partial Regex ToolName();
+
+    /// <summary>What the request asks for, once it passed.</summary>
+    public sealed record Parsed(string Model, bool Stream, int MaxTokens, IReadOnlyList<string> StopSequences);
+
+    /// <summary>Null when the request is valid (then <paramref name="parsed"/> is set), else the 400's message.</summary>
+    public static string? Check(JsonElement root, out Parsed? parsed)
+    {
+        parsed = null;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return "Input should be a valid dictionary";
+        }
+
+        foreach (var property in root.EnumerateObject())
+        {
+            if (!TopLevel.Contains(property.Name))
+            {
+                return $"{property.Name}: Extra inputs are not permitted";
+            }
+        }
+
+        if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.String || model.GetString() is not { Length: > 0 } modelName)
+        {
+            return "model: Field required";
+        }
+
+        if (!root.TryGetProperty("max_tokens", out var maxTokens))
+        {
+            return "max_tokens: Field required";
+        }
+
+        if (maxTokens.ValueKind != JsonValueKind.Number || !maxTokens.TryGetInt32(out var max) || max < 1)
+        {
+            return "max_tokens: Input should be a valid integer greater than or equal to 1";
+        }
+
+        var stream = false;
+        if (root.TryGetProperty("stream", out var streamValue))
+        {
+            if (streamValue.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                return "stream: Input should be a valid boolean";
+            }
+
+            stream = streamValue.ValueKind == JsonValueKind.True;
+        }
+
+        var error = Range(root, "temperature", 0, 1) ?? Range(root, "top_p", 0, 1) ?? TopK(root)
+            ?? System(root) ?? Metadata(root) ?? ToolChoice(root) ?? Tools(root) ?? Messages(root);
+        IReadOnlyList<string> stops = [];
+        error ??= StopSequences(root, out stops);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        parsed = new Parsed(modelName, stream, max, stops);
+        return null;
+    }
+
+    private static string? Range(JsonElement root, string name, double min, double max)
+    {
+        if (!root.TryGetProperty(name, out var value))
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number)
+        {
+            return $"{name}: Input should be a valid number";
+        }
+
+        var number = value.GetDouble();
+        return number > max ? $"{name}: Input should be less than or equal to {max}"
+            : number < min ? $"{name}: Input should be greater than or equal to {min}"
+            : null;
+    }
+
+    private static string? TopK(JsonElement root) =>
+        root.TryGetProperty("top_k", out var value) && (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var k) || k < 0)
+            ? "top_k: Input should be a valid integer greater than or equal to 0"
+            : null;
+
+    private static string? System(JsonElement root)
+    {
+        if (!root.TryGetProperty("system", out var system))
+        {
+            return null;
+        }
+
+        if (system.ValueKind == JsonValueKind.String)
+        {
+            return null;
+        }
+
+        if (system.ValueKind != JsonValueKind.Array)
+        {
+            return "system: Input should be a valid list";
+        }
+
+        var i = 0;
+        foreach (var block in system.EnumerateArray())
+        {
+            if (block.ValueKind != JsonValueKind.Object || Str(block, "type") != "text")
+            {
+                return $"system.{i}.type: Input should be 'text'";
+            }
+
+            if (Text(block, $"system.{i}") is { } error)
+            {
+                return error;
+            }
+
+            i++;
+        }
+
+        return null;
+    }
+
+    private static string? Metadata(JsonElement root)
+    {
+        if (!root.TryGetProperty("metadata", out var metadata))
+        {
+            return null;
+        }
+
+        if (metadata.ValueKind != JsonValueKind.Object)
+        {
+            return "metadata: Input should be a valid dictionary";
+        }
+
+        foreach (var property in metadata.EnumerateObject())
+        {
+            if (property.Name != "user_id")
+            {
+                return $"metadata.{property.Name}: Extra inputs are not permitted";
+            }
+
+            if (property.Value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            {
+                return "metadata.user_id: Input should be a valid string";
+            }
+        }
+
+        return null;
+    }
+
+    private static string? ToolChoice(JsonElement root)
+    {
+        if (!root.TryGetProperty("tool_choice", out var choice))
+        {
+            return null;
+        }
+
+        if (choice.ValueKind != JsonValueKind.Object)
+        {
+            return "tool_choice: Input should be a valid dictionary or object to extract fields from";
+        }
+
+        var type = Str(choice, "type");
+        if (type is not ("auto" or "any" or "none" or "tool"))
+        {
+            return $"tool_choice: Input tag '{type}' found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'";
+        }
+
+        foreach (var property in choice.EnumerateObject())
+        {
+            var allowed = property.Name is "type" || (property.Name == "disable_parallel_tool_use" && type != "none") || (property.Name == "name" && type == "tool");
+            if (!allowed)
+            {
+                return $"tool_choice.{type}.{property.Name}: Extra inputs are not permitted";
+            }
+        }
+
+        if (type == "tool" && Str(choice, "name") is not { Length: > 0 })
+        {
+            return "tool_choice.tool.name: Field required";
+        }
+
+        if (choice.TryGetProperty("disable_parallel_tool_use", out var disable) && disable.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            return $"tool_choice.{type}.disable_parallel_tool_use: Input should be a valid boolean";
+        }
+
+        return null;
+    }
+
+    private static string? Tools(JsonElement root)
+    {
+        if (!root.TryGetProperty("tools", out var tools))
+        {
+            return null;
+        }
+
+        if (tools.ValueKind != JsonValueKind.Array)
+        {
+            return "tools: Input should be a valid list";
+        }
+
+        var i = 0;
+        foreach (var tool in tools.EnumerateArray())
+        {
+            var path = $"tools.{i}";
+            if (tool.ValueKind != JsonValueKind.Object)
+            {
+                return $"{path}: Input should be a valid dictionary";
+            }
+
+            if (Str(tool, "type") is { } type && type != "custom")
+            {
+                // OpenAI's {"type":"function","function":{…}} lands here.
+                return $"{path}: Input tag '{type}' found using 'type' does not match any of the expected tags: 'custom', 'bash_20250124', 'text_editor_20250124', 'web_search_20250305'";
+            }
+
+            foreach (var property in tool.EnumerateObject())
+            {
+                if (property.Name is not ("type" or "name" or "description" or "input_schema" or "cache_control"))
+                {
+                    return $"{path}.custom.{property.Name}: Extra inputs are not permitted";
+                }
+            }
+
+            if (Str(tool, "name") is not { } name || !ToolName().IsMatch(name))
+            {
+                return $"{path}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,128}}$'";
+            }
+
+            if (tool.TryGetProperty("description", out var description) && description.ValueKind != JsonValueKind.String)
+            {
+                return $"{path}.custom.description: Input should be a valid string";
+            }
+
+            if (!tool.TryGetProperty("input_schema", out var schema))
+            {
+                return $"{path}.custom.input_schema: Field required";
+            }
+
+            if (schema.ValueKind != JsonValueKind.Object || Str(schema, "type") != "object")
+            {
+                return $"{path}.custom.input_schema.type: Input should be 'object'";
+            }
+
+            i++;
+        }
+
+        return null;
+    }
+
+    private static string? StopSequences(JsonElement root, out IReadOnlyList<string> stops)
+    {
+        stops = [];
+        if (!root.TryGetProperty("stop_sequences", out var value))
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            return "stop_sequences: Input should be a valid list";
+        }
+
+        var list = new List<string>();
+        foreach (var stop in value.EnumerateArray())
+        {
+            if (stop.ValueKind != JsonValueKind.String)
+            {
+                return $"stop_sequences.{list.Count}: Input should be a valid string";
+            }
+
+            if (string.IsNullOrWhiteSpace(stop.GetString()))
+            {
+                return "stop_sequences: each stop sequence must contain non-whitespace";
+            }
+
+            list.Add(stop.GetString()!);
+        }
+
+        stops = list;
+        return null;
+    }
+
+    private static string? Messages(JsonElement root)
+    {
+        if (!root.TryGetProperty("messages", out var messages))
+        {
+            return "messages: Field required";
+        }
+
+        if (messages.ValueKind != JsonValueKind.Array)
+        {
+            return "messages: Input should be a valid list";
+        }
+
+        var count = messages.GetArrayLength();
+        if (count == 0)
+        {
+            return "messages: at least one message is required";
+        }
+
+        string? previousRole = null;
+        HashSet<string> previousToolUses = [];
+        var i = 0;
+        foreach (var message in messages.EnumerateArray())
+        {
+            var path = $"messages.{i}";
+            if (message.ValueKind != JsonValueKind.Object)
+            {
+                return $"{path}: Input should be a valid dictionary";
+            }
+
+            foreach (var property in message.EnumerateObject())
+            {
+                if (property.Name is not ("role" or "content"))
+                {
+                    return $"{path}.{property.Name}: Extra inputs are not permitted";
+                }
+            }
+
+            var role = Str(message, "role");
+            if (role is not ("user" or "assistant"))
+            {
+                return $"{path}.role: Input should be 'user' or 'assistant'";
+            }
+
+            if (i == 0 && role != "user")
+            {
+                return "messages: first message must use the \"user\" role";
+            }
+
+            if (role == previousRole)
+            {
+                return $"messages: roles must alternate between \"user\" and \"assistant\", but found multiple \"{role}\" roles in a row";
+            }
+
+            if (!message.TryGetProperty("content", out var content))
+            {
+                return $"{path}.content: Field required";
+            }
+
+            var toolUses = new HashSet<string>(StringComparer.Ordinal);
+            var error = Content(content, path, role, i == count - 1, previousToolUses, toolUses);
+            if (error is not null)
+            {
+                return error;
+            }
+
+            previousRole = role;
+            previousToolUses = toolUses;
+            i++;
+        }
+
+        return null;
+    }
+
+    private static string? Content(
+        JsonElement content, string path, string role, bool last, HashSet<string> previousToolUses, HashSet<string> toolUses)
+    {
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            // A final assistant turn is a prefill and may be empty; any other text must say something.
+            if (string.IsNullOrWhiteSpace(content.GetString()) && !(last && role == "assistant"))
+            {
+                return "messages: text content blocks must contain non-whitespace text";
+            }
+
+            return role == "user" ? Unanswered(previousToolUses, [], path) : null;
+        }
+
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            return $"{path}.content: Input should be a valid string or list";
+        }
+
+        if (content.GetArrayLength() == 0 && !(last && role == "assistant"))
+        {
+            return $"{path}.content: all messages must have non-empty content except for the optional final assistant message";
+        }
+
+        var results = new HashSet<string>(StringComparer.Ordinal);
+        var sawOther = false;
+        var j = 0;
+        foreach (var block in content.EnumerateArray())
+        {
+            var blockPath = $"{path}.content.{j}";
+            if (block.ValueKind != JsonValueKind.Object)
+            {
+                return $"{blockPath}: Input should be a valid dictionary";
+            }
+
+            var type = Str(block, "type");
+            var error = type switch
+            {
+                "text" => Text(block, blockPath),
+                "image" => Image(block, blockPath),
+                "tool_use" when role == "assistant" => ToolUse(block, blockPath, toolUses),
+                "tool_result" when role == "user" => ToolResult(block, blockPath, previousToolUses, results, sawOther),
+                "tool_use" or "tool_result" => $"{blockPath}: {type} blocks are not allowed in {role} messages",
+                "thinking" or "redacted_thinking" when role == "assistant" => null,
+                _ => $"{blockPath}: Input tag '{type}' found using 'type' does not match any of the expected tags: 'text', 'image', 'document', 'tool_use', 'tool_result', 'thinking', 'redacted_thinking'",
+            };
+            if (error is not null)
+            {
+                return error;
+            }
+
+            sawOther |= type != "tool_result";
+            j++;
+        }
+
+        return role == "user" ? Unanswered(previousToolUses, results, path) : null;
+    }
+
+    private static string? Unanswered(HashSet<string> previousToolUses, HashSet<string> results, string path)
+    {
+        var missing = previousToolUses.Where(id => !results.Contains(id)).ToArray();
+        return missing.Length == 0
+            ? null
+            : $"{path}: `tool_use` ids were found without `tool_result` blocks immediately after: {string.Join(", ", missing)}. Each `tool_use` block must have a corresponding `tool_result` block in the next message.";
+    }
+
+    private static string? Text(JsonElement block, string path)
+    {
+        foreach (var property in block.EnumerateObject())
+        {
+            if (property.Name is not ("type" or "text" or "cache_control" or "citations"))
+            {
+                return $"{path}.text.{property.Name}: Extra inputs are not permitted";
+            }
+        }
+
+        if (!block.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
+        {
+            return $"{path}.text: Field required";
+        }
+
+        return string.IsNullOrWhiteSpace(text.GetString()) ? "messages: text content blocks must contain non-whitespace text" : null;
+    }
+
+    private static string? Image(JsonElement block, string path)
+    {
+        if (!block.TryGetProperty("source", out var source) || source.ValueKind != JsonValueKind.Object)
+        {
+            return $"{path}.image.source: Field required";
+        }
+
+        switch (Str(source, "type"))
+        {
+            case "base64":
+                if (Str(source, "media_type") is not { } media || !MediaTypes.Contains(media))
+                {
+                    return $"{path}.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'";
+                }
+
+                var data = Str(source, "data");
+                if (string.IsNullOrEmpty(data) || data.StartsWith("data:", StringComparison.Ordinal) || !IsBase64(data))
+                {
+                    return $"{path}.image.source.base64.data: The image data is not valid base64";
+                }
+
+                return null;
+            case "url":
+                return Str(source, "url") is { } url && url.StartsWith("https://", StringComparison.Ordinal) && Uri.IsWellFormedUriString(url, UriKind.Absolute)
+                    ? null
+                    : $"{path}.image.source.url.url: Only HTTPS URLs are supported";
+            default:
+                return $"{path}.image.source: Input tag '{Str(source, "type")}' found using 'type' does not match any of the expected tags: 'base64', 'url', 'file'";
+        }
+    }
+
+    private static bool IsBase64(string data)
+    {
+        var buffer = new byte[(data.Length * 3 / 4) + 3];
+        return Convert.TryFromBase64String(data, buffer, out _);
+    }
+
+    private static string? ToolUse(JsonElement block, string path, HashSet<string> toolUses)
+    {
+        if (Str(block, "id") is not { } id || !ToolId().IsMatch(id))
+        {
+            return $"{path}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'";
+        }
+
+        if (Str(block, "name") is not { } name || !ToolName().IsMatch(name))
+        {
+            return $"{path}.tool_use.name: String should match pattern '^[a-zA-Z0-9_-]{{1,128}}$'";
+        }
+
+        if (!block.TryGetProperty("input", out var input) || input.ValueKind != JsonValueKind.Object)
+        {
+            return $"{path}.tool_use.input: Input should be a valid dictionary";
+        }
+
+        if (!toolUses.Add(id))
+        {
+            return $"{path}: `tool_use` ids must be unique";
+        }
+
+        return null;
+    }
+
+    private static string? ToolResult(JsonElement block, string path, HashSet<string> previousToolUses, HashSet<string> results, bool afterOtherContent)
+    {
+        if (Str(block, "tool_use_id") is not { } id || !ToolId().IsMatch(id))
+        {
+            return $"{path}.tool_result.tool_use_id: String should match pattern '^[a-zA-Z0-9_-]+$'";
+        }
+
+        if (!previousToolUses.Contains(id))
+        {
+            return $"{path}: unexpected `tool_use_id` found in `tool_result` blocks: {id}. Each `tool_result` block must have a corresponding `tool_use` block in the previous message.";
+        }
+
+        if (afterOtherContent)
+        {
+            return $"{path}: `tool_result` blocks must come first in the content, before any other block";
+        }
+
+        if (block.TryGetProperty("content", out var content))
+        {
+            if (content.ValueKind == JsonValueKind.Array)
+            {
+                var k = 0;
+                foreach (var part in content.EnumerateArray())
+                {
+                    var partPath = $"{path}.tool_result.content.{k++}";
+                    var error = Str(part, "type") switch
+                    {
+                        "text" => Text(part, partPath),
+                        "image" => Image(part, partPath),
+                        var other => $"{partPath}: Input tag '{other}' found using 'type' does not match any of the expected tags: 'text', 'image'",
+                    };
+                    if (error is not null)
+                    {
+                        return error;
+                    }
+                }
+            }
+            else if (content.ValueKind != JsonValueKind.String)
+            {
+                return $"{path}.tool_result.content: Input should be a valid string or list";
+            }
+        }
+
+        if (block.TryGetProperty("is_error", out var isError) && isError.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            return $"{path}.tool_result.is_error: Input should be a valid boolean";
+        }
+
+        results.Add(id);
+        return null;
+    }
+
+    private static string? Str(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
+}

@@ -2,7 +2,7 @@ using Roxy.Grains.Rotation;
 
 namespace Roxy.Api.Providers.OpenAi;
 
-/// <summary>SPEC §5's table: what an upstream status means for the key, the provider and the request.</summary>
+/// <summary>The README's table under 'Upstream signals': what an upstream status means for the key, the provider and the request.</summary>
 public static class UpstreamClassifier
 {
     public static UpstreamOutcome Classify(int status, ReadOnlySpan<byte> errorBody) => status switch

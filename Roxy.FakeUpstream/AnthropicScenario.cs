@@ -31,6 +31,9 @@ public enum AnthropicScenario
     /// <summary>A stream: some text, then <c>event: error</c> (<c>overloaded_error</c>). Not streamed: 500 <c>api_error</c>.</summary>
     ErrorMidStream,
 
+    /// <summary>A stream: some text, then the stream ends cleanly without <c>message_delta</c> or <c>message_stop</c>.</summary>
+    TruncatedStream,
+
     /// <summary>A stream: <c>message_start</c>, <c>ping</c>, then <c>event: error</c> (<c>overloaded_error</c>). Not streamed: 529.</summary>
     OverloadedBeforeContent,
 

@@ -666,6 +666,12 @@ public sealed class FakeAnthropicServer : IAsyncDisposable
                     await events.SendAsync("error", w => Error(w, "overloaded_error", "Overloaded")).ConfigureAwait(false);
                     return;
                 }
+
+                if (scenario == AnthropicScenario.TruncatedStream && d == Math.Min(1, deltas.Count - 1))
+                {
+                    // Content went out; then the stream just ends, with neither an error nor a stop.
+                    return;
+                }
             }
 
             if (!await events.SendAsync("content_block_stop", w =>

@@ -60,6 +60,18 @@ public sealed class FailoverLoop(
                     continue;
                 }
 
+                // Built before any key is reserved: a request this protocol cannot express (n > 1 for Anthropic) costs
+                // no lease and no attempt, and never hides an upstream error another target gave.
+                var untranslatable = request.Info is { } chat
+                    ? provider.BuildChatBody(request.Body.Span, chat, target.Model, out var built)
+                    : provider.BuildEmbeddingsBody(request.Body.Span, request.Embeddings!, target.Model, out built);
+                if (untranslatable is not null)
+                {
+                    lastError ??= untranslatable;
+                    continue;
+                }
+
+                using var upstreamBody = built!;
                 var rotation = rotations.Get(request.Identity.TenantId, target.Provider);
                 List<string>? excluded = null;
                 while (request.Attempts < MaxAttempts)
@@ -106,7 +118,7 @@ public sealed class FailoverLoop(
                     }
 
                     request.Attempts++;
-                    var result = await attempt.RunAsync(request, provider, target, key, secret);
+                    var result = await attempt.RunAsync(request, provider, target, key, secret, upstreamBody);
                     var report = new UsageReport(
                         key.Id, lease.LeaseId, result.PromptTokens + result.CompletionTokens, result.Outcome,
                         result.Hints.RetryAfter, result.Hints.RemainingRequests, result.Hints.RemainingTokens, result.Hints.ResetAfter,

@@ -29,21 +29,12 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
 
     private readonly int _maxEventBytes = config.Raw.Server.MaxSseEventBytes;
 
+    /// <param name="upstreamBody">The request in the provider's protocol, built once per target by the failover loop.</param>
     public async Task<AttemptResult> RunAsync(
-        ProxyRequest request, IProviderClient provider, RouteTarget target, ProviderKey key, string secret)
+        ProxyRequest request, IProviderClient provider, RouteTarget target, ProviderKey key, string secret, PooledBuffer upstreamBody)
     {
         var http = request.Http;
         var settings = provider.Settings;
-        var untranslatable = request.Info is { } chat
-            ? provider.BuildChatBody(request.Body.Span, chat, target.Model, out var built)
-            : provider.BuildEmbeddingsBody(request.Body.Span, request.Embeddings!, target.Model, out built);
-        if (untranslatable is not null)
-        {
-            // The request cannot be said in this provider's protocol; another target may still take it.
-            return new AttemptResult { Outcome = UpstreamOutcome.CallerError, Error = untranslatable, ChargedNothing = true, SkipProvider = true };
-        }
-
-        using var upstreamBody = built!;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         // A stream must start within the first-token timeout; a JSON answer arrives only once the whole completion is
         // generated, so it gets the (long) response timeout for headers and body together.
@@ -265,7 +256,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         var passThrough = provider.Protocol == sink.Protocol;
         var decoder = provider.CreateStreamDecoder();
         // Decoded events of one upstream event; a decoder for the client's own protocol leaves it empty.
-        var events = new List<ChatEvent>();
+        List<ChatEvent> events = passThrough ? NoEvents : [];
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, leaveOpen: true));
         var committed = false;
         var contentEvents = 0;
@@ -290,7 +281,11 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                     }
 
                     var span = Contiguous(evt, ref scratch);
-                    events.Clear();
+                    if (!passThrough)
+                    {
+                        events.Clear();
+                    }
+
                     var kind = decoder.Decode(span, events);
                     if (decoder.UsageKnown)
                     {
@@ -456,6 +451,15 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         }
 
         CountStreamed(request, decoder, contentEvents, estimatePrompt: false);
+        if (!passThrough && !sawDone && !failedMidStream)
+        {
+            // A translated stream that stopped before its end marker would otherwise close cleanly, and an SDK would take
+            // the partial text for the whole answer: the client is told, as for an error event.
+            sink.WriteEvent(ChatEvent.Failed("server_error", $"Provider '{target.Provider}' ended the stream before the answer was complete."));
+            await sink.FlushAsync(http.RequestAborted);
+            failedMidStream = true;
+        }
+
         if (failedMidStream)
         {
             logger.LogWarning("Upstream {Provider} sent an error mid-stream for request {RequestId}", target.Provider, request.RequestId);
@@ -475,6 +479,10 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             UsageKnown = decoder.UsageKnown,
         };
     }
+
+    // What a decoder for the client's own protocol is handed: it never appends (the bytes pass through), so one empty
+    // list serves every pass-through stream.
+    private static readonly List<ChatEvent> NoEvents = [];
 
     private static void CountStreamed(ProxyRequest request, IStreamDecoder decoder, int contentEvents, bool estimatePrompt)
     {

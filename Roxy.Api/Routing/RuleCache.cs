@@ -227,7 +227,7 @@ public sealed class RuleCache(IGrainFactory grains, ILogger<RuleCache> logger)
         }
     }
 
-    /// <summary>What this frontend holds of one rule of the index: nothing yet, or a copy at least as new as the stamp.</summary>
+    /// <summary>What this frontend holds of one rule of the index: nothing yet, or a copy of the version the stamp names.</summary>
     private sealed class Slot(RuleStamp stamp)
     {
         private CachedRule? _rule;
@@ -237,10 +237,15 @@ public sealed class RuleCache(IGrainFactory grains, ILogger<RuleCache> logger)
 
         public CachedRule? Rule => Volatile.Read(ref _rule);
 
-        /// <summary>Keeps <paramref name="rule"/> when it is current for the stamp and newer than what is held.</summary>
+        /// <summary>Keeps <paramref name="rule"/> when it is the version the stamp names and newer than what is held.</summary>
+        /// <remarks>
+        /// Only that version: a newer one read while a change was being made may be one the tenant then undid (its index
+        /// write failed), and a copy kept would route by it until the rule changed again. It serves the request that
+        /// read it; the index names it within a refresh if it stands.
+        /// </remarks>
         public void Offer(CachedRule rule)
         {
-            while (rule.Version >= Stamp.Version)
+            while (rule.Version == Stamp.Version)
             {
                 var held = Volatile.Read(ref _rule);
                 if (held is not null && held.Version >= rule.Version)

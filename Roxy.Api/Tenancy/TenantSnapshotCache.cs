@@ -16,6 +16,7 @@ public sealed class TenantSnapshotCache(IGrainFactory grains, RuleCache rules, I
 {
     private readonly ConcurrentDictionary<string, TenantSnapshot> _entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _failing = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task> _refreshing = new(StringComparer.Ordinal);
 
     public ValueTask<TenantSnapshot> GetAsync(string tenantId) =>
         _entries.TryGetValue(tenantId, out var snapshot) ? ValueTask.FromResult(snapshot) : new ValueTask<TenantSnapshot>(FetchAsync(tenantId));
@@ -36,7 +37,36 @@ public sealed class TenantSnapshotCache(IGrainFactory grains, RuleCache rules, I
     }
 
     /// <summary>One poll: every cached tenant whose version moved is fetched again.</summary>
-    public Task RefreshChangedAsync() => Task.WhenAll(_entries.Select(e => RefreshAsync(e.Key, e.Value.Version)));
+    /// <remarks>
+    /// A tenant whose refresh is still running (a grain on a dying silo can take the whole call timeout) is left to
+    /// finish and skipped, and the poll waits for the others only briefly: one slow tenant never holds the rest.
+    /// </remarks>
+    public async Task RefreshChangedAsync()
+    {
+        var started = new List<Task>(_entries.Count);
+        foreach (var (tenantId, snapshot) in _entries)
+        {
+            if (_refreshing.TryGetValue(tenantId, out var running) && !running.IsCompleted)
+            {
+                continue;
+            }
+
+            var refresh = RefreshAsync(tenantId, snapshot.Version);
+            _refreshing[tenantId] = refresh;
+            started.Add(refresh);
+        }
+
+        try
+        {
+            await Task.WhenAll(started).WaitAsync(PollPatience);
+        }
+        catch (TimeoutException)
+        {
+            // The slow ones go on by themselves; the next poll skips them until they end.
+        }
+    }
+
+    private static readonly TimeSpan PollPatience = TimeSpan.FromMilliseconds(500);
 
     private async Task RefreshAsync(string tenantId, long cachedVersion)
     {

@@ -325,6 +325,48 @@ public sealed class AnthropicUpstreamTests : IClassFixture<AnthropicProxyFixture
     }
 
     [Fact]
+    public async Task Translated_stream_that_ends_before_its_stop_is_an_error_to_the_sdk_never_a_whole_answer()
+    {
+        var parts = new List<string>();
+        var thrown = await Record.ExceptionAsync(async () =>
+        {
+            await foreach (var update in Sdk("truncated-then-gpt", "truncated").CompleteChatStreamingAsync([new UserChatMessage("hi")]))
+            {
+                parts.AddRange(update.ContentUpdate.Select(p => p.Text));
+            }
+        });
+
+        Assert.NotNull(thrown);
+        Assert.Equal("Hello from", string.Concat(parts));
+        Assert.Empty(_f.OpenAi.Requests);
+    }
+
+    [Fact]
+    public async Task Request_anthropic_cannot_express_goes_to_the_next_target_without_reserving_an_anthropic_key()
+    {
+        var response = await _f.Roxy.PostChatAsync(AnthropicProxyFixture.TokenOf("n-two"),
+            """{"model":"claude-then-gpt","n":2,"messages":[{"role":"user","content":"hi"}]}""");
+        await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("openai", response.Headers.GetValues("x-roxy-provider").Single());
+        Assert.Empty(_f.Anthropic.Requests);
+        Assert.Single(_f.OpenAi.Requests);
+    }
+
+    [Fact]
+    public async Task Lone_surrogate_escape_is_a_400_for_an_anthropic_target_not_a_500()
+    {
+        var response = await _f.Roxy.PostChatAsync(AnthropicProxyFixture.TokenOf("caller"),
+            $$"""{"model":"{{Model(AnthropicScenario.Text)}}","user":"u\ud800","messages":[{"role":"user","content":"hi"}]}""");
+        var error = await ChatCompletionsTests.ErrorAsync(response);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        Assert.Empty(_f.Anthropic.Requests);
+    }
+
+    [Fact]
     public async Task Anthropic_caller_error_reaches_the_client_in_openai_shape_and_is_not_retried()
     {
         var response = await _f.Roxy.PostChatAsync(AnthropicProxyFixture.TokenOf("caller"),

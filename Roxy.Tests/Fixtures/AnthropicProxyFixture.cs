@@ -11,7 +11,7 @@ namespace Roxy.Tests.Fixtures;
 public sealed class AnthropicProxyFixture : IAsyncLifetime
 {
     public static readonly string[] Tenants =
-        ["main", "fo-500", "fo-429", "fo-stream", "fo-drop", "back-json", "back-stream", "back-early", "mid-stream", "only-529", "only-529-stream", "only-early-overload", "caller", "limited", "auth"];
+        ["main", "fo-500", "fo-429", "fo-stream", "fo-drop", "back-json", "back-stream", "back-early", "mid-stream", "only-529", "only-529-stream", "only-early-overload", "truncated", "n-two", "caller", "limited", "auth"];
 
     public FakeOpenAiServer OpenAi { get; private set; } = null!;
     public FakeAnthropicServer Anthropic { get; private set; } = null!;
@@ -61,6 +61,7 @@ public sealed class AnthropicProxyFixture : IAsyncLifetime
         var early = FakeAnthropicServer.ModelFor(AnthropicScenario.OverloadedBeforeContent);
         var midStream = FakeAnthropicServer.ModelFor(AnthropicScenario.ErrorMidStream);
         var tooLong = FakeAnthropicServer.ModelFor(AnthropicScenario.PromptTooLong);
+        var truncated = FakeAnthropicServer.ModelFor(AnthropicScenario.TruncatedStream);
         var tenants = string.Concat(Tenants.Select(t => $$"""
               - id: {{t}}
                 tokens: [{ token_env: {{Var(t, "TOKEN")}}, role: admin }]
@@ -74,6 +75,7 @@ public sealed class AnthropicProxyFixture : IAsyncLifetime
                   - { source_model: early-error-then-gpt, target_models: ["anthropic:{{early}}", openai:gpt-4o-mini] }
                   - { source_model: mid-stream-then-gpt, target_models: ["anthropic:{{midStream}}", openai:gpt-4o-mini] }
                   - { source_model: too-long-then-gpt, target_models: ["anthropic:{{tooLong}}", openai:gpt-4o-mini] }
+                  - { source_model: truncated-then-gpt, target_models: ["anthropic:{{truncated}}", openai:gpt-4o-mini] }
             """ + "\n"));
         return $$"""
             providers:

@@ -37,10 +37,10 @@ public sealed class OpenAiChatSink(ProxyRequest request, TimeProvider time) : IC
     // No state machine of its own: this runs once per burst of every stream.
     public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken) => request.Http.Response.BodyWriter.FlushAsync(cancellationToken);
 
-    public async ValueTask WriteBodyAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    public ValueTask WriteBodyAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         request.Http.Response.ContentLength = body.Length;
-        await request.Http.Response.Body.WriteAsync(body, cancellationToken);
+        return request.Http.Response.Body.WriteAsync(body, cancellationToken);
     }
 
     public async ValueTask WriteCompletionAsync(ChatCompletion completion, CancellationToken cancellationToken)

@@ -60,15 +60,16 @@ public static class AnthropicRequestTranslator
             }
 
             var request = new Request(model, info);
-            var error = request.Read(document.RootElement);
-            if (error is not null)
-            {
-                return error;
-            }
-
             var buffer = new PooledBuffer(openAiBody.Length + 256);
             try
             {
+                var error = request.Read(document.RootElement);
+                if (error is not null)
+                {
+                    buffer.Dispose();
+                    return error;
+                }
+
                 using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
                 {
                     request.Write(writer);
@@ -76,6 +77,13 @@ public static class AnthropicRequestTranslator
 
                 body = buffer;
                 return null;
+            }
+            catch (InvalidOperationException)
+            {
+                // A string escape that is no Unicode (a lone surrogate such as "\ud800") is valid JSON, and only turns
+                // up when a string is decoded: the client's request, not a failure of Roxy's.
+                buffer.Dispose();
+                return ProxyError.InvalidRequest("The request contains a JSON string escape that is not valid Unicode (a lone surrogate).", null);
             }
             catch
             {

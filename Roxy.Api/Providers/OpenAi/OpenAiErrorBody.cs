@@ -47,9 +47,9 @@ internal static class OpenAiErrorBody
                 }
             }
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
-            // Not JSON: the status alone says what happened.
+            // Not JSON, or a string that is no Unicode: what was read so far stands, the status says the rest.
         }
 
         return new ProxyError(status, type ?? "invalid_request_error", code ?? "upstream_rejected_request",

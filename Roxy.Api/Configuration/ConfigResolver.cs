@@ -67,7 +67,8 @@ internal sealed class ConfigResolver(RoxyConfig config, IReadOnlyDictionary<stri
                 TimeSpan.FromSeconds(yaml.FirstTokenTimeoutSec ?? server.FirstTokenTimeoutSec),
                 TimeSpan.FromSeconds(yaml.IdleTimeoutSec ?? server.IdleTimeoutSec),
                 TimeSpan.FromSeconds(yaml.ResponseTimeoutSec ?? server.ResponseTimeoutSec),
-                yaml.ProbeModel));
+                yaml.ProbeModel,
+                yaml.DefaultMaxTokens));
         }
 
         return resolved;

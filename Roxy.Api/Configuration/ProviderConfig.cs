@@ -25,6 +25,13 @@ public sealed class ProviderConfig
     /// </summary>
     public string? ProbeModel { get; set; }
 
+    /// <summary>
+    /// Anthropic: the <c>max_tokens</c> sent when a request names none, instead of the model's own maximum (the table
+    /// in the README). A smaller one suits keys whose output-token limit is low.
+    /// </summary>
+    [RangeRule(1, 10_000_000, Expectation = "a whole number of tokens from 1 to 10000000")]
+    public int? DefaultMaxTokens { get; set; }
+
     [RangeRule(0, double.MaxValue, MinExclusive = true, Expectation = "a number of seconds greater than 0")]
     public double? ConnectTimeoutSec { get; set; }
 

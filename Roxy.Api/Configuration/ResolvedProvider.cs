@@ -10,4 +10,5 @@ public sealed record ResolvedProvider(
     TimeSpan FirstTokenTimeout,
     TimeSpan IdleTimeout,
     TimeSpan ResponseTimeout,
-    string? ProbeModel = null);
+    string? ProbeModel = null,
+    int? DefaultMaxTokens = null);

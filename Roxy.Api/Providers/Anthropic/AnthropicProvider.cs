@@ -25,7 +25,7 @@ public sealed class AnthropicProvider(ResolvedProvider settings, HttpMessageInvo
     public HttpMessageInvoker Http { get; } = http;
 
     public ProxyError? BuildChatBody(ReadOnlySpan<byte> clientBody, ChatRequestInfo info, string model, out PooledBuffer? body) =>
-        AnthropicRequestTranslator.Translate(clientBody, info, model, out body);
+        AnthropicRequestTranslator.Translate(clientBody, info, model, out body, Settings.DefaultMaxTokens);
 
     public HttpRequestMessage CreateRequest(UpstreamOperation operation, ReadOnlyMemory<byte> body, string apiKey, bool stream)
     {

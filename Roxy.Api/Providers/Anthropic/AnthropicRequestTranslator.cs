@@ -32,7 +32,7 @@ public static class AnthropicRequestTranslator
     /// The Anthropic body for <paramref name="openAiBody"/> (already checked by <see cref="ChatRequestReader"/>),
     /// addressed to <paramref name="model"/>; a 400 in OpenAI's shape, and no body, for what Anthropic cannot express.
     /// </summary>
-    public static ProxyError? Translate(ReadOnlySpan<byte> openAiBody, ChatRequestInfo info, string model, out PooledBuffer? body)
+    public static ProxyError? Translate(ReadOnlySpan<byte> openAiBody, ChatRequestInfo info, string model, out PooledBuffer? body, int? defaultMaxTokens = null)
     {
         body = null;
         // Raw texts are copied unchecked below, so the bytes are validated once, here.
@@ -59,7 +59,7 @@ public static class AnthropicRequestTranslator
                 return ProxyError.InvalidRequest("The request body must be a JSON object.", null);
             }
 
-            var request = new Request(model, info);
+            var request = new Request(model, info, defaultMaxTokens);
             var buffer = new PooledBuffer(openAiBody.Length + 256);
             try
             {
@@ -94,7 +94,7 @@ public static class AnthropicRequestTranslator
     }
 
     /// <summary>The request as read: the parts of the client's document that go on, grouped into Anthropic turns.</summary>
-    private sealed class Request(string model, ChatRequestInfo info)
+    private sealed class Request(string model, ChatRequestInfo info, int? defaultMaxTokens)
     {
         private readonly List<Block> _system = [];
         private readonly List<Turn> _turns = [];
@@ -702,7 +702,10 @@ public static class AnthropicRequestTranslator
             writer.WriteString("model"u8, model);
             var known = AnthropicModelDefaults.KnownMaxOutputTokens(model);
             // A client's ceiling above the model's own is the model's: Anthropic would refuse it, OpenAI would not.
-            var maxTokens = info.MaxTokens is { } asked ? Math.Min(asked, known ?? asked) : AnthropicModelDefaults.DefaultMaxTokens(model);
+            // Without one, the provider's configured default (capped the same way), else the model's own maximum.
+            var maxTokens = (info.MaxTokens ?? defaultMaxTokens) is { } asked
+                ? Math.Min(asked, known ?? asked)
+                : AnthropicModelDefaults.DefaultMaxTokens(model);
             writer.WriteNumber("max_tokens"u8, maxTokens);
 
             if (_system.Count > 0)

@@ -530,6 +530,22 @@ public class AnthropicRequestTranslatorTests
     }
 
     [Theory]
+    [InlineData("claude-3-7-sonnet-20250219", 2048, 2048)]
+    [InlineData("claude-3-5-haiku-20241022", 100_000, 8192)]
+    [InlineData("some-unknown-model", 50_000, 50_000)]
+    public void Absent_max_tokens_comes_from_the_providers_configured_default_when_set(string model, int configured, int expected)
+    {
+        var error = TryTranslate("""{"model":"m","messages":[{"role":"user","content":"go"}]}""", model, out var body, configured);
+        Assert.Null(error);
+        Assert.Equal(expected, body!["max_tokens"]!.GetValue<int>());
+
+        // A client's own value still wins.
+        error = TryTranslate("""{"model":"m","max_tokens":77,"messages":[{"role":"user","content":"go"}]}""", model, out body, configured);
+        Assert.Null(error);
+        Assert.Equal(77, body!["max_tokens"]!.GetValue<int>());
+    }
+
+    [Theory]
     [InlineData("0", "0")]
     [InlineData("0.7", "0.7")]
     [InlineData("1", "1")]
@@ -711,14 +727,14 @@ public class AnthropicRequestTranslatorTests
         return error;
     }
 
-    private static ProxyError? TryTranslate(string openAiJson, string model, out JsonNode? translated)
+    private static ProxyError? TryTranslate(string openAiJson, string model, out JsonNode? translated, int? defaultMaxTokens = null)
     {
         translated = null;
         var bytes = Encoding.UTF8.GetBytes(openAiJson);
         // The request goes through the same reader as on the proxy path, which validates first.
         var readError = ChatRequestReader.TryRead(bytes, out var info);
         Assert.Null(readError);
-        var error = AnthropicRequestTranslator.Translate(bytes, info, model, out var body);
+        var error = AnthropicRequestTranslator.Translate(bytes, info, model, out var body, defaultMaxTokens);
         if (body is not null)
         {
             using (body)

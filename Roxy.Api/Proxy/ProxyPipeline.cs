@@ -149,28 +149,35 @@ public sealed class ProxyPipeline(
         {
             var request = new ProxyRequest(http, requestId, identity, body, info);
             request.Sink = new OpenAiChatSink(request, time);
-            ProxyError? error;
-            try
-            {
-                error = await ProxyAsync(request);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
-            {
-                // Caught here too, so that the request's log line is still written.
-                error = Failed(http, requestId, ex);
-                if (error is null)
-                {
-                    return;
-                }
-            }
-
-            if (error is not null && !http.Response.HasStarted)
-            {
-                await ErrorWriter.WriteAsync(http, error);
-            }
-
-            RequestLog.Write(logger, request, http.Response.StatusCode);
+            await ProxyAndLogAsync(request);
         }
+    }
+
+    /// <summary>The steps every proxied route shares, from routing on; the request's log line is written whatever happens.</summary>
+    private async Task ProxyAndLogAsync(ProxyRequest request)
+    {
+        var http = request.Http;
+        ProxyError? error;
+        try
+        {
+            error = await ProxyAsync(request);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
+        {
+            // Caught here too, so that the request's log line is still written.
+            error = Failed(http, request.RequestId, ex);
+            if (error is null)
+            {
+                return;
+            }
+        }
+
+        if (error is not null && !http.Response.HasStarted)
+        {
+            await ErrorWriter.WriteAsync(http, error);
+        }
+
+        RequestLog.Write(logger, request, http.Response.StatusCode);
     }
 
     // The chat steps without commands: an embeddings input is never a #roxy command, and goes upstream as sent.
@@ -207,26 +214,7 @@ public sealed class ProxyPipeline(
 
             var request = new ProxyRequest(http, requestId, identity, body, info);
             request.Sink = new OpenAiEmbeddingsSink(request);
-            ProxyError? error;
-            try
-            {
-                error = await ProxyAsync(request);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
-            {
-                error = Failed(http, requestId, ex);
-                if (error is null)
-                {
-                    return;
-                }
-            }
-
-            if (error is not null && !http.Response.HasStarted)
-            {
-                await ErrorWriter.WriteAsync(http, error);
-            }
-
-            RequestLog.Write(logger, request, http.Response.StatusCode);
+            await ProxyAndLogAsync(request);
         }
     }
 

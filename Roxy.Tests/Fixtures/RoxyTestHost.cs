@@ -106,6 +106,14 @@ public sealed class RoxyTestHost : IAsyncDisposable
         finally
         {
             await App.DisposeAsync();
+            // The host's own directory holds only its config file: left behind, every run would add one per host.
+            try
+            {
+                Directory.Delete(Path.GetDirectoryName(ConfigPath)!, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
         }
     }
 }

@@ -442,7 +442,10 @@ public static class AnthropicRequestTranslator
             }
 
             var what = type.ValueEquals("input_audio"u8) ? "Audio input ('input_audio')" : $"A content part of type '{type.GetString()}'";
-            var where = allowed.HasFlag(PartsAllowed.Media) ? "" : allowed.HasFlag(PartsAllowed.Refusal) ? " in an assistant message" : " in a system message";
+            var where = allowed.HasFlag(PartsAllowed.Media) ? ""
+                : allowed.HasFlag(PartsAllowed.Refusal) ? " in an assistant message"
+                : allowed.HasFlag(PartsAllowed.ToolResult) ? " in a tool message"
+                : " in a system message";
             return ProxyError.InvalidRequest($"{what}{where} cannot be sent to Anthropic models.", param.ToString());
         }
 
@@ -597,7 +600,7 @@ public static class AnthropicRequestTranslator
 
             // The result's own texts, checked as any text; an empty result still answers its call.
             var texts = new List<Block>();
-            var error = ReadContent(content, param, texts, PartsAllowed.Text);
+            var error = ReadContent(content, param, texts, PartsAllowed.Text | PartsAllowed.ToolResult);
             if (error is not null)
             {
                 return error;
@@ -1089,6 +1092,9 @@ public static class AnthropicRequestTranslator
         Text = 1,
         Media = 2,
         Refusal = 4,
+
+        /// <summary>Text only, as OpenAI allows in a tool message; named so a refusal says where the part was.</summary>
+        ToolResult = 8,
     }
 
     private enum BlockKind

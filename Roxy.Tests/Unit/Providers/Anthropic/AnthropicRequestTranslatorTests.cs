@@ -156,6 +156,19 @@ public class AnthropicRequestTranslatorTests
             JsonNode.Parse("""{"type":"image","source":{"type":"url","url":"https://example.com/a.png?x=1&y=2"}}"""), block), block.ToJsonString());
     }
 
+    [Fact]
+    public void An_image_in_a_tool_message_is_refused_as_being_in_a_tool_message()
+    {
+        var error = TranslateError("""
+            {"model":"m","messages":[
+              {"role":"user","content":"look"},
+              {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"shot","arguments":"{}"}}]},
+              {"role":"tool","tool_call_id":"call_1","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}
+            """);
+
+        Assert.Contains("in a tool message", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{"type":"image_url","image_url":{"url":"http://example.com/a.png"}}""", "messages[0].content[1].image_url.url")]
     [InlineData("""{"type":"image_url","image_url":{"url":"ftp://example.com/a.png"}}""", "messages[0].content[1].image_url.url")]

@@ -9,8 +9,8 @@ public sealed class StartupTests
 {
     private static async Task<RoxyStartupException> StartExpectingFailureAsync(string yaml, Dictionary<string, string?> env)
     {
-        var dir = Directory.CreateTempSubdirectory("roxy-startup-");
-        var path = Path.Combine(dir.FullName, "config.yaml");
+        using var dir = new TempDirectory(Directory.CreateTempSubdirectory("roxy-startup-"));
+        var path = Path.Combine(dir.Path, "config.yaml");
         await File.WriteAllTextAsync(path, yaml);
         return await Assert.ThrowsAsync<RoxyStartupException>(() => RoxyHost.CreateAsync(new RoxyHostSettings
         {
@@ -63,6 +63,7 @@ public sealed class StartupTests
     public async Task Process_exits_2_with_one_line_and_no_stack_trace_when_postgres_is_unreachable(string program)
     {
         var dir = Directory.CreateTempSubdirectory("roxy-startup-process-");
+        using var cleanup = new TempDirectory(dir);
         var config = Path.Combine(dir.FullName, "config.yaml");
         await File.WriteAllTextAsync(config, "tokens: [{ token_env: ROXY_TOKEN, role: admin }]\n");
         var port = FreePorts.Next();
@@ -95,6 +96,24 @@ public sealed class StartupTests
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
         Assert.DoesNotContain("pg-secret", output, StringComparison.Ordinal);
         Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.Contains($"127.0.0.1:{port}", StringComparison.Ordinal));
+    }
+
+    /// <summary>Removes a test's scratch directory when the test ends, however it ends.</summary>
+    private sealed class TempDirectory(DirectoryInfo dir) : IDisposable
+    {
+        public string Path => dir.FullName;
+
+        public void Dispose()
+        {
+            try
+            {
+                dir.Delete(recursive: true);
+            }
+            catch (IOException)
+            {
+                // A process that has not quite let go of it: the OS's temp cleanup has it.
+            }
+        }
     }
 
     /// <summary>The program as its own build left it (its deps.json differs from the test's): <c>Project/bin/Configuration/tfm/Project.dll</c>.</summary>

@@ -1,5 +1,5 @@
-using System.Buffers;
-using System.Text.Json;
+using Roxy.Api.Inbound.OpenAi;
+using Roxy.Api.Protocols;
 
 namespace Roxy.Api.Commands;
 
@@ -11,9 +11,6 @@ public static class CommandResponder
 {
     public const string Model = "roxy";
 
-    // Markdown is full of backticks and angle brackets; escaping them as \u0060 is valid but unreadable raw.
-    private static readonly JsonWriterOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     public static async Task WriteAsync(HttpContext http, string requestId, string markdown, bool stream, bool includeUsage, TimeProvider time)
     {
         var response = http.Response;
@@ -23,101 +20,27 @@ public static class CommandResponder
         response.Headers["x-roxy-cache"] = "bypass";
         var id = "chatcmpl-" + requestId;
         var created = time.GetUtcNow().ToUnixTimeSeconds();
+        // Commands never reach a provider: they cost no tokens.
+        var usage = new TokenUsage(0, 0);
         if (!stream)
         {
             response.ContentType = "application/json";
-            await using var json = new Utf8JsonWriter(response.BodyWriter, Relaxed);
-            Start(json, id, "chat.completion", created);
-            json.WriteStartObject("message");
-            json.WriteString("role", "assistant");
-            json.WriteString("content", markdown);
-            json.WriteNull("refusal");
-            json.WriteEndObject();
-            json.WriteString("finish_reason", "stop");
-            json.WriteEndObject();
-            json.WriteEndArray();
-            WriteUsage(json);
-            json.WriteEndObject();
-            await json.FlushAsync(http.RequestAborted);
+            OpenAiCompletionEncoder.Write(new ChatCompletion(id, Model, markdown, [], FinishReason.Stop, usage, UsageKnown: true), created, response.BodyWriter);
+            await response.BodyWriter.FlushAsync(http.RequestAborted);
             return;
         }
 
+        // The same encoder as an answer translated from another protocol: one chunk with the role and the whole text,
+        // the finish chunk, the usage chunk when asked for, then [DONE].
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
-        await WriteEventAsync(http, json =>
-        {
-            Start(json, id, "chat.completion.chunk", created);
-            json.WriteStartObject("delta");
-            json.WriteString("role", "assistant");
-            json.WriteString("content", markdown);
-            json.WriteEndObject();
-            json.WriteNull("finish_reason");
-            json.WriteEndObject();
-            json.WriteEndArray();
-            json.WriteEndObject();
-        });
-        await WriteEventAsync(http, json =>
-        {
-            Start(json, id, "chat.completion.chunk", created);
-            json.WriteStartObject("delta");
-            json.WriteEndObject();
-            json.WriteString("finish_reason", "stop");
-            json.WriteEndObject();
-            json.WriteEndArray();
-            json.WriteEndObject();
-        });
-        if (includeUsage)
-        {
-            await WriteEventAsync(http, json =>
-            {
-                json.WriteStartObject();
-                json.WriteString("id", id);
-                json.WriteString("object", "chat.completion.chunk");
-                json.WriteNumber("created", created);
-                json.WriteString("model", Model);
-                json.WriteStartArray("choices");
-                json.WriteEndArray();
-                WriteUsage(json);
-                json.WriteEndObject();
-            });
-        }
-
-        await response.BodyWriter.WriteAsync("data: [DONE]\n\n"u8.ToArray(), http.RequestAborted);
-        await response.BodyWriter.FlushAsync(http.RequestAborted);
-    }
-
-    private static void Start(Utf8JsonWriter json, string id, string kind, long created)
-    {
-        json.WriteStartObject();
-        json.WriteString("id", id);
-        json.WriteString("object", kind);
-        json.WriteNumber("created", created);
-        json.WriteString("model", Model);
-        json.WriteStartArray("choices");
-        json.WriteStartObject();
-        json.WriteNumber("index", 0);
-    }
-
-    private static void WriteUsage(Utf8JsonWriter json)
-    {
-        // Commands never reach a provider: they cost no tokens.
-        json.WriteStartObject("usage");
-        json.WriteNumber("prompt_tokens", 0);
-        json.WriteNumber("completion_tokens", 0);
-        json.WriteNumber("total_tokens", 0);
-        json.WriteEndObject();
-    }
-
-    private static async Task WriteEventAsync(HttpContext http, Action<Utf8JsonWriter> write)
-    {
-        var writer = http.Response.BodyWriter;
-        writer.Write("data: "u8);
-        using (var json = new Utf8JsonWriter(writer, Relaxed))
-        {
-            write(json);
-        }
-
-        writer.Write("\n\n"u8);
-        await writer.FlushAsync(http.RequestAborted);
+        var encoder = new OpenAiChunkEncoder(id, created, includeUsage);
+        var output = response.BodyWriter;
+        encoder.Write(ChatEvent.Started(id, Model), output);
+        encoder.Write(ChatEvent.TextDelta(markdown), output);
+        encoder.Write(ChatEvent.Finished(FinishReason.Stop), output);
+        encoder.Write(ChatEvent.UsageReported(usage), output);
+        encoder.Complete(output);
+        await output.FlushAsync(http.RequestAborted);
     }
 }

@@ -13,6 +13,18 @@ public sealed record ProxyError(int Status, string Type, string Code, string Mes
     public static ProxyError InvalidRequest(string message, string? param, string code = "invalid_request_error") =>
         new(StatusCodes.Status400BadRequest, "invalid_request_error", code, message, param);
 
+    // What every request reader answers for a body it cannot read at all.
+    public static ProxyError BodyNotAnObject { get; } = InvalidRequest("The request body must be a JSON object.", null);
+
+    public static ProxyError BodyNotJson { get; } = InvalidRequest("The request body is not valid JSON.", null);
+
+    public static ProxyError BodyNotJsonAt(System.Text.Json.JsonException ex) =>
+        InvalidRequest($"The request body is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine}).", null);
+
+    public static ProxyError BodyNotUtf8 { get; } = InvalidRequest("The request body is not valid UTF-8.", null);
+
+    public static ProxyError ModelMissing { get; } = InvalidRequest("You must provide a model parameter.", "model");
+
     public static ProxyError InvalidApiKey { get; } = new(
         StatusCodes.Status401Unauthorized,
         "invalid_request_error",

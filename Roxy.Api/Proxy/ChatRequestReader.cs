@@ -22,7 +22,7 @@ public static class ChatRequestReader
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                return ProxyError.InvalidRequest("The request body must be a JSON object.", null);
+                return ProxyError.BodyNotAnObject;
             }
 
             info.ObjectStart = (int)reader.BytesConsumed;
@@ -110,23 +110,22 @@ public static class ChatRequestReader
 
             if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
             {
-                return ProxyError.InvalidRequest("The request body is not valid JSON.", null);
+                return ProxyError.BodyNotJson;
             }
         }
         catch (JsonException ex)
         {
-            return ProxyError.InvalidRequest(
-                $"The request body is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine}).", null);
+            return ProxyError.BodyNotJsonAt(ex);
         }
         catch (InvalidOperationException)
         {
             // Utf8JsonReader does not validate UTF-8 inside strings; decoding one (GetString) does.
-            return ProxyError.InvalidRequest("The request body is not valid UTF-8.", null);
+            return ProxyError.BodyNotUtf8;
         }
 
         if (!sawModel)
         {
-            return ProxyError.InvalidRequest("You must provide a model parameter.", "model");
+            return ProxyError.ModelMissing;
         }
 
         if (!sawMessages || info.MessageCount == 0)

@@ -38,7 +38,7 @@ public static class AnthropicRequestTranslator
         // Raw texts are copied unchecked below, so the bytes are validated once, here.
         if (!Utf8.IsValid(openAiBody))
         {
-            return ProxyError.InvalidRequest("The request body is not valid UTF-8.", null);
+            return ProxyError.BodyNotUtf8;
         }
 
         JsonDocument document;
@@ -49,14 +49,14 @@ public static class AnthropicRequestTranslator
         }
         catch (JsonException)
         {
-            return ProxyError.InvalidRequest("The request body is not valid JSON.", null);
+            return ProxyError.BodyNotJson;
         }
 
         using (document)
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
-                return ProxyError.InvalidRequest("The request body must be a JSON object.", null);
+                return ProxyError.BodyNotAnObject;
             }
 
             var request = new Request(model, info, defaultMaxTokens);

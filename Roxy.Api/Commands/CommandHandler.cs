@@ -1,4 +1,4 @@
-using Roxy.Api.Proxy;
+using Roxy.Api.Protocols;
 using Roxy.Api.Tenancy;
 using Roxy.Grains;
 using Roxy.Grains.Tenancy;
@@ -16,7 +16,8 @@ public sealed partial class CommandHandler(
     TimeProvider time,
     ILogger<CommandHandler> logger)
 {
-    public async Task HandleAsync(HttpContext http, string requestId, TenantIdentity identity, string text, ChatRequestInfo info)
+    /// <param name="protocol">The client's protocol: the answer is a message in it, from model <c>roxy</c>.</param>
+    public async Task HandleAsync(HttpContext http, string requestId, TenantIdentity identity, string text, WireProtocol protocol, bool stream, bool includeUsage)
     {
         var words = CommandParser.Words(text);
         var command = registry.Match(words, out var rest);
@@ -51,7 +52,7 @@ public sealed partial class CommandHandler(
         }
 
         CommandRan(logger, requestId, identity.TenantId, identity.TokenId, command?.Name ?? "unknown", !reply.IsError);
-        await CommandResponder.WriteAsync(http, requestId, reply.Markdown, info.Stream, info.ClientWantsUsage, time);
+        await CommandResponder.WriteAsync(http, requestId, reply.Markdown, protocol, stream, includeUsage, time);
 
         CommandContext Context() => new(identity, requestId, grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(identity.TenantId)), time);
     }

@@ -11,8 +11,13 @@ public static class CommandResponder
 {
     public const string Model = "roxy";
 
-    public static async Task WriteAsync(HttpContext http, string requestId, string markdown, bool stream, bool includeUsage, TimeProvider time)
+    public static async Task WriteAsync(HttpContext http, string requestId, string markdown, WireProtocol protocol, bool stream, bool includeUsage, TimeProvider time)
     {
+        if (protocol == WireProtocol.AnthropicMessages)
+        {
+            throw new NotImplementedException("issue 9: Anthropic command answer");
+        }
+
         var response = http.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.Headers["x-roxy-model"] = Model;

@@ -106,6 +106,7 @@ public static class RoxyHost
         app.MapHealthApi();
         app.MapChatCompletionsApi();
         app.MapEmbeddingsApi();
+        app.MapMessagesApi();
         app.MapModelsApi();
         app.MapFallbackApi();
         return app;

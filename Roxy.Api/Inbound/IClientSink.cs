@@ -33,4 +33,12 @@ public interface IClientSink
 
     /// <summary>The stream ended well: whatever the client's protocol closes a stream with (usage, <c>[DONE]</c>).</summary>
     void Complete();
+
+    /// <summary>How long a committed stream may stay silent before <see cref="WriteKeepAlive"/>; null: never.</summary>
+    TimeSpan? KeepAliveInterval => null;
+
+    /// <summary>A keep-alive event in the client's protocol (Anthropic's <c>ping</c>), between whole events.</summary>
+    void WriteKeepAlive()
+    {
+    }
 }

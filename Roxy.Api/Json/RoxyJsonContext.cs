@@ -15,6 +15,9 @@ namespace Roxy.Api.Json;
 [JsonSerializable(typeof(HealthReport))]
 [JsonSerializable(typeof(ChatCompletionRequestDoc))]
 [JsonSerializable(typeof(EmbeddingsRequestDoc))]
+[JsonSerializable(typeof(MessagesRequestDoc))]
+[JsonSerializable(typeof(AnthropicErrorResponse))]
+[JsonSerializable(typeof(CountTokensResult))]
 public sealed partial class RoxyJsonContext : JsonSerializerContext
 {
     /// <summary>

@@ -37,7 +37,8 @@ public interface IProviderClient
         return ProxyError.EmbeddingsNotSupported(Settings.Name);
     }
 
-    HttpRequestMessage CreateRequest(UpstreamOperation operation, ReadOnlyMemory<byte> body, string apiKey, bool stream);
+    /// <param name="clientHeaders">Set only when the client speaks this protocol: its version and beta headers.</param>
+    HttpRequestMessage CreateRequest(UpstreamOperation operation, ReadOnlyMemory<byte> body, string apiKey, bool stream, ClientProtocolHeaders clientHeaders = default);
 
     /// <summary>What a non-success status means for the key, the provider and the request.</summary>
     UpstreamOutcome Classify(int status, ReadOnlySpan<byte> errorBody);

@@ -6,6 +6,13 @@ public enum UpstreamEventKind
     /// <summary>Nothing for the client yet: a comment, a keep-alive, a ping, the stream's opening.</summary>
     Empty,
 
+    /// <summary>
+    /// The stream's opening in the client's own protocol (Anthropic's <c>message_start</c>, a
+    /// <c>content_block_start</c>): nothing to commit on, but passed-through events need it, so it is held back and
+    /// written just before the first content.
+    /// </summary>
+    Opening,
+
     /// <summary>Something the client must see: the response is committed at the first one.</summary>
     Content,
 

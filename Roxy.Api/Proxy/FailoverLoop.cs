@@ -62,9 +62,7 @@ public sealed class FailoverLoop(
 
                 // Built before any key is reserved: a request this protocol cannot express (n > 1 for Anthropic) costs
                 // no lease and no attempt, and never hides an upstream error another target gave.
-                var untranslatable = request.Info is { } chat
-                    ? provider.BuildChatBody(request.Body.Span, chat, target.Model, out var built)
-                    : provider.BuildEmbeddingsBody(request.Body.Span, request.Embeddings!, target.Model, out built);
+                var untranslatable = UpstreamBodies.Build(request, provider, target.Model, out var built);
                 if (untranslatable is not null)
                 {
                     lastError ??= untranslatable;

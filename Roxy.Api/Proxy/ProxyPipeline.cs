@@ -1,8 +1,10 @@
 using Roxy.Api.Commands;
 using Roxy.Api.Configuration;
 using Roxy.Api.Errors;
+using Roxy.Api.Inbound.Anthropic;
 using Roxy.Api.Inbound.OpenAi;
 using Roxy.Api.Observability;
+using Roxy.Api.Protocols;
 using Roxy.Api.Routing;
 using Roxy.Api.Tenancy;
 using Roxy.Grains.Tenancy;
@@ -10,9 +12,11 @@ using Roxy.Grains.Tenancy;
 namespace Roxy.Api.Proxy;
 
 /// <summary>
-/// <c>POST /v1/chat/completions</c> and <c>POST /v1/embeddings</c>, one awaited step per line: authenticate → read
-/// and validate the body → resolve the model → reserve and call through the failover loop → log. The response is
-/// written by the attempt that answers; this class writes only errors that happen before any attempt commits.
+/// <c>POST /v1/chat/completions</c>, <c>POST /v1/messages</c> and <c>POST /v1/embeddings</c>, one awaited step per
+/// line: authenticate → read and validate the body in the client's protocol → answer a <c>#roxy</c> command or strip
+/// earlier ones → resolve the model → reserve and call through the failover loop → log. The response is written by
+/// the attempt that answers, in the client's protocol; this class writes only errors that happen before any attempt
+/// commits, in that protocol's shape.
 /// </summary>
 public sealed class ProxyPipeline(
     TokenAuthenticator authenticator,
@@ -57,12 +61,48 @@ public sealed class ProxyPipeline(
         }
     }
 
-    private async Task WriteFailureAsync(HttpContext http, string requestId, Exception ex)
+    /// <summary><c>POST /v1/messages</c>: Anthropic's protocol in and out, to a target of any protocol.</summary>
+    public async Task HandleMessagesAsync(HttpContext http)
+    {
+        var requestId = AssignAnthropicRequestId(http);
+        try
+        {
+            await HandleMessagesAsync(http, requestId);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
+        {
+            await WriteFailureAsync(http, requestId, ex, WireProtocol.AnthropicMessages);
+        }
+    }
+
+    /// <summary><c>POST /v1/messages/count_tokens</c>: the prompt's tokens as Roxy counts them, nothing sent upstream.</summary>
+    public async Task HandleCountTokensAsync(HttpContext http)
+    {
+        var requestId = AssignAnthropicRequestId(http);
+        try
+        {
+            await CountTokensAsync(http);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
+        {
+            await WriteFailureAsync(http, requestId, ex, WireProtocol.AnthropicMessages);
+        }
+    }
+
+    // Anthropic's SDKs read the request id from 'request-id' (their own API's header); the OpenAI routes' name stays too.
+    private static string AssignAnthropicRequestId(HttpContext http)
+    {
+        var requestId = RequestIds.Assign(http);
+        http.Response.Headers["request-id"] = requestId;
+        return requestId;
+    }
+
+    private async Task WriteFailureAsync(HttpContext http, string requestId, Exception ex, WireProtocol protocol = WireProtocol.OpenAiChat)
     {
         if (Failed(http, requestId, ex) is { } error)
         {
             http.Response.Clear();
-            await ErrorWriter.WriteAsync(http, error);
+            await ErrorWriter.WriteAsync(http, error, protocol);
         }
     }
 
@@ -118,7 +158,7 @@ public sealed class ProxyPipeline(
         {
             var text = ChatRequestReader.LastUserText(body.Span, info)!;
             body.Dispose();
-            await commands.HandleAsync(http, requestId, identity, text, info);
+            await commands.HandleAsync(http, requestId, identity, text, WireProtocol.OpenAiChat, info.Stream, info.ClientWantsUsage);
             return;
         }
 
@@ -174,10 +214,133 @@ public sealed class ProxyPipeline(
 
         if (error is not null && !http.Response.HasStarted)
         {
-            await ErrorWriter.WriteAsync(http, error);
+            await ErrorWriter.WriteAsync(http, error, request.Sink.Protocol);
         }
 
         RequestLog.Write(logger, request, http.Response.StatusCode);
+    }
+
+    private async Task HandleMessagesAsync(HttpContext http, string requestId)
+    {
+        const WireProtocol protocol = WireProtocol.AnthropicMessages;
+        var identity = await authenticator.AuthenticateAsync(http);
+        if (identity is null)
+        {
+            await ErrorWriter.WriteAsync(http, ProxyError.InvalidApiKey, protocol);
+            return;
+        }
+
+        var (body, bodyError) = await RequestBodyReader.ReadAsync(http, _maxBodyBytes);
+        if (body is null)
+        {
+            await ErrorWriter.WriteAsync(http, bodyError!, protocol);
+            return;
+        }
+
+        if (body.Length > InlineWorkLimit)
+        {
+            // Coding agents send 50–500 KB with every turn: read and counted off the IO thread, as for chat.
+            await Task.Yield();
+        }
+
+        var invalid = MessagesRequestReader.TryRead(body.Span, countTokens: false, out var info);
+        if (invalid is not null)
+        {
+            body.Dispose();
+            await ErrorWriter.WriteAsync(http, invalid, protocol);
+            return;
+        }
+
+        if (info.LastUserIsCommand)
+        {
+            var text = MessagesRequestReader.LastUserText(body.Span, info)!;
+            body.Dispose();
+            await commands.HandleAsync(http, requestId, identity, text, protocol, info.Stream, includeUsage: true);
+            return;
+        }
+
+        if (info.CommandMessages > 0)
+        {
+            PooledBuffer stripped;
+            try
+            {
+                stripped = MessagesHistoryStripper.Strip(body.Span);
+            }
+            finally
+            {
+                body.Dispose();
+            }
+
+            body = stripped;
+            invalid = MessagesRequestReader.TryRead(body.Span, countTokens: false, out info);
+            if (invalid is not null)
+            {
+                body.Dispose();
+                await ErrorWriter.WriteAsync(http, ProxyError.InvalidRequest("Only #roxy command turns are left in 'messages'; there is nothing to send to a model.", "messages"), protocol);
+                return;
+            }
+        }
+
+        info.AnthropicVersion = ForwardableHeader(http, "anthropic-version");
+        info.AnthropicBeta = ForwardableHeader(http, "anthropic-beta");
+        var request = new ProxyRequest(http, requestId, identity, body, info);
+        try
+        {
+            request.Sink = new AnthropicMessagesSink(request, time);
+            await ProxyAndLogAsync(request);
+        }
+        finally
+        {
+            request.ChatForm?.Dispose();
+            body.Dispose();
+        }
+    }
+
+    // Forwarded only to an Anthropic provider, and only what a header may carry: a value Kestrel accepted but that is
+    // not printable ASCII (or is absurdly long) is dropped rather than sent.
+    private static string? ForwardableHeader(HttpContext http, string name)
+    {
+        var value = http.Request.Headers[name].ToString();
+        return value.Length is > 0 and <= 1024 && !value.AsSpan().ContainsAnyExceptInRange(' ', '~') ? value : null;
+    }
+
+    private async Task CountTokensAsync(HttpContext http)
+    {
+        const WireProtocol protocol = WireProtocol.AnthropicMessages;
+        var identity = await authenticator.AuthenticateAsync(http);
+        if (identity is null)
+        {
+            await ErrorWriter.WriteAsync(http, ProxyError.InvalidApiKey, protocol);
+            return;
+        }
+
+        var (body, bodyError) = await RequestBodyReader.ReadAsync(http, _maxBodyBytes);
+        if (body is null)
+        {
+            await ErrorWriter.WriteAsync(http, bodyError!, protocol);
+            return;
+        }
+
+        using (body)
+        {
+            if (body.Length > InlineWorkLimit)
+            {
+                await Task.Yield();
+            }
+
+            var invalid = MessagesRequestReader.TryRead(body.Span, countTokens: true, out var info);
+            if (invalid is not null)
+            {
+                await ErrorWriter.WriteAsync(http, invalid, protocol);
+                return;
+            }
+
+            // Counted as the request would be counted for its reservation, with the model the client named (a rule's
+            // target may tokenize differently, but the client asks about its own request).
+            estimator.EstimateMessages(body.Span, info, upstreamModel: null, out var prompt);
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync("{\"input_tokens\":" + prompt.ToString(System.Globalization.CultureInfo.InvariantCulture) + "}", http.RequestAborted);
+        }
     }
 
     // The chat steps without commands: an embeddings input is never a #roxy command, and goes upstream as sent.
@@ -252,6 +415,11 @@ public sealed class ProxyPipeline(
         if (request.Info is { } chat)
         {
             request.EstimatedTokens = estimator.Estimate(request.Body.Span, chat, route.Targets[0].Model, out var prompt);
+            request.PromptEstimate = prompt;
+        }
+        else if (request.Messages is { } messages)
+        {
+            request.EstimatedTokens = estimator.EstimateMessages(request.Body.Span, messages, route.Targets[0].Model, out var prompt);
             request.PromptEstimate = prompt;
         }
         else

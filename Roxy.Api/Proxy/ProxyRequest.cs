@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Roxy.Api.Inbound;
+using Roxy.Api.Inbound.Anthropic;
 using Roxy.Api.Providers;
 using Roxy.Api.Routing;
 using Roxy.Api.Tenancy;
@@ -11,6 +12,9 @@ public sealed class ProxyRequest
 {
     public ProxyRequest(HttpContext http, string requestId, TenantIdentity identity, PooledBuffer body, ChatRequestInfo info)
         : this(http, requestId, identity, body, UpstreamOperation.ChatCompletions, info.Model, info.Stream) => Info = info;
+
+    public ProxyRequest(HttpContext http, string requestId, TenantIdentity identity, PooledBuffer body, MessagesRequestInfo messages)
+        : this(http, requestId, identity, body, UpstreamOperation.ChatCompletions, messages.Model, messages.Stream) => Messages = messages;
 
     public ProxyRequest(HttpContext http, string requestId, TenantIdentity identity, PooledBuffer body, EmbeddingsRequestInfo embeddings)
         : this(http, requestId, identity, body, UpstreamOperation.Embeddings, embeddings.Model, stream: false) => Embeddings = embeddings;
@@ -40,8 +44,17 @@ public sealed class ProxyRequest
 
     public bool Stream { get; }
 
-    /// <summary>The chat request as read; null for embeddings.</summary>
+    /// <summary>The OpenAI chat request as read; null for embeddings and Anthropic Messages.</summary>
     public ChatRequestInfo? Info { get; }
+
+    /// <summary>The Anthropic Messages request as read; null for the OpenAI routes.</summary>
+    public MessagesRequestInfo? Messages { get; }
+
+    /// <summary>
+    /// An Anthropic Messages request as OpenAI chat, for targets that do not speak Anthropic's protocol: translated
+    /// at the first such target, then shared by the rest. Disposed with the request.
+    /// </summary>
+    public TranslatedRequest? ChatForm { get; set; }
 
     /// <summary>The embeddings request as read; null for chat.</summary>
     public EmbeddingsRequestInfo? Embeddings { get; }

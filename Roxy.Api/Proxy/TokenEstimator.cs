@@ -78,6 +78,16 @@ public sealed class TokenEstimator(int defaultMaxTokens)
     }
 
     /// <summary>
+    /// The reservation for an Anthropic Messages request: its prompt (system, messages, tools) counted as
+    /// <see cref="Estimate(ReadOnlySpan{byte}, ChatRequestInfo, string?, out int)"/> counts a chat prompt, plus
+    /// <c>max_tokens</c> (or the configured default). <paramref name="promptTokens"/> is also what
+    /// <c>/v1/messages/count_tokens</c> answers and what a translated stream's <c>message_start</c> reports.
+    /// </summary>
+    /// <returns>At least 1 and at most <see cref="MaxEstimate"/>.</returns>
+    public int EstimateMessages(ReadOnlySpan<byte> body, Inbound.Anthropic.MessagesRequestInfo info, string? upstreamModel, out int promptTokens) =>
+        throw new NotImplementedException("issue 9: Messages token count");
+
+    /// <summary>
     /// The reservation for an embeddings request: the tokens of <c>input</c> alone, strings counted with the target
     /// model's encoding (cl100k_base for OpenAI's embedding models) and sampled as chat texts are when long, token-id
     /// arrays by their length. Nothing is generated, so there is no completion part and no chat framing.

@@ -44,7 +44,10 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         HttpResponseMessage response;
         try
         {
-            using var message = provider.CreateRequest(request.Operation, upstreamBody.Memory, secret, request.Stream);
+            var clientHeaders = request.Messages is { } messages && provider.Protocol == WireProtocol.AnthropicMessages
+                ? new ClientProtocolHeaders(messages.AnthropicVersion, messages.AnthropicBeta)
+                : default;
+            using var message = provider.CreateRequest(request.Operation, upstreamBody.Memory, secret, request.Stream, clientHeaders);
             response = await provider.Http.SendAsync(message, cts.Token);
         }
         catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
@@ -255,8 +258,10 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         var sink = request.Sink;
         var passThrough = provider.Protocol == sink.Protocol;
         var decoder = provider.CreateStreamDecoder();
-        // Decoded events of one upstream event; a decoder for the client's own protocol leaves it empty.
-        List<ChatEvent> events = passThrough ? NoEvents : [];
+        // Decoded events of one upstream event; none when the client speaks the provider's protocol.
+        var events = passThrough ? null : new List<ChatEvent>();
+        PooledBuffer? opening = null;
+        StreamKeepAlive? keepAlive = null;
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, leaveOpen: true));
         var committed = false;
         var contentEvents = 0;
@@ -270,6 +275,11 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             while (true)
             {
                 var result = await reader.ReadAsync(cts.Token);
+                if (keepAlive is not null)
+                {
+                    await keepAlive.EnterAsync();
+                }
+
                 var buffer = result.Buffer;
                 while (SseEvent.TryRead(ref buffer, ref scan, out var evt))
                 {
@@ -281,10 +291,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                     }
 
                     var span = Contiguous(evt, ref scratch);
-                    if (!passThrough)
-                    {
-                        events.Clear();
-                    }
+                    events?.Clear();
 
                     var kind = decoder.Decode(span, events);
                     if (decoder.UsageKnown)
@@ -319,7 +326,13 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                             };
                         }
 
-                        if (kind == UpstreamEventKind.Empty)
+                        if (kind == UpstreamEventKind.Opening && passThrough)
+                        {
+                            Hold(ref opening, evt);
+                            continue;
+                        }
+
+                        if (kind is UpstreamEventKind.Empty or UpstreamEventKind.Opening)
                         {
                             continue;
                         }
@@ -328,6 +341,12 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                         request.FirstByteAt = Stopwatch.GetTimestamp();
                         committed = true;
                         cts.CancelAfter(idleTimeout);
+                        if (opening is not null)
+                        {
+                            sink.WriteRaw(new ReadOnlySequence<byte>(opening.Memory));
+                        }
+
+                        keepAlive = StreamKeepAlive.Start(sink, time, http.RequestAborted);
                     }
 
                     switch (kind)
@@ -347,7 +366,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                     if (passThrough)
                     {
                         // The usage chunk was Roxy's own request; a client that did not ask never sees it.
-                        if (kind != UpstreamEventKind.UsageOnly || request.Info!.ClientWantsUsage)
+                        if (kind != UpstreamEventKind.UsageOnly || request.Info?.ClientWantsUsage != false)
                         {
                             sink.WriteRaw(evt);
                             pending = true;
@@ -355,7 +374,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                     }
                     else
                     {
-                        foreach (var chatEvent in events)
+                        foreach (var chatEvent in events!)
                         {
                             sink.WriteEvent(chatEvent);
                             pending = true;
@@ -408,6 +427,8 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                     }
                 }
 
+                keepAlive?.Exit();
+
                 // Read to the end even after the end marker, so the connection goes back to the pool.
                 if (result.IsCompleted || failedMidStream)
                 {
@@ -433,6 +454,12 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         }
         finally
         {
+            if (keepAlive is not null)
+            {
+                await keepAlive.DisposeAsync();
+            }
+
+            opening?.Dispose();
             await reader.CompleteAsync();
             if (scratch is not null)
             {
@@ -480,9 +507,23 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         };
     }
 
-    // What a decoder for the client's own protocol is handed: it never appends (the bytes pass through), so one empty
-    // list serves every pass-through stream.
-    private static readonly List<ChatEvent> NoEvents = [];
+    // Opening events are small (message_start, content_block_start): one that is not, or a stream of them without
+    // end, is not kept, so an upstream cannot grow the heap before it commits.
+    private const int MaxOpeningBytes = 64 * 1024;
+
+    private static void Hold(ref PooledBuffer? opening, in ReadOnlySequence<byte> evt)
+    {
+        opening ??= new PooledBuffer(1024);
+        if (opening.Length + evt.Length > MaxOpeningBytes)
+        {
+            throw new IOException("Upstream stream opening exceeds the size limit.");
+        }
+
+        foreach (var segment in evt)
+        {
+            opening.Write(segment.Span);
+        }
+    }
 
     private static void CountStreamed(ProxyRequest request, IStreamDecoder decoder, int contentEvents, bool estimatePrompt)
     {

@@ -8,7 +8,8 @@ namespace Roxy.Api.Providers.Anthropic;
 
 /// <summary>
 /// Anthropic's Messages API: an OpenAI chat request is translated into a Messages request, and the answer (JSON or
-/// named SSE events) is decoded into Roxy's events for the client's protocol to encode.
+/// named SSE events) is decoded into Roxy's events for the client's protocol to encode. An Anthropic client's request
+/// passes through with only <c>model</c> replaced, and its answer as received.
 /// </summary>
 public sealed class AnthropicProvider(ResolvedProvider settings, HttpMessageInvoker http) : IProviderClient
 {
@@ -27,7 +28,7 @@ public sealed class AnthropicProvider(ResolvedProvider settings, HttpMessageInvo
     public ProxyError? BuildChatBody(ReadOnlySpan<byte> clientBody, ChatRequestInfo info, string model, out PooledBuffer? body) =>
         AnthropicRequestTranslator.Translate(clientBody, info, model, out body, Settings.DefaultMaxTokens);
 
-    public HttpRequestMessage CreateRequest(UpstreamOperation operation, ReadOnlyMemory<byte> body, string apiKey, bool stream)
+    public HttpRequestMessage CreateRequest(UpstreamOperation operation, ReadOnlyMemory<byte> body, string apiKey, bool stream, ClientProtocolHeaders clientHeaders = default)
     {
         if (operation == UpstreamOperation.Embeddings)
         {
@@ -39,7 +40,13 @@ public sealed class AnthropicProvider(ResolvedProvider settings, HttpMessageInvo
             operation == UpstreamOperation.Models ? HttpMethod.Get : HttpMethod.Post,
             operation == UpstreamOperation.Models ? _models : _messages);
         request.Headers.TryAddWithoutValidation("x-api-key", apiKey);
-        request.Headers.TryAddWithoutValidation("anthropic-version", ApiVersion);
+        // An Anthropic client's body is written against its own version and betas; a translated one against Roxy's.
+        request.Headers.TryAddWithoutValidation("anthropic-version", clientHeaders.Version ?? ApiVersion);
+        if (clientHeaders.Beta is { } beta)
+        {
+            request.Headers.TryAddWithoutValidation("anthropic-beta", beta);
+        }
+
         request.Headers.TryAddWithoutValidation("Accept", stream ? "text/event-stream" : "application/json");
         foreach (var (name, value) in Settings.Headers)
         {

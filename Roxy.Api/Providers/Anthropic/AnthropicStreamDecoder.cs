@@ -37,13 +37,18 @@ public sealed class AnthropicStreamDecoder : IStreamDecoder
     /// <summary>Set at <c>message_delta</c>, when the output count is final; the input counts alone are not the usage.</summary>
     public bool UsageKnown { get; private set; }
 
-    public UpstreamEventKind Decode(ReadOnlySpan<byte> sseEvent, List<ChatEvent> events)
+    public UpstreamEventKind Decode(ReadOnlySpan<byte> sseEvent, List<ChatEvent>? events)
     {
         var data = AnthropicSse.Data(sseEvent, out var name);
         if (data.IsEmpty)
         {
             // A comment or keep-alive; an error event must say what failed, so one without data is still an error.
             return name.SequenceEqual("error"u8) ? Fail(events, null, null) : UpstreamEventKind.Empty;
+        }
+
+        if (events is null)
+        {
+            return PassThrough(data, name);
         }
 
         EventData evt;
@@ -78,6 +83,72 @@ public sealed class AnthropicStreamDecoder : IStreamDecoder
             EventType.MessageStop => MessageStop(events),
             _ => UpstreamEventKind.Empty,
         };
+    }
+
+    /// <summary>
+    /// For an Anthropic client the events pass through as they are, so only what the relay must know is read: the
+    /// usage (message_start, message_delta, parsed) and what each event is (the rest, by name alone). The opening
+    /// events are held back until the first delta, so an <c>overloaded_error</c> right after message_start can still
+    /// fail over, and the client still gets every event in order.
+    /// </summary>
+    private UpstreamEventKind PassThrough(ReadOnlySpan<byte> data, ReadOnlySpan<byte> name)
+    {
+        var type = Classify(name);
+        if (type is EventType.ContentBlockDelta or EventType.ContentBlockStop)
+        {
+            return UpstreamEventKind.Content;
+        }
+
+        if (type == EventType.ContentBlockStart)
+        {
+            return UpstreamEventKind.Opening;
+        }
+
+        if (type == EventType.MessageStop)
+        {
+            return UpstreamEventKind.Done;
+        }
+
+        if (type == EventType.Other)
+        {
+            // ping, or an event type newer than this build: the client of the same protocol may know it.
+            return name.SequenceEqual("ping"u8) ? UpstreamEventKind.Empty : UpstreamEventKind.Opening;
+        }
+
+        EventData evt;
+        try
+        {
+            evt = EventData.Parse(data);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            return Fail(null, null, MalformedMessage);
+        }
+
+        if (!evt.IsObject)
+        {
+            return Fail(null, null, MalformedMessage);
+        }
+
+        type = type == EventType.None ? evt.Type : type;
+        switch (type)
+        {
+            case EventType.Error:
+                return Fail(null, evt.ErrorType, evt.ErrorMessage);
+            case EventType.MessageStart:
+                MessageStart(in evt);
+                return UpstreamEventKind.Opening;
+            case EventType.MessageDelta:
+                _usage.Merge(in evt.Usage);
+                UsageKnown |= evt.Usage.Seen;
+                return UpstreamEventKind.Content;
+            case EventType.ContentBlockDelta or EventType.ContentBlockStop:
+                return UpstreamEventKind.Content;
+            case EventType.MessageStop:
+                return UpstreamEventKind.Done;
+            default:
+                return UpstreamEventKind.Opening;
+        }
     }
 
     private UpstreamEventKind MessageStart(in EventData evt)
@@ -199,8 +270,13 @@ public sealed class AnthropicStreamDecoder : IStreamDecoder
         return UpstreamEventKind.Content;
     }
 
-    private static UpstreamEventKind Fail(List<ChatEvent> events, string? anthropicType, string? message)
+    private static UpstreamEventKind Fail(List<ChatEvent>? events, string? anthropicType, string? message)
     {
+        if (events is null)
+        {
+            return UpstreamEventKind.Error;
+        }
+
         var type = AnthropicErrorBody.OpenAiType(anthropicType);
         var text = AnthropicErrorBody.MayQuoteTheKey(anthropicType) || string.IsNullOrEmpty(message)
             ? "The provider failed while answering" + (anthropicType is null ? "." : $" ({anthropicType}).")

@@ -36,7 +36,7 @@ public sealed class OpenAiCompatibleProvider(ResolvedProvider settings, HttpMess
         return null;
     }
 
-    public HttpRequestMessage CreateRequest(UpstreamOperation operation, ReadOnlyMemory<byte> body, string apiKey, bool stream)
+    public HttpRequestMessage CreateRequest(UpstreamOperation operation, ReadOnlyMemory<byte> body, string apiKey, bool stream, ClientProtocolHeaders clientHeaders = default)
     {
         var request = new HttpRequestMessage(
             operation == UpstreamOperation.Models ? HttpMethod.Get : HttpMethod.Post,

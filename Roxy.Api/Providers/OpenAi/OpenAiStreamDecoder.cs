@@ -12,7 +12,7 @@ public sealed class OpenAiStreamDecoder : IStreamDecoder
 
     public bool UsageKnown { get; private set; }
 
-    public UpstreamEventKind Decode(ReadOnlySpan<byte> sseEvent, List<ChatEvent> events)
+    public UpstreamEventKind Decode(ReadOnlySpan<byte> sseEvent, List<ChatEvent>? events)
     {
         var kind = SseEvent.Inspect(sseEvent, out var prompt, out var completion);
         if (prompt > 0 || completion > 0)

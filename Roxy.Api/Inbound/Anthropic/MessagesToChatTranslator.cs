@@ -468,7 +468,7 @@ public static class MessagesToChatTranslator
             {
                 if (KindOf(inner) == Kind.Image)
                 {
-                    var error = WritePart(inner, Kind.Image, Block(message, index) + ".content." + part.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    var error = WritePart(inner, Kind.Image, Path(Block(message, index) + ".content", part));
                     if (error is not null)
                     {
                         return error;
@@ -1011,7 +1011,7 @@ public static class MessagesToChatTranslator
 
         private static ProxyError Unsupported(JsonElement block, int message, int index, int inner = -1)
         {
-            var path = inner < 0 ? Block(message, index) : Block(message, index) + ".content." + inner.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var path = inner < 0 ? Block(message, index) : Path(Block(message, index) + ".content", inner);
             var type = block.ValueKind == JsonValueKind.Object && block.TryGetProperty("type"u8, out var t) && t.ValueKind == JsonValueKind.String
                 ? t.GetString()
                 : null;

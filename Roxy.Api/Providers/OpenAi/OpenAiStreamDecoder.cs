@@ -177,8 +177,9 @@ public sealed class OpenAiStreamDecoder : IStreamDecoder
 
     private static UpstreamEventKind Fail(List<ChatEvent> events, string? type, string? code, string? message)
     {
-        var errorType = type ?? code ?? "server_error";
-        var text = MayQuoteTheKey(errorType, message) || string.IsNullOrEmpty(message)
+        // OpenAI's rate limits say what ran out in the type ("tokens", "requests") and what happened in the code.
+        var errorType = (type is null or "tokens" or "requests" ? code ?? type : type) ?? "server_error";
+        var text = MayQuoteTheKey(type, code, message) || string.IsNullOrEmpty(message)
             ? "The provider failed while answering" + (type is null && code is null ? "." : $" ({errorType}).")
             : message;
         events.Add(ChatEvent.Failed(errorType, text));
@@ -189,10 +190,12 @@ public sealed class OpenAiStreamDecoder : IStreamDecoder
     /// Key, permission and quota errors quote the key or the account ("Incorrect API key provided: sk-…"), as may
     /// any message that talks of a key: the client gets Roxy's words instead.
     /// </summary>
-    private static bool MayQuoteTheKey(string type, string? message) =>
-        type is "authentication_error" or "invalid_api_key" or "permission_error" or "insufficient_quota" or "billing_error"
-            or "invalid_organization"
-        || (message is not null && message.Contains("key", StringComparison.OrdinalIgnoreCase));
+    private static bool MayQuoteTheKey(string? type, string? code, string? message) =>
+        IsAccountError(type) || IsAccountError(code) || (message is not null && message.Contains("key", StringComparison.OrdinalIgnoreCase));
+
+    private static bool IsAccountError(string? typeOrCode) =>
+        typeOrCode is "authentication_error" or "invalid_api_key" or "permission_error" or "insufficient_quota" or "billing_error"
+            or "invalid_organization";
 
     private readonly record struct ToolSlot(int OpenAiIndex, string? Id);
 

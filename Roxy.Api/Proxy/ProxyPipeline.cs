@@ -286,7 +286,7 @@ public sealed class ProxyPipeline(
         var request = new ProxyRequest(http, requestId, identity, body, info);
         try
         {
-            request.Sink = new AnthropicMessagesSink(request, time);
+            request.Sink = new AnthropicMessagesSink(request);
             await ProxyAndLogAsync(request);
         }
         finally

@@ -11,7 +11,7 @@ namespace Roxy.Api.Inbound.Anthropic;
 /// protocol is encoded as Anthropic's named SSE events (<see cref="AnthropicStreamEncoder"/>) or a <c>message</c>
 /// (<see cref="AnthropicMessageEncoder"/>), with the message id made from the request id.
 /// </summary>
-public sealed class AnthropicMessagesSink(ProxyRequest request, TimeProvider time) : IClientSink
+public sealed class AnthropicMessagesSink(ProxyRequest request) : IClientSink
 {
     private AnthropicStreamEncoder? _encoder;
     private bool _passedThrough;
@@ -19,9 +19,6 @@ public sealed class AnthropicMessagesSink(ProxyRequest request, TimeProvider tim
     public WireProtocol Protocol => WireProtocol.AnthropicMessages;
 
     public TimeSpan? KeepAliveInterval => TimeSpan.FromSeconds(10);
-
-    /// <summary>The clock of the request (Anthropic's messages carry no timestamp, so the encoders need none).</summary>
-    public TimeProvider Time => time;
 
     public void Commit(HttpResponseMessage upstream, RouteTarget target, string keyId, bool stream) =>
         ResponseCommitter.Commit(request, upstream, target, keyId, stream);

@@ -27,7 +27,7 @@ public sealed class AnthropicMessagesSinkTests : IDisposable
             new TenantIdentity("acme", "token-1", TenantRole.Member),
             _requestBody,
             new MessagesRequestInfo { Model = "claude-sonnet-4-5", Stream = true, MaxTokens = 1024 });
-        _sink = new AnthropicMessagesSink(_request, TimeProvider.System);
+        _sink = new AnthropicMessagesSink(_request);
         _request.Sink = _sink;
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Roxy.Api.Errors;
 
@@ -41,9 +42,12 @@ public static class AnthropicErrors
         _ => "api_error",
     };
 
+    // Read by people in terminals and chat UIs: quotes and angle brackets as they are, as in OpenAI-shaped errors.
+    private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static void Write(IBufferWriter<byte> output, string type, string message, string? requestId)
     {
-        using var json = new Utf8JsonWriter(output);
+        using var json = new Utf8JsonWriter(output, Options);
         json.WriteStartObject();
         json.WriteString("type"u8, "error"u8);
         json.WriteStartObject("error"u8);

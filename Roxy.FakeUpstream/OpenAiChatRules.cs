@@ -9,7 +9,8 @@ namespace Roxy.FakeUpstream;
 /// <c>system</c>, …); roles outside OpenAI's list; a <c>tool</c> message that answers no <c>tool_calls</c> id of the
 /// assistant turn before it, or an assistant's call left unanswered; arguments that are not a string; images outside
 /// user turns; content parts of another protocol's shape or with extra fields (<c>cache_control</c>); Anthropic-style
-/// tools and tool choices; more than four stop sequences; <c>stream_options</c> without <c>stream</c>. Read with the
+/// tools and tool choices; more than four stop sequences; <c>stream_options</c> without <c>stream</c>. (An empty
+/// <c>messages</c> is let through: the fake's own tests use it for a quick answer.) Read with the
 /// same forward-only reader as the rest of the body, allocating only for tool calls.
 /// </summary>
 internal static class OpenAiChatRules
@@ -68,7 +69,6 @@ internal static class OpenAiChatRules
             var content = JsonTokenType.None;
             (long, long) contentRange = default;
             var parts = Parts.None;
-            string? badPart = null;
             List<string>? calls = null;
             string? toolCallId = null;
             var hasFunctionCall = false;
@@ -92,7 +92,7 @@ internal static class OpenAiChatRules
                     var start = reader.TokenStartIndex;
                     if (content == JsonTokenType.StartArray)
                     {
-                        var error = ContentParts(ref reader, index, ref parts, ref badPart);
+                        var error = ContentParts(ref reader, index, ref parts);
                         if (error is not null)
                         {
                             return error;
@@ -154,11 +154,6 @@ internal static class OpenAiChatRules
                 return content == JsonTokenType.None
                     ? Invalid($"Missing required parameter: 'messages[{index}].content'.", $"messages[{index}].content")
                     : Invalid($"Invalid value for 'content': expected a string, got null.", $"messages[{index}].content");
-            }
-
-            if (badPart is not null)
-            {
-                return Invalid($"Invalid value: '{badPart}'. Supported values are: 'text', 'image_url', 'input_audio', 'refusal', 'audio', and 'file'.", $"messages[{index}].content[0].type");
             }
 
             if ((parts & Parts.Image) != 0 && role != Role.User)
@@ -223,11 +218,6 @@ internal static class OpenAiChatRules
             index++;
         }
 
-        if (index == 0)
-        {
-            return Invalid("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", "messages");
-        }
-
         if (pending is { Count: > 0 })
         {
             return Unanswered(pending, pendingFrom);
@@ -240,7 +230,7 @@ internal static class OpenAiChatRules
     private static FakeError Unanswered(List<string> pending, int from) =>
         Invalid($"An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: {string.Join(", ", pending)}", $"messages.[{from}].role");
 
-    private static FakeError? ContentParts(ref Utf8JsonReader reader, int index, ref Parts parts, ref string? badPart)
+    private static FakeError? ContentParts(ref Utf8JsonReader reader, int index, ref Parts parts)
     {
         var j = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
@@ -251,6 +241,8 @@ internal static class OpenAiChatRules
                 return Invalid($"Invalid type for 'messages[{index}].content[{j}]': expected an object, but got {Kind(reader.TokenType)} instead.", $"messages[{index}].content[{j}]");
             }
 
+            string? badPart = null;
+            string? unexpected = null;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("type"u8))
@@ -265,7 +257,7 @@ internal static class OpenAiChatRules
                         : Parts.None;
                     if (part == Parts.None)
                     {
-                        badPart ??= reader.TokenType == JsonTokenType.String ? reader.GetString() : "";
+                        badPart = reader.TokenType == JsonTokenType.String ? reader.GetString() : "";
                     }
 
                     parts |= part;
@@ -279,8 +271,21 @@ internal static class OpenAiChatRules
                 }
                 else
                 {
-                    return Invalid($"Additional properties are not allowed ('{reader.GetString()}' was unexpected) - 'messages.{index}.content.{j}'", $"messages[{index}].content[{j}]");
+                    // Another protocol's part (Anthropic's image "source", "cache_control"): reported after its type.
+                    unexpected ??= reader.GetString();
+                    reader.Read();
+                    reader.Skip();
                 }
+            }
+
+            if (badPart is not null)
+            {
+                return Invalid($"Invalid value: '{badPart}'. Supported values are: 'text', 'image_url', 'input_audio', 'refusal', 'audio', and 'file'.", $"messages[{index}].content[{j}].type");
+            }
+
+            if (unexpected is not null)
+            {
+                return Invalid($"Additional properties are not allowed ('{unexpected}' was unexpected) - 'messages.{index}.content.{j}'", $"messages[{index}].content[{j}]");
             }
 
             j++;

@@ -230,7 +230,7 @@ public sealed class FakeAnthropicServer : IAsyncDisposable
                 using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 128 });
                 invalid = AnthropicRequestRules.Check(document.RootElement, request.Headers["anthropic-beta"].ToString(), out parsed);
             }
-            catch (JsonException)
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
             {
                 parsed = null;
                 invalid = "There was an error parsing the body of your request. Please check that it is valid JSON.";

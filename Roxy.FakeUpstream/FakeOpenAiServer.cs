@@ -460,8 +460,9 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
 
             return error;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a string that is not valid UTF-8, met when a rule reads it.
             return Unparsable();
         }
     }

@@ -542,11 +542,18 @@ internal static class OpenAiChatRules
         var texts = new List<string>(ranges.Count);
         foreach (var (start, end) in ranges)
         {
-            using var document = JsonDocument.Parse(body.Slice(start, end - start));
-            var content = document.RootElement;
-            texts.Add(content.ValueKind == JsonValueKind.String
-                ? content.GetString()!
-                : string.Concat(content.EnumerateArray().Select(p => p.TryGetProperty("text", out var t) ? t.GetString() : "")));
+            try
+            {
+                using var document = JsonDocument.Parse(body.Slice(start, end - start));
+                var content = document.RootElement;
+                texts.Add(content.ValueKind == JsonValueKind.String
+                    ? content.GetString()!
+                    : string.Concat(content.EnumerateArray().Select(p => p.TryGetProperty("text", out var t) ? t.GetString() : "")));
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
+            {
+                texts.Add("");
+            }
         }
 
         return texts;

@@ -212,8 +212,8 @@ public sealed class MessagesFakeUpstreamTests : IAsyncLifetime
     {
         const string body = """
             {"model":"claude-sonnet-4-5","max_tokens":4096,"thinking":{"type":"enabled","budget_tokens":2048},
-             "system":[{"type":"text","text":"You are a coding agent.","cache_control":{"type":"ephemeral","ttl":"1h"}}],
-             "tools":[{"name":"read_file","description":"Reads a file","input_schema":{"type":"object","properties":{"path":{"type":"string"}}},"cache_control":{"type":"ephemeral"}}],
+             "system":[{"type":"text","text":"You are a coding agent.","cache_control":{"type":"ephemeral"}}],
+             "tools":[{"name":"read_file","description":"Reads a file","input_schema":{"type":"object","properties":{"path":{"type":"string"}}},"cache_control":{"type":"ephemeral","ttl":"1h"}}],
              "metadata":{"user_id":"user-42"},"output_config":{"effort":"high"},
              "context_management":{"edits":[{"type":"clear_tool_uses_20250919"}]},
              "messages":[{"role":"user","content":[{"type":"text","text":"Read a.txt"},{"type":"document","source":{"type":"text","media_type":"text/plain","data":"notes"}}]},

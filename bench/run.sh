@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Roxy overhead benchmark, one command: bash bench/run.sh
 #
-# Builds Release once, starts the fake OpenAI upstream (no recording), a bench-only PostgreSQL under
-# .roxy/bench-pg and Roxy (single process, co-hosted silo) pointed at the fake upstream, then drives both
-# "direct" (the fake upstream itself, the baseline) and "roxy" with bench/Roxy.Bench and writes
-# bench/results/latest.md. Everything listens on 127.0.0.1 and is stopped on exit, whatever happens.
+# Builds Release once, starts the fake OpenAI and Anthropic upstreams (no recording), a bench-only PostgreSQL
+# under .roxy/bench-pg and Roxy (single process, co-hosted silo) pointed at them, then drives with
+# bench/Roxy.Bench: "direct" (the fake OpenAI upstream itself, the baseline) and "roxy" over OpenAI chat
+# completions, then "direct-anthropic" and "roxy-anthropic" over Anthropic's /v1/messages (Roxy passing the
+# request through to the Anthropic fake), and writes bench/results/latest.md. Everything listens on 127.0.0.1
+# and is stopped on exit, whatever happens.
 #
 # Environment (all optional):
 #   BENCH_DURATION      seconds measured per cell (default 10); BENCH_WARMUP (default 2)
 #   BENCH_CONCURRENCY   concurrency levels (default 1,16,128); BENCH_STREAM both|true|false (default both)
 #   BENCH_KEYS          number of provider keys Roxy rotates over (default 4)
-#   BENCH_MODEL         model asked for (default gpt-4o-mini)
+#   BENCH_MODEL         model asked for (default gpt-4o-mini); BENCH_ANTHROPIC_MODEL (default claude-sonnet-4-5)
+#   BENCH_ANTHROPIC     1 (default) also measures the Anthropic-inbound cells; 0 skips them
 #   ROXY_BENCH_PG_PORT  port of the bench PostgreSQL (default 55433; it names the Unix socket, no TCP listener)
 #   ROXY_BENCH_PORT     Roxy's HTTP port; ROXY_BENCH_UPSTREAM_PORT the fake upstream's (default: free ports)
 #   ROXY_TOKEN          tenant token used by the bench (default: a random one)
@@ -26,6 +29,8 @@ concurrency="${BENCH_CONCURRENCY:-1,16,128}"
 stream="${BENCH_STREAM:-both}"
 keys="${BENCH_KEYS:-4}"
 model="${BENCH_MODEL:-gpt-4o-mini}"
+anthropic_model="${BENCH_ANTHROPIC_MODEL:-claude-sonnet-4-5}"
+anthropic="${BENCH_ANTHROPIC:-1}"
 pg_port="${ROXY_BENCH_PG_PORT:-55433}"
 pg_dir="$root/.roxy/bench-pg"
 work="$root/.roxy/bench"
@@ -33,6 +38,7 @@ results="$root/bench/results"
 config="$work/config.yaml"
 roxy_log="$work/roxy.log"
 upstream_log="$work/upstream.log"
+anthropic_log="$work/upstream-anthropic.log"
 
 say() { echo "bench: $*" >&2; }
 die() { echo "bench: error: $*" >&2; exit 1; }
@@ -61,6 +67,7 @@ want_port() { # NAME VALUE: a port given explicitly must be free
 # --- clean-up, always ----------------------------------------------------------------------------------
 roxy_pid=""
 upstream_pid=""
+anthropic_pid=""
 bench_pid=""
 pg_started=""
 pg_bin="$(roxy_pg_bin)" || exit 1
@@ -79,6 +86,7 @@ cleanup() {
   stop_pid "$bench_pid" "load generator" 5
   stop_pid "$roxy_pid" Roxy 15
   stop_pid "$upstream_pid" "fake upstream" 5
+  stop_pid "$anthropic_pid" "fake Anthropic upstream" 5
   # Not roxy_pg_stop: inside a trap, a bare 'return' in scripts/pg.sh's roxy_pg_bin returns the failing
   # status that triggered the trap, so roxy_pg_stop would silently do nothing after an error.
   if [ -n "$pg_started" ] && [ -n "$pg_bin" ]; then
@@ -115,6 +123,7 @@ for dll in "$roxy_dll" "$upstream_dll" "$bench_dll"; do [ -f "$dll" ] || die "bu
 # --- the other ports are picked free now, right before use -------------------------------------------------
 if [ -n "${ROXY_BENCH_PORT:-}" ]; then roxy_port="$ROXY_BENCH_PORT"; else pick_port roxy_port; fi
 if [ -n "${ROXY_BENCH_UPSTREAM_PORT:-}" ]; then upstream_port="$ROXY_BENCH_UPSTREAM_PORT"; else pick_port upstream_port; fi
+pick_port anthropic_port
 pick_port silo_port
 pick_port gateway_port
 
@@ -128,6 +137,18 @@ for i in $(seq 1 100); do
   [ "$i" = 100 ] && { tail -n 20 "$upstream_log" >&2; die "the fake upstream did not answer within 20 s"; }
   sleep 0.2
 done
+
+if [ "$anthropic" = 1 ]; then
+  say "starting the fake Anthropic upstream on 127.0.0.1:$anthropic_port"
+  dotnet "$upstream_dll" --port "$anthropic_port" --protocol anthropic --no-record >"$anthropic_log" 2>&1 &
+  anthropic_pid=$!
+  for i in $(seq 1 100); do
+    kill -0 "$anthropic_pid" 2>/dev/null || { tail -n 20 "$anthropic_log" >&2; die "the fake Anthropic upstream exited"; }
+    curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$anthropic_port/v1/models" 2>/dev/null && break
+    [ "$i" = 100 ] && { tail -n 20 "$anthropic_log" >&2; die "the fake Anthropic upstream did not answer within 20 s"; }
+    sleep 0.2
+  done
+fi
 
 # --- (c) bench PostgreSQL -------------------------------------------------------------------------------
 say "starting the bench PostgreSQL on its Unix socket (port $pg_port, data in .roxy/bench-pg)"
@@ -153,10 +174,13 @@ export Logging__LogLevel__Default="${BENCH_LOG_LEVEL:-Warning}"
   for i in $(seq 1 "$keys"); do
     export "BENCH_KEY_$i=sk-bench-$i-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     echo "  - { key_env_var: BENCH_KEY_$i, provider: openai, max_rpm: 10000000, max_tpm: 2000000000, cooldown_sec: 1 }"
+    export "BENCH_ANTHROPIC_KEY_$i=sk-ant-bench-$i-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    echo "  - { key_env_var: BENCH_ANTHROPIC_KEY_$i, provider: anthropic, max_rpm: 10000000, max_tpm: 2000000000, cooldown_sec: 1 }"
   done
   echo "model_rules: []"
   echo "providers:"
   echo "  openai: { base_url: \"http://127.0.0.1:$upstream_port/v1\", kind: openai }"
+  echo "  anthropic: { base_url: \"http://127.0.0.1:$anthropic_port/v1\", kind: anthropic }"
   echo "cache: { enabled: false }   # every bench request is the same prompt: measure the proxy path, not cache hits"
   echo "server: { drain_timeout_sec: 5 }"
   echo "cluster: { mode: single, silo_port: $silo_port, gateway_port: $gateway_port, cluster_id: roxy-bench, service_id: roxy-bench }"
@@ -196,12 +220,26 @@ for s in false true; do
     die "Roxy did not answer a chat completion (stream=$s)"
   fi
 done
+if [ "$anthropic" = 1 ]; then
+  for s in false true; do
+    body="$(curl -s --max-time 15 -w '\n%{http_code}' -H "x-api-key: $ROXY_TOKEN" -H 'anthropic-version: 2023-06-01' -H 'Content-Type: application/json' \
+      -d "{\"model\":\"$anthropic_model\",\"max_tokens\":64,\"messages\":[{\"role\":\"user\",\"content\":\"Say hello\"}],\"stream\":$s}" \
+      "http://127.0.0.1:$roxy_port/v1/messages" 2>&1 || true)"
+    code="${body##*$'\n'}"
+    if [ "$code" != "200" ]; then
+      echo "----- smoke request /v1/messages (stream=$s): HTTP $code -----" >&2; echo "${body%$'\n'*}" | head -c 2000 >&2; echo >&2
+      echo "----- tail of $roxy_log -----" >&2; tail -n 40 "$roxy_log" >&2
+      die "Roxy did not answer an Anthropic message (stream=$s)"
+    fi
+  done
+fi
 say "Roxy is ready and answers; measuring (duration ${duration}s, warm-up ${warmup}s, concurrency $concurrency, stream $stream)"
 
 # --- (f) load ------------------------------------------------------------------------------------------
 levels=$(( $(tr ',' '\n' <<<"$concurrency" | grep -c .) ))
 modes=$([ "$stream" = both ] && echo 2 || echo 1)
 limit=$(( levels * modes * 2 * ( ${duration%.*} + ${warmup%.*} + 35 ) + 60 ))
+: >"$work/table-anthropic.md"
 out="$results/latest.md"
 timeout --signal=TERM --kill-after=10 "$limit" dotnet "$bench_dll" \
   --target "direct=http://127.0.0.1:$upstream_port/v1" \
@@ -213,10 +251,29 @@ wait "$bench_pid" && rc=0 || rc=$?
 bench_pid=""
 [ "$rc" = 0 ] \
   || { echo "----- tail of $roxy_log -----" >&2; tail -n 20 "$roxy_log" >&2; die "the load generator failed (status $rc)"; }
+if [ "$anthropic" = 1 ]; then
+  # The Anthropic-inbound cells: an Anthropic client, Roxy passing the body through with only the model replaced.
+  timeout --signal=TERM --kill-after=10 "$limit" dotnet "$bench_dll" --protocol anthropic \
+    --target "direct-anthropic=http://127.0.0.1:$anthropic_port/v1" \
+    --target "roxy-anthropic=http://127.0.0.1:$roxy_port/v1" \
+    --concurrency "$concurrency" --duration "$duration" --warmup "$warmup" --stream "$stream" \
+    --token "$ROXY_TOKEN" --model "$anthropic_model" --markdown "$work/table-anthropic.md" >/dev/null 2> >(tee -a "$work/bench.log" >&2) &
+  bench_pid=$!
+  wait "$bench_pid" && rc=0 || rc=$?
+  bench_pid=""
+  [ "$rc" = 0 ] \
+    || { echo "----- tail of $roxy_log -----" >&2; tail -n 20 "$roxy_log" >&2; die "the Anthropic load generator failed (status $rc)"; }
+fi
 {
   echo "Roxy (single process, co-hosted silo, Release, log level ${Logging__LogLevel__Default}, $keys keys, cache off) vs the fake upstream direct, loopback."
   echo
   cat "$work/table.md"
+  if [ -s "$work/table-anthropic.md" ]; then
+    echo
+    echo "Anthropic inbound (\`/v1/messages\`, model \`$anthropic_model\`), Roxy passing through to the fake Anthropic upstream:"
+    echo
+    cat "$work/table-anthropic.md"
+  fi
 } >"$out"
 echo
 cat "$out"

@@ -84,8 +84,30 @@ public sealed class TokenEstimator(int defaultMaxTokens)
     /// <c>/v1/messages/count_tokens</c> answers and what a translated stream's <c>message_start</c> reports.
     /// </summary>
     /// <returns>At least 1 and at most <see cref="MaxEstimate"/>.</returns>
-    public int EstimateMessages(ReadOnlySpan<byte> body, Inbound.Anthropic.MessagesRequestInfo info, string? upstreamModel, out int promptTokens) =>
-        throw new NotImplementedException("issue 9: Messages token count");
+    public int EstimateMessages(ReadOnlySpan<byte> body, Inbound.Anthropic.MessagesRequestInfo info, string? upstreamModel, out int promptTokens)
+    {
+        var counter = new Counter(TokenizerFor(string.IsNullOrEmpty(upstreamModel) ? info.Model : upstreamModel));
+        long prompt;
+        try
+        {
+            prompt = counter.CountMessagesBody(body);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
+        {
+            // As for chat: about four bytes of JSON per token errs high.
+            prompt = body.Length / 4;
+        }
+        finally
+        {
+            counter.Dispose();
+        }
+
+        // Never 0: count_tokens answers it, and a client reads 0 input tokens as a broken gateway.
+        prompt = Math.Clamp(prompt, 1, MaxEstimate);
+        long completion = Math.Clamp(info.MaxTokens ?? defaultMaxTokens, 0, MaxCompletionTokens);
+        promptTokens = (int)prompt;
+        return (int)Math.Clamp(prompt + completion, 1, MaxEstimate);
+    }
 
     /// <summary>
     /// The reservation for an embeddings request: the tokens of <c>input</c> alone, strings counted with the target
@@ -225,6 +247,207 @@ public sealed class TokenEstimator(int defaultMaxTokens)
             }
 
             return total + ReplyPriming;
+        }
+
+        // An Anthropic Messages body, counted as its OpenAI form would be: the system prompt as one message, each
+        // turn's framing and role, every text, tool call input and tool result, images at a flat price, tools by size.
+        public long CountMessagesBody(ReadOnlySpan<byte> body)
+        {
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = ChatRequestReader.MaxDepth });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new JsonException();
+            }
+
+            long total = 0;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("system"u8))
+                {
+                    reader.Read();
+                    var system = reader.TokenType switch
+                    {
+                        JsonTokenType.String => CountString(ref reader),
+                        JsonTokenType.StartArray => CountBlocks(ref reader, body),
+                        _ => SkipUncounted(ref reader),
+                    };
+                    if (system > 0)
+                    {
+                        // The role word "system" is one token in both vocabularies.
+                        total += TokensPerMessage + 1 + system;
+                    }
+                }
+                else if (reader.ValueTextEquals("messages"u8))
+                {
+                    reader.Read();
+                    total += CountTurns(ref reader, body);
+                }
+                else if (reader.ValueTextEquals("tools"u8))
+                {
+                    // As for chat: JSON size / 4, without tokenizing deeply nested schemas.
+                    reader.Read();
+                    var start = reader.TokenStartIndex;
+                    reader.Skip();
+                    total += (reader.BytesConsumed - start) / 4;
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            return total + ReplyPriming;
+        }
+
+        private long CountTurns(ref Utf8JsonReader reader, ReadOnlySpan<byte> body)
+        {
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                reader.Skip();
+                return 0;
+            }
+
+            long total = 0;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    continue;
+                }
+
+                total += TokensPerMessage;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    reader.Read();
+                    total += reader.TokenType switch
+                    {
+                        // role, and string content.
+                        JsonTokenType.String => CountString(ref reader),
+                        JsonTokenType.StartArray => CountBlocks(ref reader, body),
+                        _ => SkipUncounted(ref reader),
+                    };
+                }
+            }
+
+            return total;
+        }
+
+        // Content blocks: text, images, tool_use (name and input as JSON text), tool_result (id and content, nested
+        // blocks counted the same way), text documents. Thinking is not counted: Anthropic drops earlier turns'
+        // thinking from the context, and an OpenAI target never sees it.
+        private long CountBlocks(ref Utf8JsonReader reader, ReadOnlySpan<byte> body)
+        {
+            long total = 0;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                    continue;
+                }
+
+                var thinking = false;
+                var media = false;
+                long counted = 0;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    if (reader.ValueTextEquals("type"u8))
+                    {
+                        reader.Read();
+                        thinking = reader.TokenType == JsonTokenType.String
+                                   && (reader.ValueTextEquals("thinking"u8) || reader.ValueTextEquals("redacted_thinking"u8));
+                        media = reader.TokenType == JsonTokenType.String && (reader.ValueTextEquals("image"u8) || reader.ValueTextEquals("document"u8));
+                        reader.Skip();
+                    }
+                    else if (reader.ValueTextEquals("text"u8) || reader.ValueTextEquals("name"u8) || reader.ValueTextEquals("tool_use_id"u8))
+                    {
+                        reader.Read();
+                        counted += reader.TokenType == JsonTokenType.String ? CountString(ref reader) : SkipUncounted(ref reader);
+                    }
+                    else if (reader.ValueTextEquals("input"u8))
+                    {
+                        // A tool call's input reaches the model as its JSON text.
+                        reader.Read();
+                        var start = (int)reader.TokenStartIndex;
+                        reader.Skip();
+                        counted += CountUtf8(body[start..(int)reader.BytesConsumed]);
+                    }
+                    else if (reader.ValueTextEquals("content"u8))
+                    {
+                        reader.Read();
+                        counted += reader.TokenType switch
+                        {
+                            JsonTokenType.String => CountString(ref reader),
+                            JsonTokenType.StartArray => CountBlocks(ref reader, body),
+                            _ => SkipUncounted(ref reader),
+                        };
+                    }
+                    else if (reader.ValueTextEquals("source"u8))
+                    {
+                        reader.Read();
+                        counted += CountSource(ref reader);
+                    }
+                    else
+                    {
+                        reader.Read();
+                        reader.Skip();
+                    }
+                }
+
+                if (!thinking)
+                {
+                    total += counted;
+                    if (media && counted == 0)
+                    {
+                        total += ImageTokens;
+                    }
+                }
+            }
+
+            return total;
+        }
+
+        // An image or document source: a text document's data is text; base64 and url sources are priced by
+        // CountBlocks as one image.
+        private long CountSource(ref Utf8JsonReader reader)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                return SkipUncounted(ref reader);
+            }
+
+            var isText = false;
+            long data = 0;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("type"u8))
+                {
+                    reader.Read();
+                    isText = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("text"u8);
+                    reader.Skip();
+                }
+                else if (reader.ValueTextEquals("data"u8))
+                {
+                    reader.Read();
+                    // Only a text source's data is text; base64 would cost a decode for nothing.
+                    data = isText && reader.TokenType == JsonTokenType.String ? CountString(ref reader) : SkipUncounted(ref reader);
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            return isText ? data : 0;
+        }
+
+        private static long SkipUncounted(ref Utf8JsonReader reader)
+        {
+            reader.Skip();
+            return 0;
         }
 
         // An embeddings input as EmbeddingsRequestReader accepted it: a string, strings, token ids, or arrays of them.
@@ -386,6 +609,14 @@ public sealed class TokenEstimator(int defaultMaxTokens)
                 return 0;
             }
 
+            EnsureBuffer(needed);
+            var length = reader.CopyString(_buffer);
+            return CountText(_buffer.AsSpan(0, length));
+        }
+
+        [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_buffer))]
+        private void EnsureBuffer(int needed)
+        {
             if (_buffer is null || _buffer.Length < needed)
             {
                 if (_buffer is not null)
@@ -395,10 +626,25 @@ public sealed class TokenEstimator(int defaultMaxTokens)
 
                 _buffer = ArrayPool<char>.Shared.Rent(Math.Max(needed, 1024));
             }
+        }
 
-            var length = reader.CopyString(_buffer);
-            var text = _buffer.AsSpan(0, length);
-            if (length <= ExactCountLimit + ExactRestLimit)
+        // Raw UTF-8 (JSON text counted as it stands), transcoded into the pooled buffer. A UTF-8 byte never makes more
+        // than one UTF-16 char.
+        private long CountUtf8(ReadOnlySpan<byte> utf8)
+        {
+            if (utf8.IsEmpty)
+            {
+                return 0;
+            }
+
+            EnsureBuffer(utf8.Length);
+            var length = System.Text.Encoding.UTF8.GetChars(utf8, _buffer);
+            return CountText(_buffer.AsSpan(0, length));
+        }
+
+        private readonly long CountText(ReadOnlySpan<char> text)
+        {
+            if (text.Length <= ExactCountLimit + ExactRestLimit)
             {
                 return CountPieces(text);
             }

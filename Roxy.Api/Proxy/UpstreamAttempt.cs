@@ -346,7 +346,8 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                             sink.WriteRaw(new ReadOnlySequence<byte>(opening.Memory));
                         }
 
-                        keepAlive = StreamKeepAlive.Start(sink, time, http.RequestAborted);
+                        // A provider of the client's own protocol sends its own keep-alives; a translated stream gets Roxy's.
+                        keepAlive = passThrough ? null : StreamKeepAlive.Start(sink, time, http.RequestAborted);
                     }
 
                     switch (kind)

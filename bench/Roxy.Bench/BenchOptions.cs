@@ -18,12 +18,16 @@ internal sealed class BenchOptions
     public string? MarkdownPath { get; set; }
     public double TimeoutSeconds { get; set; } = 30;
 
+    /// <summary>The client's protocol: OpenAI chat completions, or Anthropic Messages (<c>/messages</c>, <c>x-api-key</c>).</summary>
+    public bool Anthropic { get; set; }
+
     public const string Usage = """
         Usage: Roxy.Bench --target NAME=URL [--target NAME=URL ...] [--concurrency 1,16,128]
                           [--duration 10] [--warmup 2] [--stream both|true|false] [--token TOKEN]
-                          [--model gpt-4o-mini] [--markdown out.md] [--timeout 30]
-          URL is a loopback base URL such as http://127.0.0.1:9100/v1 (/chat/completions is appended
-          unless the URL already ends with it). Targets are run in the order given; the first is the baseline.
+                          [--model gpt-4o-mini] [--markdown out.md] [--timeout 30] [--protocol openai|anthropic]
+          URL is a loopback base URL such as http://127.0.0.1:9100/v1 (/chat/completions, or /messages for
+          --protocol anthropic, is appended unless the URL already ends with it). Targets are run in the order
+          given; the first is the baseline.
         """;
 
     public static BenchOptions Parse(string[] args)
@@ -43,7 +47,7 @@ internal sealed class BenchOptions
                         {
                             throw new ArgumentException($"--target expects NAME=URL, got '{v}'");
                         }
-                        o.Targets.Add(new BenchTarget(v[..eq], ToEndpoint(v[(eq + 1)..])));
+                        o.Targets.Add(new BenchTarget(v[..eq], CheckUrl(v[(eq + 1)..])));
                         break;
                     }
                 case "--concurrency":
@@ -74,6 +78,14 @@ internal sealed class BenchOptions
                 case "--model":
                     o.Model = Next();
                     break;
+                case "--protocol":
+                    o.Anthropic = Next().ToLowerInvariant() switch
+                    {
+                        "openai" => false,
+                        "anthropic" => true,
+                        _ => throw new ArgumentException("--protocol expects openai|anthropic"),
+                    };
+                    break;
                 case "--markdown":
                     o.MarkdownPath = Next();
                     break;
@@ -87,6 +99,12 @@ internal sealed class BenchOptions
         {
             throw new ArgumentException("At least one --target NAME=URL is required");
         }
+        var path = o.Anthropic ? "/messages" : "/chat/completions";
+        for (var t = 0; t < o.Targets.Count; t++)
+        {
+            var s = o.Targets[t].Url.ToString().TrimEnd('/');
+            o.Targets[t] = o.Targets[t] with { Url = s.EndsWith(path, StringComparison.OrdinalIgnoreCase) ? new Uri(s) : new Uri(s + path) };
+        }
         if (o.Concurrency.Count == 0)
         {
             o.Concurrency.AddRange([1, 16, 128]);
@@ -98,7 +116,7 @@ internal sealed class BenchOptions
         return o;
     }
 
-    private static Uri ToEndpoint(string url)
+    private static Uri CheckUrl(string url)
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
@@ -108,8 +126,7 @@ internal sealed class BenchOptions
         {
             throw new ArgumentException($"Refusing non-loopback target '{url}': the benchmark only drives 127.0.0.1/::1/localhost");
         }
-        var s = uri.ToString().TrimEnd('/');
-        return s.EndsWith("/chat/completions", StringComparison.OrdinalIgnoreCase) ? new Uri(s) : new Uri(s + "/chat/completions");
+        return uri;
     }
 
     private static bool IsLoopback(Uri uri) =>

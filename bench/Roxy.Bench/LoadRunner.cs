@@ -19,7 +19,8 @@ internal sealed class LoadRunner
 {
     // Pre-sized so recording a latency never allocates; excess samples are counted as dropped, not recorded.
     private const int Capacity = 4 * 1024 * 1024;
-    private static readonly byte[] DoneMarker = "data: [DONE]"u8.ToArray();
+    private static readonly byte[] OpenAiDone = "data: [DONE]"u8.ToArray();
+    private static readonly byte[] AnthropicDone = "event: message_stop"u8.ToArray();
 
     private readonly HttpClient _client;
     private readonly BenchOptions _options;
@@ -28,6 +29,7 @@ internal sealed class LoadRunner
     private readonly byte[] _bodyStream;
     private readonly byte[] _bodyPlain;
     private readonly AuthenticationHeaderValue? _auth;
+    private readonly byte[] _doneMarker;
 
     private int _count;
     private int _ttfbCount;
@@ -39,9 +41,12 @@ internal sealed class LoadRunner
         _client = client;
         _options = options;
         var model = System.Text.Json.JsonEncodedText.Encode(options.Model).ToString();
-        _bodyPlain = Encoding.UTF8.GetBytes($$"""{"model":"{{model}}","messages":[{"role":"user","content":"Say hello"}],"stream":false}""");
-        _bodyStream = Encoding.UTF8.GetBytes($$"""{"model":"{{model}}","messages":[{"role":"user","content":"Say hello"}],"stream":true}""");
-        _auth = string.IsNullOrEmpty(options.Token) ? null : new AuthenticationHeaderValue("Bearer", options.Token);
+        // Anthropic's protocol requires max_tokens; its SDKs send the token as x-api-key.
+        var maxTokens = options.Anthropic ? ",\"max_tokens\":64" : "";
+        _bodyPlain = Encoding.UTF8.GetBytes($$"""{"model":"{{model}}"{{maxTokens}},"messages":[{"role":"user","content":"Say hello"}],"stream":false}""");
+        _bodyStream = Encoding.UTF8.GetBytes($$"""{"model":"{{model}}"{{maxTokens}},"messages":[{"role":"user","content":"Say hello"}],"stream":true}""");
+        _auth = string.IsNullOrEmpty(options.Token) || options.Anthropic ? null : new AuthenticationHeaderValue("Bearer", options.Token);
+        _doneMarker = options.Anthropic ? AnthropicDone : OpenAiDone;
         // Touch the arrays so page faults do not land inside the first measurement.
         Array.Fill(_latencies, 0);
         Array.Fill(_ttfb, 0);
@@ -66,7 +71,7 @@ internal sealed class LoadRunner
             workers[w] = Task.Run(async () =>
             {
                 var buffer = new byte[16 * 1024];
-                var tail = new byte[DoneMarker.Length + 8];
+                var tail = new byte[_doneMarker.Length + 64]; // Anthropic's marker is followed by its data line
                 while (Stopwatch.GetTimestamp() < deadline && !hardStop.IsCancellationRequested)
                 {
                     var t0 = Stopwatch.GetTimestamp();
@@ -80,6 +85,14 @@ internal sealed class LoadRunner
                         };
                         req.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                         req.Headers.Authorization = _auth;
+                        if (_options.Anthropic)
+                        {
+                            req.Headers.TryAddWithoutValidation("anthropic-version", "2023-06-01");
+                            if (!string.IsNullOrEmpty(_options.Token))
+                            {
+                                req.Headers.TryAddWithoutValidation("x-api-key", _options.Token);
+                            }
+                        }
                         using var resp = await _client.SendAsync(req, HttpCompletionOption.ResponseHeadersRead, hardStop.Token).ConfigureAwait(false);
                         await using var body = await resp.Content.ReadAsStreamAsync(hardStop.Token).ConfigureAwait(false);
                         var tailLen = 0;
@@ -95,10 +108,10 @@ internal sealed class LoadRunner
                                 tailLen = AppendTail(tail, tailLen, buffer.AsSpan(0, n));
                             }
                         }
-                        ok = resp.IsSuccessStatusCode && (!stream || tail.AsSpan(0, tailLen).IndexOf(DoneMarker) >= 0);
+                        ok = resp.IsSuccessStatusCode && (!stream || tail.AsSpan(0, tailLen).IndexOf(_doneMarker) >= 0);
                         if (!ok)
                         {
-                            NoteError(resp.IsSuccessStatusCode ? "stream ended without data: [DONE]" : $"HTTP {(int)resp.StatusCode}");
+                            NoteError(resp.IsSuccessStatusCode ? "stream ended without its end marker" : $"HTTP {(int)resp.StatusCode}");
                         }
                     }
                     catch (Exception ex)

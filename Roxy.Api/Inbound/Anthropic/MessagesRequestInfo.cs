@@ -13,12 +13,15 @@ public sealed class MessagesRequestInfo
 
     public bool Stream { get; set; }
 
-    /// <summary>Anthropic requires it on <c>/v1/messages</c>; <c>count_tokens</c> has none.</summary>
+    /// <summary>Anthropic requires it on <c>/v1/messages</c>; on <c>count_tokens</c> it is ignored and left null.</summary>
     public int? MaxTokens { get; set; }
 
     public int MessageCount { get; set; }
 
-    /// <summary>The JSON string token of the last user turn's text (string content or its first text block).</summary>
+    /// <summary>
+    /// The JSON string token of the last message's text when that message is a user turn: its string content, or its
+    /// last text block (Claude Code puts <c>&lt;system-reminder&gt;</c> blocks before what the user typed).
+    /// </summary>
     public Range? LastUserTextToken { get; set; }
 
     /// <summary>The last user turn is a <c>#roxy</c> command: Roxy answers it and nothing goes upstream.</summary>

@@ -8,19 +8,27 @@ namespace Roxy.Api.Inbound.Anthropic;
 
 /// <summary>
 /// The client side of <c>POST /v1/messages</c>: an Anthropic answer is written as received, one from another
-/// protocol is encoded as Anthropic's named SSE events or a <c>message</c>.
+/// protocol is encoded as Anthropic's named SSE events (<see cref="AnthropicStreamEncoder"/>) or a <c>message</c>
+/// (<see cref="AnthropicMessageEncoder"/>), with the message id made from the request id.
 /// </summary>
 public sealed class AnthropicMessagesSink(ProxyRequest request, TimeProvider time) : IClientSink
 {
+    private AnthropicStreamEncoder? _encoder;
+    private bool _passedThrough;
+
     public WireProtocol Protocol => WireProtocol.AnthropicMessages;
 
     public TimeSpan? KeepAliveInterval => TimeSpan.FromSeconds(10);
+
+    /// <summary>The clock of the request (Anthropic's messages carry no timestamp, so the encoders need none).</summary>
+    public TimeProvider Time => time;
 
     public void Commit(HttpResponseMessage upstream, RouteTarget target, string keyId, bool stream) =>
         ResponseCommitter.Commit(request, upstream, target, keyId, stream);
 
     public void WriteRaw(in ReadOnlySequence<byte> sseEvent)
     {
+        _passedThrough = true;
         var writer = request.Http.Response.BodyWriter;
         foreach (var segment in sseEvent)
         {
@@ -28,7 +36,7 @@ public sealed class AnthropicMessagesSink(ProxyRequest request, TimeProvider tim
         }
     }
 
-    public void WriteEvent(in ChatEvent chatEvent) => throw new NotImplementedException("issue 9: Anthropic SSE encoder");
+    public void WriteEvent(in ChatEvent chatEvent) => Encoder().Write(chatEvent, request.Http.Response.BodyWriter);
 
     public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken) => request.Http.Response.BodyWriter.FlushAsync(cancellationToken);
 
@@ -38,10 +46,29 @@ public sealed class AnthropicMessagesSink(ProxyRequest request, TimeProvider tim
         return request.Http.Response.Body.WriteAsync(body, cancellationToken);
     }
 
-    public ValueTask WriteCompletionAsync(ChatCompletion completion, CancellationToken cancellationToken) =>
-        throw new NotImplementedException("issue 9: Anthropic message encoder " + time.GetUtcNow());
+    public async ValueTask WriteCompletionAsync(ChatCompletion completion, CancellationToken cancellationToken)
+    {
+        using var body = new PooledBuffer(4096);
+        AnthropicMessageEncoder.Write(completion, AnthropicMessageEncoder.MessageId(request.RequestId), request.Model, InputEstimate, body);
+        request.Http.Response.ContentType = "application/json";
+        await WriteBodyAsync(body.Memory, cancellationToken);
+    }
 
-    public void Complete() => throw new NotImplementedException("issue 9: Anthropic SSE encoder");
+    // A passed-through stream carried its own message_stop. A translated one is closed even when the provider's
+    // stream said nothing before its end marker: an empty message is still a whole one.
+    public void Complete()
+    {
+        if (!_passedThrough)
+        {
+            Encoder().Complete(request.Http.Response.BodyWriter);
+        }
+    }
 
     public void WriteKeepAlive() => request.Http.Response.BodyWriter.Write("event: ping\ndata: {\"type\": \"ping\"}\n\n"u8);
+
+    // message_start must say a non-zero input count before the provider has said any: the prompt as Roxy counted it.
+    private long InputEstimate => Math.Max(1, request.PromptEstimate);
+
+    private AnthropicStreamEncoder Encoder() =>
+        _encoder ??= new AnthropicStreamEncoder(AnthropicMessageEncoder.MessageId(request.RequestId), InputEstimate, request.Model);
 }

@@ -78,6 +78,12 @@ public sealed class OpenAiCompatibleProvider(ResolvedProvider settings, HttpMess
 
     public DecodedAnswer DecodeAnswer(ReadOnlySpan<byte> body, WireProtocol clientProtocol)
     {
+        if (clientProtocol != WireProtocol.OpenAiChat)
+        {
+            return OpenAiAnswerDecoder.Decode(body);
+        }
+
+        // The client's own protocol: checked and its usage read, then written as received.
         var usageKnown = SseEvent.ReadUsage(body, out var prompt, out var completion, out _, out var wellFormed);
         return new DecodedAnswer(wellFormed, new TokenUsage(prompt, completion), usageKnown);
     }

@@ -77,7 +77,8 @@ public sealed class MessagesEndToEndTests
 
         var sent = Assert.Single(_f.Anthropic.Requests);
         Assert.Equal(MessagesFixture.AnthropicKey, sent.ApiKey);
-        Assert.Equal("2023-06-01", sent.Headers["anthropic-version"]);
+        // The SDK's own API version, forwarded as it sent it.
+        Assert.Matches(@"^\d{4}-\d{2}-\d{2}$", sent.Headers["anthropic-version"]);
         Assert.False(sent.Headers.ContainsKey("Authorization"));
         Assert.Equal(MessagesFixture.PassThroughTarget, JsonNode.Parse(sent.Body)!["model"]!.GetValue<string>());
         Assert.Empty(_f.OpenAi.Requests);
@@ -304,18 +305,59 @@ public sealed class MessagesEndToEndTests
     }
 
     [Fact]
-    public async Task Upstream_failure_after_content_ends_the_stream_with_an_error_event()
+    public async Task Upstream_failure_after_content_is_an_error_never_a_clean_end()
     {
-        var body = await StreamAsync(MessagesFixture.Scenario(OpenAiScenario.ErrorMidStream));
+        var model = MessagesFixture.Scenario(OpenAiScenario.ErrorMidStream);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_f.Roxy.BaseUrl, "v1/messages"))
+        {
+            Content = new StringContent($$"""{"model":"{{model}}","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("x-api-key", MessagesFixture.AdminToken);
+        using var http = new HttpClient();
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
-        var events = MessagesSse.Parse(body);
+        // Read event by event: Roxy writes event: error, then cuts the connection, so that no client can take the
+        // partial answer for a whole one; the cut may reach the client before it has read the error event.
+        var text = new System.Text.StringBuilder();
+        var cut = false;
+        try
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                text.Append(line).Append('\n');
+            }
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            cut = true;
+        }
+
+        var body = text.ToString();
+        var complete = body[..(body.LastIndexOf("\n\n", StringComparison.Ordinal) + 2)];
+        var events = MessagesSse.Parse(complete);
         Assert.Equal("message_start", events[0].Name);
         Assert.Contains(events, e => e.Name == "content_block_delta");
-        var error = events[^1];
-        Assert.Equal("error", error.Name);
-        Assert.Equal("api_error", error.Data["error"]!["type"]!.GetValue<string>());
-        Assert.DoesNotContain(events, e => e.Name == "message_stop");
+        Assert.DoesNotContain(events, e => e.Name is "message_delta" or "message_stop");
+        var error = events.LastOrDefault(e => e.Name == "error");
+        Assert.True(cut || error is not null, "the stream neither reported an error nor was cut");
+        if (error is not null)
+        {
+            Assert.Equal("api_error", error.Data["error"]!["type"]!.GetValue<string>());
+        }
+
         Assert.DoesNotContain(MessagesFixture.OpenAiKey, body, StringComparison.Ordinal);
+
+        // The SDK, however the failure reaches it, never yields a finished message.
+        var thrown = await Record.ExceptionAsync(async () =>
+        {
+            await foreach (var e in _f.Sdk().Messages.CreateStreaming(Ask(model)))
+            {
+                Assert.False(e.TryPickStop(out _), "message_stop after an upstream failure");
+            }
+        });
+        Assert.True(thrown is Anthropic.Exceptions.AnthropicException or IOException or HttpRequestException, $"{thrown?.GetType().Name}: {thrown?.Message}");
     }
 
     private async Task<string> StreamAsync(string model, bool tools = false)

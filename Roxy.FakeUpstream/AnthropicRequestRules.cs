@@ -10,6 +10,10 @@ namespace Roxy.FakeUpstream;
 /// blocks; tool ids outside <c>^[a-zA-Z0-9_-]+$</c>; OpenAI's <c>image_url</c> parts and <c>type: function</c>
 /// tools; a <c>tool_result</c> whose id no <c>tool_use</c> of the previous assistant turn carries, a tool_use left
 /// without its result, or a result after text; no <c>max_tokens</c>; <c>temperature</c> above 1; unknown fields.
+/// What real clients pass through is accepted as the real API accepts it: <c>thinking</c> (checked: a budget of at
+/// least 1024 below <c>max_tokens</c>) and signed thinking blocks, <c>cache_control</c> on tools, system and content
+/// blocks (checked: ephemeral, at most four), <c>output_config</c>, <c>metadata.user_id</c>, documents, and
+/// <c>context_management</c> only with its <c>anthropic-beta</c> flag, as the real API gates beta fields.
 /// </summary>
 internal static partial class AnthropicRequestRules
 {
@@ -17,7 +21,16 @@ internal static partial class AnthropicRequestRules
     [
         "model", "messages", "max_tokens", "system", "stop_sequences", "stream", "temperature", "top_p", "top_k",
         "tools", "tool_choice", "metadata", "thinking", "service_tier", "container", "mcp_servers",
+        "output_config", "output_format", "inference_geo", "cache_control", "context_management",
     ];
+
+    /// <summary>Top-level fields the API accepts only with their beta flag in <c>anthropic-beta</c>.</summary>
+    private static readonly Dictionary<string, string> BetaFields = new(StringComparer.Ordinal)
+    {
+        ["context_management"] = "context-management-2025-06-27",
+    };
+
+    private const int MaxCacheBreakpoints = 4;
 
     private static readonly HashSet<string> MediaTypes = ["image/jpeg", "image/png", "image/gif", "image/webp"];
 
@@ -28,10 +41,12 @@ internal static partial class AnthropicRequestRules
     private static partial Regex ToolName();
 
     /// <summary>What the request asks for, once it passed.</summary>
-    public sealed record Parsed(string Model, bool Stream, int MaxTokens, IReadOnlyList<string> StopSequences);
+    /// <param name="ToolResults">The texts of the tool results the conversation ends with; empty when it does not end so.</param>
+    public sealed record Parsed(string Model, bool Stream, int MaxTokens, IReadOnlyList<string> StopSequences, IReadOnlyList<string> ToolResults);
 
     /// <summary>Null when the request is valid (then <paramref name="parsed"/> is set), else the 400's message.</summary>
-    public static string? Check(JsonElement root, out Parsed? parsed)
+    /// <param name="betas">The request's <c>anthropic-beta</c> header (comma-separated flags), or empty.</param>
+    public static string? Check(JsonElement root, string betas, out Parsed? parsed)
     {
         parsed = null;
         if (root.ValueKind != JsonValueKind.Object)
@@ -41,7 +56,8 @@ internal static partial class AnthropicRequestRules
 
         foreach (var property in root.EnumerateObject())
         {
-            if (!TopLevel.Contains(property.Name))
+            if (!TopLevel.Contains(property.Name)
+                || (BetaFields.TryGetValue(property.Name, out var flag) && !betas.Split(',', StringSplitOptions.TrimEntries).Contains(flag)))
             {
                 return $"{property.Name}: Extra inputs are not permitted";
             }
@@ -73,8 +89,8 @@ internal static partial class AnthropicRequestRules
             stream = streamValue.ValueKind == JsonValueKind.True;
         }
 
-        var error = Range(root, "temperature", 0, 1) ?? Range(root, "top_p", 0, 1) ?? TopK(root)
-            ?? System(root) ?? Metadata(root) ?? ToolChoice(root) ?? Tools(root) ?? Messages(root);
+        var error = Range(root, "temperature", 0, 1) ?? Range(root, "top_p", 0, 1) ?? TopK(root) ?? Thinking(root, max)
+            ?? System(root) ?? Metadata(root) ?? ToolChoice(root) ?? Tools(root) ?? Messages(root) ?? Objects(root) ?? CacheBreakpoints(root);
         IReadOnlyList<string> stops = [];
         error ??= StopSequences(root, out stops);
         if (error is not null)
@@ -82,8 +98,162 @@ internal static partial class AnthropicRequestRules
             return error;
         }
 
-        parsed = new Parsed(modelName, stream, max, stops);
+        parsed = new Parsed(modelName, stream, max, stops, TrailingToolResults(root));
         return null;
+    }
+
+    private static string? Thinking(JsonElement root, int maxTokens)
+    {
+        if (!root.TryGetProperty("thinking", out var thinking))
+        {
+            return null;
+        }
+
+        if (thinking.ValueKind != JsonValueKind.Object)
+        {
+            return "thinking: Input should be a valid dictionary or object to extract fields from";
+        }
+
+        switch (Str(thinking, "type"))
+        {
+            case "enabled":
+                if (!thinking.TryGetProperty("budget_tokens", out var budget))
+                {
+                    return "thinking.enabled.budget_tokens: Field required";
+                }
+
+                if (budget.ValueKind != JsonValueKind.Number || !budget.TryGetInt32(out var tokens) || tokens < 1024)
+                {
+                    return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";
+                }
+
+                if (tokens >= maxTokens)
+                {
+                    return "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size";
+                }
+
+                if (root.TryGetProperty("temperature", out var temperature) && temperature.ValueKind == JsonValueKind.Number && temperature.GetDouble() != 1)
+                {
+                    return "`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#important-considerations-when-using-extended-thinking";
+                }
+
+                return null;
+            case "disabled":
+            case "adaptive":
+                return null;
+            case var other:
+                return $"thinking: Input tag '{other}' found using 'type' does not match any of the expected tags: 'adaptive', 'disabled', 'enabled'";
+        }
+    }
+
+    // Fields whose contents Roxy has no reason to know, but whose shape the API checks.
+    private static string? Objects(JsonElement root)
+    {
+        foreach (var name in (ReadOnlySpan<string>)["context_management", "output_config", "output_format", "cache_control"])
+        {
+            if (root.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Object)
+            {
+                return $"{name}: Input should be a valid dictionary or object to extract fields from";
+            }
+        }
+
+        return root.TryGetProperty("cache_control", out var control) ? CacheControl(control, "cache_control") : null;
+    }
+
+    private static string? CacheControl(JsonElement control, string path)
+    {
+        if (control.ValueKind != JsonValueKind.Object || Str(control, "type") != "ephemeral")
+        {
+            return $"{path}.type: Input should be 'ephemeral'";
+        }
+
+        foreach (var property in control.EnumerateObject())
+        {
+            if (property.Name is not ("type" or "ttl"))
+            {
+                return $"{path}.ephemeral.{property.Name}: Extra inputs are not permitted";
+            }
+        }
+
+        return control.TryGetProperty("ttl", out _) && Str(control, "ttl") is not ("5m" or "1h")
+            ? $"{path}.ephemeral.ttl: Input should be '5m' or '1h'"
+            : null;
+    }
+
+    // Every cache_control in tools, system and messages (the top-level one is automatic, not a breakpoint).
+    private static string? CacheBreakpoints(JsonElement root)
+    {
+        var count = 0;
+        string? error = null;
+        void Visit(JsonElement blocks, string path)
+        {
+            if (blocks.ValueKind != JsonValueKind.Array)
+            {
+                return;
+            }
+
+            var i = 0;
+            foreach (var block in blocks.EnumerateArray())
+            {
+                if (block.ValueKind == JsonValueKind.Object && block.TryGetProperty("cache_control", out var control))
+                {
+                    count++;
+                    error ??= CacheControl(control, $"{path}.{i}.cache_control");
+                }
+
+                if (block.ValueKind == JsonValueKind.Object && block.TryGetProperty("content", out var inner))
+                {
+                    Visit(inner, $"{path}.{i}.content");
+                }
+
+                i++;
+            }
+        }
+
+        if (root.TryGetProperty("tools", out var tools))
+        {
+            Visit(tools, "tools");
+        }
+
+        if (root.TryGetProperty("system", out var system))
+        {
+            Visit(system, "system");
+        }
+
+        var m = 0;
+        foreach (var message in root.GetProperty("messages").EnumerateArray())
+        {
+            if (message.TryGetProperty("content", out var content))
+            {
+                Visit(content, $"messages.{m}.content");
+            }
+
+            m++;
+        }
+
+        return error ?? (count > MaxCacheBreakpoints ? $"A maximum of {MaxCacheBreakpoints} blocks with cache_control may be provided. Found {count}." : null);
+    }
+
+    private static List<string> TrailingToolResults(JsonElement root)
+    {
+        var last = root.GetProperty("messages").EnumerateArray().Last();
+        if (Str(last, "role") != "user" || !last.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Array)
+        {
+            return [];
+        }
+
+        var texts = new List<string>();
+        foreach (var block in content.EnumerateArray())
+        {
+            if (Str(block, "type") == "tool_result")
+            {
+                texts.Add(!block.TryGetProperty("content", out var result) ? ""
+                    : result.ValueKind == JsonValueKind.String ? result.GetString()!
+                    : string.Concat(result.EnumerateArray().Select(p => Str(p, "text") ?? "")));
+            }
+        }
+
+        return texts;
     }
 
     private static string? Range(JsonElement root, string name, double min, double max)
@@ -423,7 +593,9 @@ internal static partial class AnthropicRequestRules
                 "tool_use" when role == "assistant" => ToolUse(block, blockPath, toolUses),
                 "tool_result" when role == "user" => ToolResult(block, blockPath, previousToolUses, results, sawOther),
                 "tool_use" or "tool_result" => $"{blockPath}: {type} blocks are not allowed in {role} messages",
-                "thinking" or "redacted_thinking" when role == "assistant" => null,
+                "document" when role == "user" => Document(block, blockPath),
+                "thinking" when role == "assistant" => Str(block, "signature") is { Length: > 0 } ? null : $"{blockPath}.thinking.signature: Field required",
+                "redacted_thinking" when role == "assistant" => Str(block, "data") is { Length: > 0 } ? null : $"{blockPath}.redacted_thinking.data: Field required",
                 _ => $"{blockPath}: Input tag '{type}' found using 'type' does not match any of the expected tags: 'text', 'image', 'document', 'tool_use', 'tool_result', 'thinking', 'redacted_thinking'",
             };
             if (error is not null)
@@ -462,6 +634,23 @@ internal static partial class AnthropicRequestRules
         }
 
         return string.IsNullOrWhiteSpace(text.GetString()) ? "messages: text content blocks must contain non-whitespace text" : null;
+    }
+
+    private static string? Document(JsonElement block, string path)
+    {
+        if (!block.TryGetProperty("source", out var source) || source.ValueKind != JsonValueKind.Object)
+        {
+            return $"{path}.document.source: Field required";
+        }
+
+        return Str(source, "type") switch
+        {
+            "text" => Str(source, "data") is not null && Str(source, "media_type") == "text/plain" ? null : $"{path}.document.source.text: media_type 'text/plain' and data are required",
+            "base64" => Str(source, "media_type") == "application/pdf" && Str(source, "data") is { } pdf && IsBase64(pdf) ? null : $"{path}.document.source.base64: a base64 'application/pdf' is required",
+            "url" => Str(source, "url") is { } url && url.StartsWith("https://", StringComparison.Ordinal) ? null : $"{path}.document.source.url.url: Only HTTPS URLs are supported",
+            "content" or "file" => null,
+            var other => $"{path}.document.source: Input tag '{other}' found using 'type' does not match any of the expected tags: 'base64', 'content', 'file', 'text', 'url'",
+        };
     }
 
     private static string? Image(JsonElement block, string path)

@@ -118,6 +118,18 @@ public sealed class FakeAnthropicServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The last request received, or null: its body and its <c>anthropic-version</c> / <c>anthropic-beta</c> headers.</summary>
+    public RecordedRequest? LastRequest
+    {
+        get
+        {
+            lock (_recordLock)
+            {
+                return _requests.Count > 0 ? _requests[^1] : null;
+            }
+        }
+    }
+
     public int CountFor(string apiKey)
     {
         lock (_recordLock)
@@ -216,9 +228,9 @@ public sealed class FakeAnthropicServer : IAsyncDisposable
             try
             {
                 using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 128 });
-                invalid = AnthropicRequestRules.Check(document.RootElement, out parsed);
+                invalid = AnthropicRequestRules.Check(document.RootElement, request.Headers["anthropic-beta"].ToString(), out parsed);
             }
-            catch (JsonException)
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
             {
                 parsed = null;
                 invalid = "There was an error parsing the body of your request. Please check that it is valid JSON.";
@@ -287,33 +299,10 @@ public sealed class FakeAnthropicServer : IAsyncDisposable
     private static AnthropicScenario ScenarioOf(string header, string model)
     {
         var name = header.Length > 0 ? header : model.StartsWith(ScenarioModelPrefix, StringComparison.Ordinal) ? model[ScenarioModelPrefix.Length..] : "";
-        foreach (var scenario in Enum.GetValues<AnthropicScenario>())
-        {
-            if (Kebab(scenario) == name)
-            {
-                return scenario;
-            }
-        }
-
-        return AnthropicScenario.Text;
+        return ScenarioNames.Parse(name, AnthropicScenario.Text);
     }
 
-    private static string Kebab(AnthropicScenario scenario)
-    {
-        var name = scenario.ToString();
-        var builder = new StringBuilder(name.Length + 4);
-        for (var i = 0; i < name.Length; i++)
-        {
-            if (char.IsUpper(name[i]) && i > 0)
-            {
-                builder.Append('-');
-            }
-
-            builder.Append(char.ToLowerInvariant(name[i]));
-        }
-
-        return builder.ToString();
-    }
+    private static string Kebab(AnthropicScenario scenario) => ScenarioNames.Kebab(scenario);
 
     private static string ErrorTypeFor(int status) => status switch
     {
@@ -357,6 +346,12 @@ public sealed class FakeAnthropicServer : IAsyncDisposable
         var id = "msg_fake" + NextId().ToString("x", CultureInfo.InvariantCulture);
         var input = Math.Max(1, bodyLength / 4);
         var text = new TextBlock(Words(behavior));
+        if ((scenario is AnthropicScenario.ParallelTools or AnthropicScenario.ToolNoArgs) && request.ToolResults.Count > 0)
+        {
+            // The model has what its tools said: it answers, quoting the results so a test sees they arrived.
+            return new FakeAnswer(id, request.Model, [new TextBlock(SplitWords("The tools said: " + string.Join(" | ", request.ToolResults)))], "end_turn", input, 0, 0);
+        }
+
         return scenario switch
         {
             AnthropicScenario.ParallelTools => new FakeAnswer(id, request.Model,

@@ -253,7 +253,8 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         var body = read.Buffer;
         var bodyLength = body.Length;
         ParsedRequest parsed = default;
-        string? parseError = null;
+        FakeError? parseError = null;
+        List<string>? toolResults = null;
         FakeError? embeddingsError = null;
         FakeEmbeddings? embeddings = null;
         try
@@ -265,6 +266,10 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             if (route == Route.Chat)
             {
                 parseError = Parse(body, out parsed);
+                if (parseError is null && parsed.Scenario is not null && parsed.Conversation.TrailingToolResults is { } results)
+                {
+                    toolResults = OpenAiChatRules.ToolResultTexts(body, results);
+                }
             }
             else if (route == Route.Embeddings)
             {
@@ -321,7 +326,13 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             }
             if (parseError is not null)
             {
-                await WriteErrorAsync(ctx, 400, "invalid_request_error", null, parseError, null).ConfigureAwait(false);
+                await WriteErrorAsync(ctx, parseError.Status, parseError.Type, parseError.Code, parseError.Message, null, parseError.Param).ConfigureAwait(false);
+                return;
+            }
+
+            if (parsed.Scenario is { } failing && OpenAiScenarioAnswer.ErrorOf(failing, parsed.Stream) is { } scenarioError)
+            {
+                await WriteErrorAsync(ctx, scenarioError.StatusCode, scenarioError.ErrorType, scenarioError.ErrorCode, scenarioError.ErrorMessage, scenarioError.Headers).ConfigureAwait(false);
                 return;
             }
             if (embeddingsError is not null)
@@ -361,6 +372,9 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
                     break;
                 case Route.Embeddings:
                     await WriteEmbeddingsAsync(ctx, embeddings!).ConfigureAwait(false);
+                    break;
+                case Route.Chat when parsed.Scenario is { } scenario:
+                    await WriteScenarioAsync(ctx, parsed, scenario, bodyLength, toolResults, behavior).ConfigureAwait(false);
                     break;
                 case Route.Chat when parsed.Stream:
                     await WriteStreamAsync(ctx, parsed, bodyLength, behavior).ConfigureAwait(false);
@@ -414,89 +428,150 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         public byte[] Model;
         public bool Stream;
         public bool IncludeUsage;
+        public bool StreamOptions;
+
+        /// <summary>Set for a <c>gpt-fake-{scenario}</c> model other than the stock text; null keeps the fast path.</summary>
+        public OpenAiScenario? Scenario;
+
+        public OpenAiChatRules.Conversation Conversation;
     }
 
-    // The chat body, loosely: embeddings are checked strictly by FakeEmbeddings.
-    private string? Parse(ReadOnlySequence<byte> body, out ParsedRequest parsed)
+    private const string ScenarioModelPrefix = "gpt-fake-";
+
+    /// <summary>The model name that selects <paramref name="scenario"/>: <c>gpt-fake-text-then-tool</c>, ….</summary>
+    public static string ModelFor(OpenAiScenario scenario) => ScenarioModelPrefix + ScenarioNames.Kebab(scenario);
+
+    // The chat body, checked as OpenAI checks it (OpenAiChatRules) in one forward pass; embeddings by FakeEmbeddings.
+    private FakeError? Parse(ReadOnlySequence<byte> body, out ParsedRequest parsed)
     {
         parsed = default;
         if (body.IsEmpty)
         {
-            return "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)";
+            return Unparsable();
         }
         try
         {
-            var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            var error = ParseObject(body, ref parsed);
+            if (error is null && parsed.Model is not null && parsed.Model.AsSpan().StartsWith("gpt-fake-"u8))
             {
-                return "Invalid request body: expected a JSON object.";
+                var scenario = ScenarioNames.Parse(Encoding.UTF8.GetString(parsed.Model.AsSpan(ScenarioModelPrefix.Length)), OpenAiScenario.Text);
+                parsed.Scenario = scenario == OpenAiScenario.Text ? null : scenario;
             }
-            var sawMessages = false;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+
+            return error;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            // InvalidOperationException: a string that is not valid UTF-8, met when a rule reads it.
+            return Unparsable();
+        }
+    }
+
+    private static FakeError Unparsable() => new(400, "invalid_request_error", null,
+        "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)");
+
+    private FakeError? ParseObject(ReadOnlySequence<byte> body, ref ParsedRequest parsed)
+    {
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return new FakeError(400, "invalid_request_error", null, "Invalid request body: expected a JSON object.");
+        }
+        var sawMessages = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            FakeError? error = null;
+            if (reader.ValueTextEquals("model"u8))
             {
-                if (reader.ValueTextEquals("model"u8))
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String)
                 {
-                    reader.Read();
-                    if (reader.TokenType == JsonTokenType.String)
-                    {
-                        parsed.Model = ModelBytes(ref reader);
-                    }
-                    else
-                    {
-                        reader.Skip();
-                    }
-                }
-                else if (reader.ValueTextEquals("stream"u8))
-                {
-                    reader.Read();
-                    parsed.Stream = reader.TokenType == JsonTokenType.True;
-                }
-                else if (reader.ValueTextEquals("stream_options"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType == JsonTokenType.StartObject)
-                    {
-                        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                        {
-                            var isUsage = reader.ValueTextEquals("include_usage"u8);
-                            reader.Read();
-                            if (isUsage)
-                            {
-                                parsed.IncludeUsage = reader.TokenType == JsonTokenType.True;
-                            }
-                            else
-                            {
-                                reader.Skip();
-                            }
-                        }
-                    }
-                }
-                else if (reader.ValueTextEquals("messages"u8))
-                {
-                    sawMessages = true;
-                    reader.Read();
-                    reader.Skip();
+                    parsed.Model = ModelBytes(ref reader);
                 }
                 else
                 {
-                    reader.Read();
                     reader.Skip();
                 }
             }
-            if (parsed.Model is null)
+            else if (reader.ValueTextEquals("stream"u8))
             {
-                return "you must provide a model parameter";
+                reader.Read();
+                parsed.Stream = reader.TokenType == JsonTokenType.True;
             }
-            if (!sawMessages)
+            else if (reader.ValueTextEquals("stream_options"u8))
             {
-                return "Missing required parameter: 'messages'.";
+                reader.Read();
+                parsed.StreamOptions = reader.TokenType != JsonTokenType.Null;
+                if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        var isUsage = reader.ValueTextEquals("include_usage"u8);
+                        reader.Read();
+                        if (isUsage)
+                        {
+                            parsed.IncludeUsage = reader.TokenType == JsonTokenType.True;
+                        }
+                        else
+                        {
+                            reader.Skip();
+                        }
+                    }
+                }
+                else
+                {
+                    reader.Skip();
+                }
             }
-            return null;
+            else if (reader.ValueTextEquals("messages"u8))
+            {
+                sawMessages = true;
+                reader.Read();
+                error = OpenAiChatRules.Messages(ref reader, out parsed.Conversation);
+            }
+            else if (reader.ValueTextEquals("tools"u8))
+            {
+                reader.Read();
+                error = OpenAiChatRules.Tools(ref reader);
+            }
+            else if (reader.ValueTextEquals("tool_choice"u8))
+            {
+                reader.Read();
+                error = OpenAiChatRules.ToolChoice(ref reader);
+            }
+            else if (reader.ValueTextEquals("stop"u8))
+            {
+                reader.Read();
+                error = OpenAiChatRules.Stop(ref reader);
+            }
+            else if (OpenAiChatRules.IsAnthropicOnly(ref reader))
+            {
+                error = OpenAiChatRules.Unrecognized(reader.GetString()!);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+
+            if (error is not null)
+            {
+                return error;
+            }
         }
-        catch (JsonException)
+        if (parsed.Model is null)
         {
-            return "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)";
+            return new FakeError(400, "invalid_request_error", null, "you must provide a model parameter");
         }
+        if (!sawMessages)
+        {
+            return new FakeError(400, "invalid_request_error", null, "Missing required parameter: 'messages'.", "messages");
+        }
+        if (parsed.StreamOptions && !parsed.Stream)
+        {
+            return new FakeError(400, "invalid_request_error", null, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options");
+        }
+        return null;
     }
 
     // Raw (unescaped) JSON string bytes can be echoed verbatim; cache the last model to avoid a per-request allocation.
@@ -627,6 +702,29 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         W.Raw(b, "\",\"refusal\":null,\"annotations\":[]},\"logprobs\":null,\"finish_reason\":\"stop\"}],"u8);
         WriteUsage(b, PromptTokens(bodyLength), plan.Tokens);
         W.Raw(b, "}"u8);
+        await SendBuffered(ctx, b).ConfigureAwait(false);
+    }
+
+    private async Task WriteScenarioAsync(HttpContext ctx, ParsedRequest parsed, OpenAiScenario scenario, long bodyLength, List<string>? toolResults, FakeResponse? behavior)
+    {
+        var id = Interlocked.Increment(ref _idCounter);
+        var answer = OpenAiScenarioAnswer.For(scenario, id, PromptTokens(bodyLength), toolResults);
+        var completionId = "chatcmpl-fake" + id.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+        var created = _time.GetUtcNow().ToUnixTimeSeconds();
+        var model = Encoding.UTF8.GetString(parsed.Model);
+        var response = ctx.Response;
+        response.StatusCode = 200;
+        if (parsed.Stream)
+        {
+            response.ContentType = "text/event-stream; charset=utf-8";
+            response.Headers.CacheControl = "no-cache";
+            await answer.StreamAsync(ctx, completionId, created, model, parsed.IncludeUsage, behavior?.DelayBetweenEvents ?? TimeSpan.Zero).ConfigureAwait(false);
+            return;
+        }
+
+        response.ContentType = "application/json";
+        var b = Buffer();
+        answer.WriteCompletion(b, completionId, created, model);
         await SendBuffered(ctx, b).ConfigureAwait(false);
     }
 

@@ -34,6 +34,12 @@ public interface IClientSink
     /// <summary>The stream ended well: whatever the client's protocol closes a stream with (usage, <c>[DONE]</c>).</summary>
     void Complete();
 
+    /// <summary>
+    /// Whether every client of this protocol raises on a stream's error event (Anthropic's SDKs do), so the stream can
+    /// end cleanly after it; otherwise (OpenAI's .NET SDK ignores error events) the connection is cut as well.
+    /// </summary>
+    bool ClientsRaiseOnErrorEvent => false;
+
     /// <summary>How long a committed stream may stay silent before <see cref="WriteKeepAlive"/>; null: never.</summary>
     TimeSpan? KeepAliveInterval => null;
 

@@ -493,8 +493,12 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             logger.LogWarning("Upstream {Provider} sent an error mid-stream for request {RequestId}", target.Provider, request.RequestId);
             // The error event went out; a response that then ended cleanly would still read as a whole answer to
             // SDKs that ignore error events (the OpenAI .NET one does). A cut connection is an error to every client,
-            // even one that the cut keeps from reading the event.
-            http.Abort();
+            // even one that the cut keeps from reading the event. A protocol whose clients raise on the event ends
+            // the stream after it, as its own API does: a reset could discard the event before the client read it.
+            if (!sink.ClientsRaiseOnErrorEvent)
+            {
+                http.Abort();
+            }
         }
 
         return new AttemptResult

@@ -20,6 +20,8 @@ public sealed class AnthropicMessagesSink(ProxyRequest request) : IClientSink
 
     public TimeSpan? KeepAliveInterval => TimeSpan.FromSeconds(10);
 
+    public bool ClientsRaiseOnErrorEvent => true;
+
     public void Commit(HttpResponseMessage upstream, RouteTarget target, string keyId, bool stream) =>
         ResponseCommitter.Commit(request, upstream, target, keyId, stream);
 

@@ -49,6 +49,7 @@ internal static partial class AnthropicRequestRules
     public static string? Check(JsonElement root, string betas, out Parsed? parsed)
     {
         parsed = null;
+        var flags = betas.Split(',', StringSplitOptions.TrimEntries);
         if (root.ValueKind != JsonValueKind.Object)
         {
             return "Input should be a valid dictionary";
@@ -57,7 +58,7 @@ internal static partial class AnthropicRequestRules
         foreach (var property in root.EnumerateObject())
         {
             if (!TopLevel.Contains(property.Name)
-                || (BetaFields.TryGetValue(property.Name, out var flag) && !betas.Split(',', StringSplitOptions.TrimEntries).Contains(flag)))
+                || (BetaFields.TryGetValue(property.Name, out var flag) && !flags.Contains(flag)))
             {
                 return $"{property.Name}: Extra inputs are not permitted";
             }
@@ -90,7 +91,7 @@ internal static partial class AnthropicRequestRules
         }
 
         var error = Range(root, "temperature", 0, 1) ?? Range(root, "top_p", 0, 1) ?? TopK(root) ?? Thinking(root, max)
-            ?? System(root) ?? Metadata(root) ?? ToolChoice(root) ?? Tools(root) ?? Messages(root) ?? Objects(root) ?? CacheBreakpoints(root);
+            ?? System(root) ?? Metadata(root) ?? ToolChoice(root) ?? Tools(root, flags.Contains(DeferredToolsBeta)) ?? Messages(root, flags.Contains(SystemTurnsBeta)) ?? Objects(root) ?? CacheBreakpoints(root);
         IReadOnlyList<string> stops = [];
         error ??= StopSequences(root, out stops);
         if (error is not null)
@@ -383,7 +384,13 @@ internal static partial class AnthropicRequestRules
         return null;
     }
 
-    private static string? Tools(JsonElement root)
+    /// <summary>The beta under which a tool may be <c>defer_loading</c> (Claude Code's tool search).</summary>
+    private const string DeferredToolsBeta = "advanced-tool-use-2025-11-20";
+
+    /// <summary>The beta under which a conversation may hold <c>system</c> turns (Claude Code sends them).</summary>
+    private const string SystemTurnsBeta = "per-turn-control-2026-07-01";
+
+    private static string? Tools(JsonElement root, bool deferredTools)
     {
         if (!root.TryGetProperty("tools", out var tools))
         {
@@ -412,7 +419,8 @@ internal static partial class AnthropicRequestRules
 
             foreach (var property in tool.EnumerateObject())
             {
-                if (property.Name is not ("type" or "name" or "description" or "input_schema" or "cache_control"))
+                if (property.Name is not ("type" or "name" or "description" or "input_schema" or "cache_control")
+                    && !(deferredTools && property.Name == "defer_loading"))
                 {
                     return $"{path}.custom.{property.Name}: Extra inputs are not permitted";
                 }
@@ -477,7 +485,7 @@ internal static partial class AnthropicRequestRules
         return null;
     }
 
-    private static string? Messages(JsonElement root)
+    private static string? Messages(JsonElement root, bool systemTurns)
     {
         if (!root.TryGetProperty("messages", out var messages))
         {
@@ -515,6 +523,18 @@ internal static partial class AnthropicRequestRules
             }
 
             var role = Str(message, "role");
+            if (systemTurns && role == "system" && i > 0)
+            {
+                // Text between turns, outside the user/assistant alternation.
+                if (SystemTurn(message, path) is { } systemError)
+                {
+                    return systemError;
+                }
+
+                i++;
+                continue;
+            }
+
             if (role is not ("user" or "assistant"))
             {
                 return $"{path}.role: Input should be 'user' or 'assistant'";
@@ -545,6 +565,37 @@ internal static partial class AnthropicRequestRules
             previousRole = role;
             previousToolUses = toolUses;
             i++;
+        }
+
+        return null;
+    }
+
+    private static string? SystemTurn(JsonElement message, string path)
+    {
+        if (!message.TryGetProperty("content", out var content))
+        {
+            return $"{path}.content: Field required";
+        }
+
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            return string.IsNullOrWhiteSpace(content.GetString()) ? $"{path}.content: system turns must be non-empty" : null;
+        }
+
+        if (content.ValueKind != JsonValueKind.Array || content.GetArrayLength() == 0)
+        {
+            return $"{path}.content: Input should be a valid string or a non-empty list of text blocks";
+        }
+
+        var b = 0;
+        foreach (var block in content.EnumerateArray())
+        {
+            if (block.ValueKind != JsonValueKind.Object || Str(block, "type") != "text" || Str(block, "text") is not { Length: > 0 })
+            {
+                return $"{path}.content.{b}: system turns hold only non-empty text blocks";
+            }
+
+            b++;
         }
 
         return null;

@@ -186,6 +186,40 @@ public sealed class MessagesProtocolTests
         Assert.Equal("Hello from the fake upstream", JsonNode.Parse(await raw.Content.ReadAsStringAsync())!["content"]![0]!["text"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData(MessagesFixture.PassThrough)]
+    [InlineData(MessagesFixture.Translated)]
+    public async Task Claude_codes_system_turns_and_deferred_tools_reach_either_kind_of_target(string model)
+    {
+        // What Claude Code 2.1 sends with its betas: a system turn inside the conversation and a tool loaded on demand.
+        var sent = """
+            {"model":"MODEL","max_tokens":512,"stream":false,
+             "tools":[{"name":"Read","description":"Reads a file","input_schema":{"type":"object","properties":{"path":{"type":"string"}}}},
+                      {"name":"WebFetch","description":"Fetches a URL","input_schema":{"type":"object"},"defer_loading":true}],
+             "messages":[{"role":"user","content":[{"type":"text","text":"<system-reminder>ctx</system-reminder>"},{"type":"text","text":"Say hello"}]},
+                         {"role":"system","content":[{"type":"text","text":"# Environment\ncwd: /repo"}]}]}
+            """.Replace("MODEL", model, StringComparison.Ordinal);
+        const string betas = "claude-code-20250219,per-turn-control-2026-07-01,advanced-tool-use-2025-11-20";
+        var response = await _f.PostAsync("v1/messages?beta=true", MessagesFixture.AdminToken, sent, r => r.Headers.TryAddWithoutValidation("anthropic-beta", betas));
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+
+        if (model == MessagesFixture.PassThrough)
+        {
+            Assert.Equal(betas, _f.Anthropic.LastRequest!.Headers["anthropic-beta"]);
+            var upstream = JsonNode.Parse(_f.Anthropic.LastRequest.Body)!;
+            Assert.Equal("system", upstream["messages"]![1]!["role"]!.GetValue<string>());
+            Assert.True(upstream["tools"]![1]!["defer_loading"]!.GetValue<bool>());
+        }
+        else
+        {
+            var upstream = JsonNode.Parse(_f.OpenAi.Requests[^1].Body)!;
+            var roles = upstream["messages"]!.AsArray().Select(m => m!["role"]!.GetValue<string>());
+            Assert.Equal(["user", "system"], roles);
+            Assert.Equal("# Environment\ncwd: /repo", upstream["messages"]![1]!["content"]!.GetValue<string>());
+            Assert.Equal(2, upstream["tools"]!.AsArray().Count);
+        }
+    }
+
     [Fact]
     public async Task Pass_through_keeps_every_byte_but_the_model_and_forwards_protocol_headers()
     {

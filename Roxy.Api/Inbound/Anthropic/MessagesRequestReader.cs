@@ -262,6 +262,12 @@ public static class MessagesRequestReader
         None,
         User,
         Assistant,
+
+        /// <summary>A system turn inside the conversation (Claude Code sends them with a beta).</summary>
+        System,
+
+        /// <summary>A role newer than this build: an Anthropic target judges it; a translation refuses it.</summary>
+        Other,
     }
 
     /// <summary>
@@ -286,11 +292,12 @@ public static class MessagesRequestReader
             {
                 reader.Read();
                 sawRole = true;
-                // Compared, not decoded: a role with invalid UTF-8 is simply neither, never an exception.
+                // Compared, not decoded: a role with invalid UTF-8 is simply another role, never an exception.
                 role = reader.TokenType != JsonTokenType.String ? MessageRole.None
                     : reader.ValueTextEquals("user"u8) ? MessageRole.User
                     : reader.ValueTextEquals("assistant"u8) ? MessageRole.Assistant
-                    : MessageRole.None;
+                    : reader.ValueTextEquals("system"u8) ? MessageRole.System
+                    : MessageRole.Other;
                 reader.Skip();
             }
             else if (reader.ValueTextEquals("content"u8))
@@ -329,7 +336,7 @@ public static class MessagesRequestReader
 
         if (role == MessageRole.None)
         {
-            return MessagesErrors.Invalid(Path("messages", index) + ".role", "Input should be 'user' or 'assistant'");
+            return MessagesErrors.Invalid(Path("messages", index) + ".role", "Input should be a valid string");
         }
 
         return sawContent ? null : MessagesErrors.Required(Path("messages", index) + ".content");

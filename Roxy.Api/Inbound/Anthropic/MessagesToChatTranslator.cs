@@ -172,7 +172,7 @@ public static class MessagesToChatTranslator
             writer.WriteStartObject();
             writer.WriteString("model"u8, info.Model);
             writer.WriteStartArray("messages"u8);
-            var error = WriteSystem(system) ?? WriteMessages(messages);
+            var error = WriteSystem(system, "system") ?? WriteMessages(messages);
             if (error is not null)
             {
                 return error;
@@ -219,7 +219,7 @@ public static class MessagesToChatTranslator
 
         // ---- system ----
 
-        private ProxyError? WriteSystem(JsonElement system)
+        private ProxyError? WriteSystem(JsonElement system, string path)
         {
             if (system.ValueKind == JsonValueKind.String)
             {
@@ -245,7 +245,7 @@ public static class MessagesToChatTranslator
             {
                 if (KindOf(block) != Kind.Text)
                 {
-                    return MessagesErrors.Invalid(Path("system", index) + ".type", "Input should be 'text'");
+                    return MessagesErrors.Invalid(Path(path, index) + ".type", "Input should be 'text'");
                 }
 
                 texts++;
@@ -283,9 +283,11 @@ public static class MessagesToChatTranslator
                     return MessagesErrors.Invalid(Path("messages", index), "Input should be a message with a role and content");
                 }
 
+                // A system turn inside the conversation (a beta Claude Code uses) is a system message where it stands.
                 var error = role.ValueEquals("user"u8) ? WriteUser(content, index)
                     : role.ValueEquals("assistant"u8) ? WriteAssistant(content, index)
-                    : MessagesErrors.Invalid(Path("messages", index) + ".role", "Input should be 'user' or 'assistant'");
+                    : role.ValueEquals("system"u8) ? WriteSystem(content, Path("messages", index) + ".content")
+                    : MessagesErrors.Invalid(Path("messages", index) + ".role", "Input should be 'user', 'assistant' or 'system'");
                 if (error is not null)
                 {
                     return error;

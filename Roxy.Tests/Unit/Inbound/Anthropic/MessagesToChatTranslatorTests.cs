@@ -198,6 +198,8 @@ public class MessagesToChatTranslatorTests
         { """ "messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0="}}]}]""", "messages.0.content.0" },
         { """ "messages":[{"role":"user","content":[{"type":"document","source":{"type":"url","url":"https://e.com/a.pdf"}}]}]""", "messages.0.content.0" },
         { """ "messages":[{"role":"user","content":[{"type":"image","source":{"type":"file","file_id":"file_1"}}]}]""", "messages.0.content.0.source" },
+        { """ "messages":[{"role":"user","content":"a"},{"role":"critic","content":"b"}]""", "messages.1.role" },
+        { """ "messages":[{"role":"user","content":"a"},{"role":"system","content":[{"type":"image","source":{"type":"url","url":"https://e.com/a.png"}}]}]""", "messages.1.content.0.type" },
         { """ "messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","data":"AAAA"}}]}]""", "messages.0.content.0.source.media_type" },
         { """ "messages":[{"role":"user","content":[{"type":"image"}]}]""", "messages.0.content.0.source" },
         { """ "messages":[{"role":"user","content":[{"type":"search_result","source":"s","title":"t","content":[]}]}]""", "messages.0.content.0" },
@@ -238,6 +240,19 @@ public class MessagesToChatTranslatorTests
         var error = TranslateError("""{"model":"gpt-4o","max_tokens":5,"tools":[{"type":"web_search_20250305","name":"web_search"}],"messages":[{"role":"user","content":"hi"}]}""");
         Assert.Contains("web_search_20250305", error.Message, StringComparison.Ordinal);
         Assert.Contains("cannot be sent to an OpenAI-compatible target", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_system_turn_inside_the_conversation_is_a_system_message_where_it_stands()
+    {
+        // Claude Code sends these with a beta: the environment and reminders between turns.
+        var chat = Translate("""
+            {"model":"m","max_tokens":5,"system":"Be brief.","messages":[{"role":"user","content":"a"},
+             {"role":"system","content":[{"type":"text","text":"# Environment"},{"type":"text","text":"cwd: /tmp"}]},{"role":"user","content":"b"}]}
+            """);
+        var messages = chat["messages"]!.AsArray();
+        Assert.Equal(["system", "user", "system", "user"], messages.Select(m => m!["role"]!.GetValue<string>()));
+        Assert.Equal("# Environment\n\ncwd: /tmp", messages[2]!["content"]!.GetValue<string>());
     }
 
     [Fact]

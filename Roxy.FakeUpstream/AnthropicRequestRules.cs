@@ -91,7 +91,7 @@ internal static partial class AnthropicRequestRules
         }
 
         var error = Range(root, "temperature", 0, 1) ?? Range(root, "top_p", 0, 1) ?? TopK(root) ?? Thinking(root, max)
-            ?? System(root) ?? Metadata(root) ?? ToolChoice(root) ?? Tools(root, flags.Contains(DeferredToolsBeta)) ?? Messages(root, flags.Contains(SystemTurnsBeta)) ?? Objects(root) ?? CacheBreakpoints(root);
+            ?? System(root) ?? Metadata(root) ?? ToolChoice(root) ?? Tools(root, flags.Contains(DeferredToolsBeta)) ?? Messages(root, flags.Contains(PerTurnControlBeta) || flags.Contains(MidConversationBeta), flags.Contains(PerTurnControlBeta)) ?? Objects(root) ?? CacheBreakpoints(root);
         IReadOnlyList<string> stops = [];
         error ??= StopSequences(root, out stops);
         if (error is not null)
@@ -387,8 +387,13 @@ internal static partial class AnthropicRequestRules
     /// <summary>The beta under which a tool may be <c>defer_loading</c> (Claude Code's tool search).</summary>
     private const string DeferredToolsBeta = "advanced-tool-use-2025-11-20";
 
-    /// <summary>The beta under which a conversation may hold <c>system</c> turns (Claude Code sends them).</summary>
-    private const string SystemTurnsBeta = "per-turn-control-2026-07-01";
+    /// <summary>
+    /// Betas under which a conversation may hold <c>system</c> turns (Claude Code sends them with either); with the
+    /// first, a system turn may also set that turn's <c>output_config</c>.
+    /// </summary>
+    private const string PerTurnControlBeta = "per-turn-control-2026-07-01";
+
+    private const string MidConversationBeta = "mid-conversation-tool-changes-2026-07-01";
 
     private static string? Tools(JsonElement root, bool deferredTools)
     {
@@ -485,7 +490,7 @@ internal static partial class AnthropicRequestRules
         return null;
     }
 
-    private static string? Messages(JsonElement root, bool systemTurns)
+    private static string? Messages(JsonElement root, bool systemTurns, bool perTurnControl)
     {
         if (!root.TryGetProperty("messages", out var messages))
         {
@@ -514,15 +519,16 @@ internal static partial class AnthropicRequestRules
                 return $"{path}: Input should be a valid dictionary";
             }
 
+            var role = Str(message, "role");
             foreach (var property in message.EnumerateObject())
             {
-                if (property.Name is not ("role" or "content"))
+                if (property.Name is not ("role" or "content")
+                    && !(perTurnControl && role == "system" && property.Name == "output_config"))
                 {
                     return $"{path}.{property.Name}: Extra inputs are not permitted";
                 }
             }
 
-            var role = Str(message, "role");
             if (systemTurns && role == "system" && i > 0)
             {
                 // Text between turns, outside the user/assistant alternation.

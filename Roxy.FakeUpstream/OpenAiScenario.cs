@@ -38,6 +38,9 @@ public enum OpenAiScenario
     /// <summary>A stream: two text chunks, then a <c>data: {"error":…}</c> chunk and the end, without [DONE]. Not streamed: 500.</summary>
     ErrorMidStream,
 
+    /// <summary>A stream: the stock text, its finish and usage, then the end without <c>[DONE]</c>, as some compatible servers do.</summary>
+    NoDone,
+
     /// <summary>429 <c>rate_limit_exceeded</c> with <c>Retry-After: 7</c> and <c>x-ratelimit-*</c> headers.</summary>
     RateLimited,
 

@@ -24,8 +24,9 @@ internal sealed class OpenAiScenarioAnswer
     private readonly int _prompt;
     private readonly int _cached;
     private readonly bool _failMidStream;
+    private readonly bool _noDone;
 
-    private OpenAiScenarioAnswer(List<string> text, List<Call> calls, string finish, int prompt, int cached, bool interleave = false, bool failMidStream = false)
+    private OpenAiScenarioAnswer(List<string> text, List<Call> calls, string finish, int prompt, int cached, bool interleave = false, bool failMidStream = false, bool noDone = false)
     {
         _text = text;
         _calls = calls;
@@ -34,6 +35,7 @@ internal sealed class OpenAiScenarioAnswer
         _cached = cached;
         _interleave = interleave;
         _failMidStream = failMidStream;
+        _noDone = noDone;
     }
 
     private int Completion => Math.Max(1, _text.Count + _calls.Sum(c => c.Fragments.Count + 1));
@@ -72,6 +74,7 @@ internal sealed class OpenAiScenarioAnswer
             OpenAiScenario.Length => new([.. Stock], [], "length", prompt, 0),
             OpenAiScenario.ContentFilter => new(["I cannot", " continue."], [], "content_filter", prompt, 0),
             OpenAiScenario.ErrorMidStream => new([.. Stock], [], "stop", prompt, 0, failMidStream: true),
+            OpenAiScenario.NoDone => new([.. Stock], [], "stop", prompt, 0, noDone: true),
             _ => new([.. Stock], [], "stop", prompt, 0),
         };
     }
@@ -209,7 +212,11 @@ internal sealed class OpenAiScenarioAnswer
             W.Raw(pipe, "\n\n"u8);
         }
 
-        W.Raw(pipe, "data: [DONE]\n\n"u8);
+        if (!_noDone)
+        {
+            W.Raw(pipe, "data: [DONE]\n\n"u8);
+        }
+
         await pipe.FlushAsync(ct).ConfigureAwait(false);
     }
 

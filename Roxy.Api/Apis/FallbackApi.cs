@@ -1,10 +1,12 @@
 using Roxy.Api.Errors;
+using Roxy.Api.Protocols;
 
 namespace Roxy.Api.Apis;
 
 /// <summary>
-/// What no route matches still gets an OpenAI-shaped answer: 404 for an unknown path, 405 (with <c>Allow</c>) for a
-/// known path asked with the wrong method. Routing alone would answer both with an empty body.
+/// What no route matches still gets an answer in the caller's error shape (Anthropic's under <c>/v1/messages</c>,
+/// OpenAI's elsewhere): 404 for an unknown path, 405 (with <c>Allow</c>) for a known path asked with the wrong method.
+/// Routing alone would answer both with an empty body.
 /// </summary>
 public static class FallbackApi
 {
@@ -22,13 +24,17 @@ public static class FallbackApi
     private static Task AnswerAsync(HttpContext context, ICollection<EndpointDataSource> sources)
     {
         var allowed = AllowedMethods(context.Request.Path, sources);
+        // An Anthropic SDK calling a Messages route Roxy does not serve (batches, say) reads its own error shape.
+        var protocol = context.Request.Path.StartsWithSegments("/v1/messages", StringComparison.OrdinalIgnoreCase)
+            ? WireProtocol.AnthropicMessages
+            : WireProtocol.OpenAiChat;
         if (allowed.Count == 0)
         {
-            return ErrorWriter.WriteAsync(context, ProxyError.RouteNotFound(context.Request.Method, context.Request.Path));
+            return ErrorWriter.WriteAsync(context, ProxyError.RouteNotFound(context.Request.Method, context.Request.Path, protocol == WireProtocol.AnthropicMessages), protocol);
         }
 
         context.Response.Headers.Allow = string.Join(", ", allowed);
-        return ErrorWriter.WriteAsync(context, ProxyError.MethodNotAllowed(context.Request.Method, allowed));
+        return ErrorWriter.WriteAsync(context, ProxyError.MethodNotAllowed(context.Request.Method, allowed), protocol);
     }
 
     private static List<string> AllowedMethods(PathString path, ICollection<EndpointDataSource> sources)

@@ -134,11 +134,13 @@ public sealed record ProxyError(int Status, string Type, string Code, string Mes
             : $"No enabled API key is configured for provider '{provider}' in this tenant.");
 
     // The path is Roxy's own parsing of the URL, printable; echoing it tells a client which typo it made.
-    public static ProxyError RouteNotFound(string method, string path) => new(
+    public static ProxyError RouteNotFound(string method, string path, bool anthropic = false) => new(
         StatusCodes.Status404NotFound,
         "invalid_request_error",
         "unknown_url",
-        $"Unrecognized request URL ({method} {Printable(path)}). Roxy serves the OpenAI API under /v1 (for example POST /v1/chat/completions).");
+        anthropic
+            ? $"Unrecognized request URL ({method} {Printable(path)}). Roxy serves Anthropic's Messages API as POST /v1/messages and POST /v1/messages/count_tokens."
+            : $"Unrecognized request URL ({method} {Printable(path)}). Roxy serves the OpenAI API under /v1 (for example POST /v1/chat/completions).");
 
     public static ProxyError MethodNotAllowed(string method, IEnumerable<string> allowed) => new(
         StatusCodes.Status405MethodNotAllowed,

@@ -102,6 +102,13 @@ public sealed class ProxyPipeline(
         if (Failed(http, requestId, ex) is { } error)
         {
             http.Response.Clear();
+            // Cleared with everything else; the id is what the error message tells the caller to quote.
+            http.Response.Headers["x-request-id"] = requestId;
+            if (protocol == WireProtocol.AnthropicMessages)
+            {
+                http.Response.Headers["request-id"] = requestId;
+            }
+
             await ErrorWriter.WriteAsync(http, error, protocol);
         }
     }

@@ -35,16 +35,20 @@ internal sealed class StreamKeepAlive : IAsyncDisposable
         sink.KeepAliveInterval is { } interval && interval > TimeSpan.Zero ? new StreamKeepAlive(sink, time, interval, aborted) : null;
 
     /// <summary>The relay is about to write: waits for a ping being written, if one is.</summary>
-    public Task EnterAsync()
+    public async Task EnterAsync()
     {
+        await _gate.WaitAsync(_aborted);
         _relayHolds = true;
-        return _gate.WaitAsync(_aborted);
     }
 
-    /// <summary>The relay wrote and flushed: silence counts from now.</summary>
-    public void Exit()
+    /// <summary>The relay is done writing; when it <paramref name="wrote"/> to the client, silence counts from now.</summary>
+    public void Exit(bool wrote)
     {
-        _lastWrite = _time.GetTimestamp();
+        if (wrote)
+        {
+            Volatile.Write(ref _lastWrite, _time.GetTimestamp());
+        }
+
         _relayHolds = false;
         _gate.Release();
     }

@@ -266,6 +266,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         var committed = false;
         var contentEvents = 0;
         var sawDone = false;
+        var sawFinish = false;
         var failedMidStream = false;
         var pending = false;
         var scan = default(SseEvent.Scan);
@@ -328,7 +329,17 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
 
                         if (kind == UpstreamEventKind.Opening && passThrough)
                         {
-                            Hold(ref opening, evt);
+                            if (!Hold(ref opening, evt))
+                            {
+                                reader.AdvanceTo(buffer.Start, buffer.End);
+                                return new AttemptResult
+                                {
+                                    Outcome = UpstreamOutcome.Failed,
+                                    Error = ProxyError.UpstreamMalformed(target.Provider, $"opened its stream with more than {MaxOpeningBytes} bytes before any content"),
+                                    Hints = hints,
+                                };
+                            }
+
                             continue;
                         }
 
@@ -378,6 +389,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                         foreach (var chatEvent in events!)
                         {
                             sink.WriteEvent(chatEvent);
+                            sawFinish |= chatEvent.Kind == ChatEventKind.Finish;
                             pending = true;
                         }
 
@@ -418,6 +430,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
 
                 // One flush for the events that arrived together: each still goes out the moment it arrives,
                 // without a send (and a wake-up of the client) per event of a burst.
+                var wrote = pending;
                 if (pending)
                 {
                     pending = false;
@@ -428,7 +441,8 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                     }
                 }
 
-                keepAlive?.Exit();
+                // Upstream events the client does not see (a reasoning model's thinking) are no keep-alive to it.
+                keepAlive?.Exit(wrote);
 
                 // Read to the end even after the end marker, so the connection goes back to the pool.
                 if (result.IsCompleted || failedMidStream)
@@ -479,10 +493,20 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         }
 
         CountStreamed(request, decoder, contentEvents, estimatePrompt: false);
-        if (!passThrough && !sawDone && !failedMidStream)
+        if (!passThrough && !sawDone && sawFinish && !failedMidStream)
         {
-            // A translated stream that stopped before its end marker would otherwise close cleanly, and an SDK would take
-            // the partial text for the whole answer: the client is told, as for an error event.
+            // The answer said how it ended and then the provider closed without its end marker (some servers never send
+            // [DONE]): the answer is whole, so the client's stream is closed as usual.
+            sink.Complete();
+            await sink.FlushAsync(http.RequestAborted);
+            sawDone = true;
+        }
+
+        if (!sawDone && !failedMidStream && (!passThrough || sink.ClientsRaiseOnErrorEvent))
+        {
+            // A stream that stopped before its end would otherwise close cleanly, and an SDK would take the partial text
+            // for the whole answer: the client is told, as for an error event. (A passed-through OpenAI stream is left
+            // as it came: OpenAI clients know a stream without [DONE] is cut short.)
             sink.WriteEvent(ChatEvent.Failed("server_error", $"Provider '{target.Provider}' ended the stream before the answer was complete."));
             await sink.FlushAsync(http.RequestAborted);
             failedMidStream = true;
@@ -516,18 +540,20 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
     // end, is not kept, so an upstream cannot grow the heap before it commits.
     private const int MaxOpeningBytes = 64 * 1024;
 
-    private static void Hold(ref PooledBuffer? opening, in ReadOnlySequence<byte> evt)
+    private static bool Hold(ref PooledBuffer? opening, in ReadOnlySequence<byte> evt)
     {
         opening ??= new PooledBuffer(1024);
         if (opening.Length + evt.Length > MaxOpeningBytes)
         {
-            throw new IOException("Upstream stream opening exceeds the size limit.");
+            return false;
         }
 
         foreach (var segment in evt)
         {
             opening.Write(segment.Span);
         }
+
+        return true;
     }
 
     private static void CountStreamed(ProxyRequest request, IStreamDecoder decoder, int contentEvents, bool estimatePrompt)

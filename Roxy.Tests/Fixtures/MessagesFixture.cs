@@ -24,7 +24,10 @@ public sealed class MessagesFixture : IAsyncLifetime
     public const string AnthropicKey = "sk-ant-msg-abcdefghijklmnop";
 
     /// <summary>Scratch tenants, each with an admin token <see cref="TokenOf"/> and one key per provider.</summary>
-    public static readonly string[] ScratchTenants = ["limit-a", "limit-o", "over-a", "over-o", "secret-a", "secret-o", "strict"];
+    public static readonly string[] ScratchTenants = ["limit-a", "limit-o", "over-a", "over-o", "secret-a", "secret-o", "strict", "failover"];
+
+    /// <summary>A rule whose first target overloads right after message_start, its second answering (translated).</summary>
+    public const string OverloadThenOpenAi = "claude-overload-then-gpt";
 
     public FakeOpenAiServer OpenAi { get; private set; } = null!;
     public FakeAnthropicServer Anthropic { get; private set; } = null!;
@@ -111,6 +114,7 @@ public sealed class MessagesFixture : IAsyncLifetime
     private const string Rules = $$"""
         - { source_model: {{PassThrough}}, target_models: ["anthropic:{{PassThroughTarget}}"] }
         - { source_model: {{Translated}}, target_models: ["openai:{{TranslatedTarget}}"] }
+        - { source_model: {{OverloadThenOpenAi}}, target_models: ["anthropic:claude-fake-overloaded-before-content", "openai:{{TranslatedTarget}}"] }
         """;
 
     private string Yaml()

@@ -22,6 +22,7 @@ public static class AnthropicErrors
         StatusCodes.Status402PaymentRequired => (error.Status, "billing_error"),
         StatusCodes.Status403Forbidden => (error.Status, "permission_error"),
         StatusCodes.Status404NotFound => (error.Status, "not_found_error"),
+        StatusCodes.Status405MethodNotAllowed => (error.Status, "invalid_request_error"),
         StatusCodes.Status413PayloadTooLarge => (error.Status, "request_too_large"),
         StatusCodes.Status429TooManyRequests => (error.Status, "rate_limit_error"),
         StatusCodes.Status503ServiceUnavailable when error.Code == "upstream_overloaded" => (OverloadedStatus, "overloaded_error"),

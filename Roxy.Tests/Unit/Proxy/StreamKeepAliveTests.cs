@@ -21,7 +21,7 @@ public sealed class StreamKeepAliveTests
         _time.Advance(TimeSpan.FromSeconds(30));
         Assert.Equal(0, _sink.Pings);
 
-        keepAlive.Exit();
+        keepAlive.Exit(wrote: true);
         _time.Advance(TimeSpan.FromSeconds(5));
         Assert.Equal(0, _sink.Pings);
         _time.Advance(TimeSpan.FromSeconds(5));
@@ -37,11 +37,29 @@ public sealed class StreamKeepAliveTests
         await keepAlive.EnterAsync();
         _time.Advance(TimeSpan.FromSeconds(60));
         Assert.Equal(2, _sink.Pings);
-        keepAlive.Exit();
+        keepAlive.Exit(wrote: true);
 
         await keepAlive.DisposeAsync();
         _time.Advance(TimeSpan.FromSeconds(60));
         Assert.Equal(2, _sink.Pings);
+    }
+
+    [Fact]
+    public async Task Upstream_events_the_client_never_sees_do_not_count_as_keeping_it_alive()
+    {
+        var keepAlive = StreamKeepAlive.Start(_sink, _time, CancellationToken.None)!;
+        keepAlive.Exit(wrote: true);
+        // A reasoning model streams thinking the client's protocol does not carry: reads, but nothing written.
+        for (var i = 0; i < 4; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(2));
+            await keepAlive.EnterAsync();
+            keepAlive.Exit(wrote: false);
+        }
+
+        _time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(1, _sink.Pings);
+        await keepAlive.DisposeAsync();
     }
 
     [Fact]

@@ -35,7 +35,23 @@ public sealed class AnthropicMessagesSink(ProxyRequest request) : IClientSink
         }
     }
 
-    public void WriteEvent(in ChatEvent chatEvent) => Encoder().Write(chatEvent, request.Http.Response.BodyWriter);
+    public void WriteEvent(in ChatEvent chatEvent)
+    {
+        if (!_passedThrough)
+        {
+            Encoder().Write(chatEvent, request.Http.Response.BodyWriter);
+        }
+        else if (chatEvent.Kind == ChatEventKind.Error)
+        {
+            // A passed-through stream that failed (one cut before its message_stop): the client already has its
+            // message_start, so the error is Anthropic's own event, not the start of an encoded second message (nor
+            // is anything else Roxy might say about a stream the provider wrote).
+            var writer = request.Http.Response.BodyWriter;
+            writer.Write("event: error\ndata: "u8);
+            AnthropicErrors.Write(writer, AnthropicErrors.TypeForOpenAiType(chatEvent.ErrorType), chatEvent.Text ?? "The provider failed while answering.", requestId: null);
+            writer.Write("\n\n"u8);
+        }
+    }
 
     public ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken) => request.Http.Response.BodyWriter.FlushAsync(cancellationToken);
 

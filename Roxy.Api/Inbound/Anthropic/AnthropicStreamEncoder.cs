@@ -16,15 +16,23 @@ namespace Roxy.Api.Inbound.Anthropic;
 /// <remarks>
 /// Only one block is open at a time, and OpenAI-compatible providers may interleave parallel tool calls (fragments
 /// of call 0 after call 1 began). So a tool block is closed only once its arguments so far form a whole JSON value:
-/// after that no fragment can belong to it (one that comes is not valid JSON for it and is dropped, whitespace or
-/// not). A tool call (or text) that arrives while the open tool call's arguments are still unfinished is held, with
-/// everything after it, and written as whole blocks when the stream completes. Calls streamed one after the other,
-/// as OpenAI and most servers stream them, therefore go out live; interleaved ones go out whole at the end, which
-/// costs the client nothing since a tool can only run once the message is complete.
+/// after that no fragment can belong to it (what comes after the value is not valid JSON for it and is dropped; some
+/// vLLM tool parsers repeat a tail). A tool call (or text) that arrives while the open tool call's arguments are
+/// still unfinished is held, with everything after it; once the open call's value is whole, the held blocks are
+/// written in order (whole when they are whole, the last one going on live), and the stream is live again. Calls
+/// streamed one after the other, as OpenAI and most servers stream them, therefore go out live; interleaved ones go
+/// out as soon as their order allows. What is held is capped (<see cref="MaxHeldChars"/>): beyond it the stream
+/// ends with an error rather than growing without bound.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The writer owns no resource: it is always flushed into an output it does not own.")]
 public sealed class AnthropicStreamEncoder(string messageId, long inputTokens, string fallbackModel)
 {
+    /// <summary>
+    /// The most held text and arguments, in characters (8 MiB of the ASCII JSON that tool arguments mostly are): far
+    /// more than interleaved calls hold in practice, and a bound on what a provider can make Roxy keep.
+    /// </summary>
+    public const int MaxHeldChars = 8 * 1024 * 1024;
+
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
     private string _model = fallbackModel;
@@ -46,8 +54,10 @@ public sealed class AnthropicStreamEncoder(string messageId, long inputTokens, s
     // By Roxy's tool call number (0-based, dense).
     private readonly List<ToolCallState> _tools = [];
 
-    // What arrived while an unfinished tool block was open, in order: written as whole blocks at the end.
-    private List<HeldBlock>? _held;
+    // What arrived while an unfinished tool block was open, in order: written once the open block is whole.
+    private Queue<HeldBlock>? _held;
+    private HeldBlock? _lastHeld;
+    private int _heldChars;
 
     private enum Block
     {
@@ -115,12 +125,9 @@ public sealed class AnthropicStreamEncoder(string messageId, long inputTokens, s
 
         Begin(output);
         Close(output);
-        if (_held is not null)
+        while (_held is { Count: > 0 })
         {
-            foreach (var held in _held)
-            {
-                WriteHeld(held, output);
-            }
+            WriteHeld(_held.Dequeue(), output);
         }
 
         // Unknown usage (a provider that never reported it): the prompt as counted, about a token per delta.
@@ -183,14 +190,16 @@ public sealed class AnthropicStreamEncoder(string messageId, long inputTokens, s
 
         if (_holding)
         {
-            var last = _held is { Count: > 0 } held ? held[^1] : null;
-            if (last is not { Tool: null })
+            if (_lastHeld is not { Tool: null })
             {
-                last = new HeldBlock(null);
-                (_held ??= []).Add(last);
+                Hold(new HeldBlock(null));
             }
 
-            last.Content.Append(text);
+            if (Charge(_lastHeld!, text.Length, output))
+            {
+                _lastHeld!.Content.Append(text);
+            }
+
             return;
         }
 
@@ -216,10 +225,10 @@ public sealed class AnthropicStreamEncoder(string messageId, long inputTokens, s
         while (_tools.Count < index)
         {
             // Numbers skipped: calls never started, so never written.
-            _tools.Add(new ToolCallState("", "") { Mode = ToolMode.Closed });
+            _tools.Add(new ToolCallState(_tools.Count, "", "") { Mode = ToolMode.Closed });
         }
 
-        var tool = new ToolCallState(AnthropicToolUse.Id(id, messageId, index), name ?? "");
+        var tool = new ToolCallState(index, AnthropicToolUse.Id(id, messageId, index), name ?? "");
         _tools.Add(tool);
         if (!_holding && _open == Block.Tool && !CloseFinishedTool(output))
         {
@@ -230,7 +239,8 @@ public sealed class AnthropicStreamEncoder(string messageId, long inputTokens, s
         {
             tool.Mode = ToolMode.Held;
             tool.Held = new HeldBlock(tool);
-            (_held ??= []).Add(tool.Held);
+            Hold(tool.Held);
+            Charge(tool.Held, tool.Id.Length + tool.Name.Length, output);
             return;
         }
 
@@ -249,19 +259,116 @@ public sealed class AnthropicStreamEncoder(string messageId, long inputTokens, s
         }
 
         var tool = _tools[index];
-        switch (tool.Mode)
+        if (tool.Mode == ToolMode.Closed)
         {
-            case ToolMode.Live:
-                tool.Scan.Feed(fragment);
-                WriteDelta(_nextIndex, fragment, isText: false, output);
-                break;
-            case ToolMode.Held:
-                tool.Held!.Content.Append(fragment);
-                break;
-            default:
-                // Closed: its arguments were already a whole JSON value, so this cannot be part of them.
-                break;
+            // Its arguments were already a whole JSON value, so this cannot be part of them.
+            return;
         }
+
+        if (tool.Scan.Complete)
+        {
+            // Past the end of its value (a repeated tail): only whitespace could still follow a JSON value.
+            if (tool.Mode == ToolMode.Held || !string.IsNullOrWhiteSpace(fragment))
+            {
+                return;
+            }
+        }
+        else
+        {
+            var taken = tool.Scan.Feed(fragment);
+            if (taken < fragment.Length)
+            {
+                fragment = fragment[..taken];
+            }
+        }
+
+        if (tool.Mode == ToolMode.Held)
+        {
+            if (Charge(tool.Held!, fragment.Length, output))
+            {
+                tool.Held!.Content.Append(fragment);
+            }
+
+            return;
+        }
+
+        WriteDelta(_nextIndex, fragment, isText: false, output);
+        if (_holding && tool.Scan.Complete)
+        {
+            Release(output);
+        }
+    }
+
+    private void Hold(HeldBlock held)
+    {
+        (_held ??= new Queue<HeldBlock>()).Enqueue(held);
+        _lastHeld = held;
+    }
+
+    // Counts what a held block keeps against the cap; false past it: the stream has ended with an error, and what
+    // was held is let go.
+    private bool Charge(HeldBlock held, int chars, IBufferWriter<byte> output)
+    {
+        held.Charged += chars;
+        _heldChars += chars;
+        if (_heldChars <= MaxHeldChars)
+        {
+            return true;
+        }
+
+        _held = null;
+        _lastHeld = null;
+        Error(null, "The provider interleaved more tool-call data than Roxy holds.", output);
+        return false;
+    }
+
+    /// <summary>
+    /// The open tool block is whole: it is closed and the held blocks are written in order, each whole one
+    /// opened and closed, until one that is still streaming, which stays open and live. The stream is live again
+    /// when nothing is held behind the open block.
+    /// </summary>
+    private void Release(IBufferWriter<byte> output)
+    {
+        while (_open != Block.Tool || _tools[_openTool].Scan.Complete)
+        {
+            Close(output);
+            if (_held is not { Count: > 0 })
+            {
+                break;
+            }
+
+            var held = _held.Dequeue();
+            _heldChars -= held.Charged;
+            var index = _nextIndex;
+            if (held.Tool is { } tool)
+            {
+                WriteToolStart(tool, index, output);
+                tool.Mode = ToolMode.Live;
+                tool.Held = null;
+                _open = Block.Tool;
+                _openTool = tool.Number;
+            }
+            else
+            {
+                WriteTextStart(index, output);
+                _open = Block.Text;
+            }
+
+            if (held.Content.Length > 0)
+            {
+                WriteDelta(index, held.Content.ToString(), isText: held.Tool is null, output);
+            }
+
+            if (_held.Count == 0)
+            {
+                // The last held block is the open one and gets what comes next, text or arguments, live.
+                _lastHeld = null;
+                _holding = false;
+                return;
+            }
+        }
+
+        _holding = _held is { Count: > 0 };
     }
 
     // The open tool block is closed if its arguments are whole; false if it must stay open.
@@ -409,8 +516,10 @@ public sealed class AnthropicStreamEncoder(string messageId, long inputTokens, s
         output.Write("\n\n"u8);
     }
 
-    private sealed class ToolCallState(string id, string name)
+    private sealed class ToolCallState(int number, string id, string name)
     {
+        /// <summary>Roxy's tool call number: its place in the encoder's list.</summary>
+        public int Number { get; } = number;
         public string Id { get; } = id;
         public string Name { get; } = name;
         public ToolMode Mode { get; set; }
@@ -423,6 +532,9 @@ public sealed class AnthropicStreamEncoder(string messageId, long inputTokens, s
         /// <summary>Null: a text block.</summary>
         public ToolCallState? Tool { get; } = tool;
         public StringBuilder Content { get; } = new();
+
+        /// <summary>What this block counts against <see cref="MaxHeldChars"/>.</summary>
+        public int Charged { get; set; }
     }
 
     /// <summary>
@@ -437,15 +549,17 @@ public sealed class AnthropicStreamEncoder(string messageId, long inputTokens, s
 
         public bool Complete { get; private set; }
 
-        public void Feed(string fragment)
+        /// <summary>How many of the fragment's characters belong to the value: all, or those up to its end.</summary>
+        public int Feed(string fragment)
         {
-            foreach (var c in fragment)
+            for (var i = 0; i < fragment.Length; i++)
             {
                 if (Complete)
                 {
-                    return;
+                    return i;
                 }
 
+                var c = fragment[i];
                 if (_inString)
                 {
                     if (_escape)
@@ -478,6 +592,8 @@ public sealed class AnthropicStreamEncoder(string messageId, long inputTokens, s
                         break;
                 }
             }
+
+            return fragment.Length;
         }
     }
 }

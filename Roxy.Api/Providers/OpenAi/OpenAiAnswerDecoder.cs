@@ -17,7 +17,7 @@ public static class OpenAiAnswerDecoder
 
     /// <summary>
     /// Not a completion (<see cref="DecodedAnswer.WellFormed"/> false): not one JSON object, invalid Unicode, an
-    /// <c>error</c> object (some providers answer 200 with one), or no choice to read an answer from.
+    /// <c>error</c> that is not null (some providers answer 200 with one), or no choice to read an answer from.
     /// </summary>
     public static DecodedAnswer Decode(ReadOnlySpan<byte> body)
     {
@@ -85,8 +85,9 @@ public static class OpenAiAnswerDecoder
             }
             else if (reader.ValueTextEquals("error"u8))
             {
-                error = true;
+                // Some servers send "error": null on a success, as their streams do.
                 reader.Read();
+                error |= reader.TokenType != JsonTokenType.Null;
                 reader.Skip();
             }
             else

@@ -95,6 +95,51 @@ public sealed class AnthropicMessagesSinkTests : IDisposable
     }
 
     [Fact]
+    public async Task A_passed_through_stream_that_fails_ends_with_anthropics_error_event_and_no_second_message()
+    {
+        var upstream = """
+            event: message_start
+            data: {"type":"message_start","message":{"id":"msg_up","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":0}}}
+
+            event: content_block_start
+            data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}
+
+            event: content_block_delta
+            data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hel"}}
+
+
+            """.Replace("\r\n", "\n", StringComparison.Ordinal);
+        _sink.WriteRaw(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(upstream)));
+        _sink.WriteEvent(ChatEvent.Failed("server_error", "Provider 'anthropic' ended the stream before the answer was complete."));
+        _sink.Complete();
+
+        var written = await WrittenAsync();
+        Assert.StartsWith(upstream, written, StringComparison.Ordinal);
+        var parsed = AnthropicStreamEncoderRules.Check(written);
+        Assert.Equal(["message_start", "content_block_start", "content_block_delta", "error"], parsed.Names);
+        Assert.Equal("msg_up", (string?)parsed.Message["id"]);
+        Assert.Equal("Hel", parsed.Text);
+        Assert.Equal("api_error", (string?)parsed.Error!["type"]);
+        Assert.Equal("Provider 'anthropic' ended the stream before the answer was complete.", (string?)parsed.Error["message"]);
+    }
+
+    [Fact]
+    public async Task A_passed_through_error_keeps_its_mapped_type()
+    {
+        _sink.WriteRaw(new ReadOnlySequence<byte>("event: message_start\ndata: {\"type\":\"message_start\"}\n\n"u8.ToArray()));
+        _sink.WriteEvent(ChatEvent.Failed("rate_limit_exceeded", "Slow down"));
+
+        var written = await WrittenAsync();
+        var error = written[written.IndexOf("event: error\n", StringComparison.Ordinal)..];
+        Assert.EndsWith("\n\n", error);
+        var data = JsonNode.Parse(error.Split('\n')[1]["data: ".Length..])!;
+        Assert.Equal("error", (string?)data["type"]);
+        Assert.Equal("rate_limit_error", (string?)data["error"]!["type"]);
+        Assert.Equal("Slow down", (string?)data["error"]!["message"]);
+        Assert.Equal(written.IndexOf("event: message_start", StringComparison.Ordinal), written.LastIndexOf("event: message_start", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_whole_answer_is_written_as_a_json_message()
     {
         _request.PromptEstimate = 99;

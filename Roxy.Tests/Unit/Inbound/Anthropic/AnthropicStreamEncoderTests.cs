@@ -81,7 +81,7 @@ public sealed class AnthropicStreamEncoderTests
     }
 
     [Fact]
-    public void A_call_that_starts_before_the_open_one_is_whole_is_held_and_written_whole_at_the_end()
+    public void A_call_that_starts_before_the_open_one_is_whole_is_held_and_written_whole_once_it_is()
     {
         Write(
             ChatEvent.ToolCallStarted(0, "call_1", "a"),
@@ -89,16 +89,140 @@ public sealed class AnthropicStreamEncoderTests
             ChatEvent.ToolCallArguments(1, "{\"y\":"),
             ChatEvent.ToolCallArguments(0, "{\"x\":"),
             ChatEvent.TextDelta("between"),
-            ChatEvent.ToolCallArguments(1, "2}"),
-            ChatEvent.ToolCallArguments(0, "1}"),
-            ChatEvent.Finished(FinishReason.ToolCalls));
+            ChatEvent.ToolCallArguments(1, "2}"));
+        Assert.DoesNotContain("call_2", Output, StringComparison.Ordinal);
 
+        Write(ChatEvent.ToolCallArguments(0, "1}"));
+        // Call 0 is whole: what was held behind it is out before the stream ends.
+        Assert.Contains("call_2", Output, StringComparison.Ordinal);
+        Assert.Contains("between", Output, StringComparison.Ordinal);
+
+        Write(ChatEvent.Finished(FinishReason.ToolCalls));
         var parsed = Complete();
         Assert.Equal(["tool_use", "tool_use", "text"], parsed.Blocks.Select(b => b.Type));
         Assert.Equal(["call_1", "call_2"], parsed.Tools.Select(t => t.Id));
         Assert.Equal(1, (int)parsed.Tools[0].Input!["x"]!);
         Assert.Equal(2, (int)parsed.Tools[1].Input!["y"]!);
         Assert.Equal("between", parsed.Text);
+    }
+
+    [Fact]
+    public void Holding_ends_once_the_open_call_is_whole_and_what_follows_streams_live()
+    {
+        Write(
+            ChatEvent.ToolCallStarted(0, "call_1", "a"),
+            ChatEvent.ToolCallStarted(1, "call_2", "b"),
+            ChatEvent.ToolCallArguments(1, "{\"y\":"),
+            ChatEvent.ToolCallArguments(0, "{\"x\":1}"));
+        // Call 1 went live with what was held for it.
+        Assert.Contains("\"id\":\"call_2\"", Output, StringComparison.Ordinal);
+
+        Write(ChatEvent.ToolCallArguments(1, "2}"));
+        Assert.Contains("\"partial_json\":\"2}\"", Output, StringComparison.Ordinal);
+
+        Write(ChatEvent.TextDelta("after"));
+        Assert.Contains("\"text\":\"after\"", Output, StringComparison.Ordinal);
+
+        Write(ChatEvent.ToolCallStarted(2, "call_3", "c"), ChatEvent.ToolCallArguments(2, "{\"z\":"));
+        Assert.Contains("\"id\":\"call_3\"", Output, StringComparison.Ordinal);
+        Assert.Contains("\"partial_json\":\"{\\\"z\\\":\"", Output, StringComparison.Ordinal);
+
+        Write(ChatEvent.ToolCallArguments(2, "3}"), ChatEvent.Finished(FinishReason.ToolCalls));
+        var parsed = Complete();
+        Assert.Equal(["tool_use", "tool_use", "text", "tool_use"], parsed.Blocks.Select(b => b.Type));
+        Assert.Equal(["call_1", "call_2", "call_3"], parsed.Tools.Select(t => t.Id));
+        Assert.Equal([1, 2, 3], parsed.Tools.Select(t => (int)t.Input!.Single().Value!));
+        Assert.Equal("after", parsed.Text);
+        // x, y's held part, each later fragment and the text: one delta each, nothing saved for the end.
+        Assert.Equal(6, Deltas(parsed));
+    }
+
+    [Fact]
+    public void Text_held_behind_an_unfinished_call_goes_live_once_the_call_is_whole()
+    {
+        Write(
+            ChatEvent.ToolCallStarted(0, "call_1", "a"),
+            ChatEvent.ToolCallArguments(0, "{\"x\":"),
+            ChatEvent.TextDelta("mid"),
+            ChatEvent.ToolCallArguments(0, "1}"),
+            ChatEvent.TextDelta("dle"));
+        Assert.Contains("\"text\":\"dle\"", Output, StringComparison.Ordinal);
+
+        var parsed = Complete();
+        Assert.Equal(["tool_use", "text"], parsed.Blocks.Select(b => b.Type));
+        Assert.Equal("middle", parsed.Text);
+        Assert.Equal(1, (int)parsed.Tools[0].Input!["x"]!);
+    }
+
+    [Fact]
+    public void Held_data_past_the_cap_ends_the_stream_with_an_error()
+    {
+        var chunk = new string('a', 1024 * 1024);
+        Write(
+            ChatEvent.ToolCallStarted(0, "call_1", "a"),
+            ChatEvent.ToolCallArguments(0, "{\"x\":"),
+            ChatEvent.ToolCallStarted(1, "call_2", "b"),
+            ChatEvent.ToolCallArguments(1, "{\"y\":\""));
+        for (var held = 0; held <= AnthropicStreamEncoder.MaxHeldChars; held += chunk.Length)
+        {
+            Write(ChatEvent.ToolCallArguments(1, chunk));
+        }
+
+        var written = _output.WrittenCount;
+        Write(ChatEvent.ToolCallArguments(1, "\"}"), ChatEvent.ToolCallArguments(0, "1}"), ChatEvent.TextDelta("more"));
+        _encoder.Complete(_output);
+
+        Assert.Equal(written, _output.WrittenCount);
+        Assert.True(written < 4096, $"held data was written: {written} bytes");
+        var parsed = AnthropicStreamEncoderRules.Check(Output);
+        Assert.Equal("error", parsed.Names[^1]);
+        Assert.Equal("api_error", (string?)parsed.Error!["type"]);
+        Assert.Equal("The provider interleaved more tool-call data than Roxy holds.", (string?)parsed.Error["message"]);
+        Assert.Equal(["call_1"], parsed.Tools.Select(t => t.Id));
+    }
+
+    [Fact]
+    public void The_cap_counts_only_what_is_held_now()
+    {
+        var chunk = new string('a', (AnthropicStreamEncoder.MaxHeldChars / 4) * 3);
+        for (var call = 0; call < 4; call += 2)
+        {
+            // Call n+1 holds three quarters of the cap behind call n, then is let go when call n is whole.
+            Write(
+                ChatEvent.ToolCallStarted(call, $"call_{call}", "a"),
+                ChatEvent.ToolCallArguments(call, "{\"x\":"),
+                ChatEvent.ToolCallStarted(call + 1, $"call_{call + 1}", "b"),
+                ChatEvent.ToolCallArguments(call + 1, "{\"y\":\""),
+                ChatEvent.ToolCallArguments(call + 1, chunk),
+                ChatEvent.ToolCallArguments(call, "1}"),
+                ChatEvent.ToolCallArguments(call + 1, "\"}"));
+        }
+
+        var parsed = Complete();
+        Assert.Null(parsed.Error);
+        Assert.Equal(4, parsed.Tools.Count);
+        Assert.All(parsed.Tools.Where((_, i) => i % 2 == 1), t => Assert.Equal(chunk, (string?)t.Input!["y"]));
+    }
+
+    [Fact]
+    public void A_live_call_drops_what_comes_after_its_arguments_are_whole()
+    {
+        // Some vLLM tool parsers repeat a tail: the client must still accumulate one JSON value.
+        Write(
+            ChatEvent.ToolCallStarted(0, "call_1", "a"),
+            ChatEvent.ToolCallArguments(0, "{\"a\":1}"),
+            ChatEvent.ToolCallArguments(0, "\"}"),
+            ChatEvent.ToolCallArguments(0, " "),
+            ChatEvent.ToolCallStarted(1, "call_2", "b"),
+            ChatEvent.ToolCallArguments(1, "{\"b\":"),
+            ChatEvent.ToolCallArguments(1, "2}\"}"),
+            ChatEvent.ToolCallArguments(1, "}"));
+
+        var parsed = Complete();
+        Assert.Equal("{\"a\":1} ", parsed.Tools[0].Text);
+        Assert.Equal("{\"b\":2}", parsed.Tools[1].Text);
+        Assert.Equal(1, (int)parsed.Tools[0].Input!["a"]!);
+        Assert.Equal(2, (int)parsed.Tools[1].Input!["b"]!);
     }
 
     [Fact]

@@ -125,11 +125,25 @@ public sealed class OpenAiAnswerDecoderTests
     }
 
     [Theory]
+    [InlineData("""{"id":"x","error":null,"choices":[{"index":0,"message":{"content":"Fine."},"finish_reason":"stop"}]}""")]
+    [InlineData("""{"id":"x","choices":[{"index":0,"message":{"content":"Fine."},"finish_reason":"stop"}],"error":null}""")]
+    public void A_null_error_on_a_success_is_still_the_answer(string body)
+    {
+        var answer = Decode(body);
+
+        Assert.True(answer.WellFormed);
+        Assert.Equal("Fine.", answer.Completion!.Text);
+        Assert.Equal(FinishReason.Stop, answer.Completion.Finish);
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("not json")]
     [InlineData("[]")]
     [InlineData("""{"choices":[{"index":0,"message":{"content":"x"}}]} trailing""")]
     [InlineData("""{"error":{"message":"Provider returned error","code":502}}""")]
+    [InlineData("""{"choices":[{"index":0,"message":{"content":"x"}}],"error":{"message":"Upstream failed","code":502}}""")]
+    [InlineData("""{"choices":[{"index":0,"message":{"content":"x"}}],"error":"overloaded"}""")]
     [InlineData("""{"id":"x","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":0}}""")]
     [InlineData("""{"id":"x","object":"list","data":[]}""")]
     [InlineData("""{"choices":[{"index":0,"message":{"content":"\ud800"}}]}""")]

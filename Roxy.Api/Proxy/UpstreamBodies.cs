@@ -35,7 +35,7 @@ public static class UpstreamBodies
 
         if (request.ChatForm is null)
         {
-            var untranslatable = MessagesToChatTranslator.Translate(request.Body.Span, messages, out var chatBody);
+            var untranslatable = MessagesToChatTranslator.Translate(request.Body.Span, messages, maxCompletionTokens: false, out var chatBody);
             if (untranslatable is not null)
             {
                 body = null;

@@ -51,9 +51,9 @@ public static class MessagesHistoryStripper
             while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
             {
                 var start = (int)reader.TokenStartIndex;
-                ReadMessage(ref reader, index++, out var role, out var text);
+                // The reader's own rule: a user turn with any text block that is a command.
+                ReadMessage(ref reader, index++, out var role, out _, out var isCommand);
                 var end = (int)reader.BytesConsumed;
-                var isCommand = role == MessageRole.User && text is { } range && IsCommandToken(body[range]);
                 var drop = isCommand || (previousWasCommand && role == MessageRole.Assistant);
                 previousWasCommand = isCommand;
                 if (drop)

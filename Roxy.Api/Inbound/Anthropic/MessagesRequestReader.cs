@@ -40,7 +40,7 @@ public static class MessagesRequestReader
                 else if (reader.ValueTextEquals("messages"u8))
                 {
                     reader.Read();
-                    error = ReadMessages(ref reader, body, info);
+                    error = ReadMessages(ref reader, info);
                     sawMessages = true;
                 }
                 else if (reader.ValueTextEquals("max_tokens"u8))
@@ -196,7 +196,7 @@ public static class MessagesRequestReader
             return MessagesErrors.Invalid("system", "Input should be a string or a list of text blocks");
         }
 
-        return ReadBlocks(ref reader, -1, out _);
+        return ReadBlocks(ref reader, -1, out _, out _);
     }
 
     private static ProxyError? ReadTools(ref Utf8JsonReader reader)
@@ -227,7 +227,7 @@ public static class MessagesRequestReader
         return null;
     }
 
-    private static ProxyError? ReadMessages(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, MessagesRequestInfo info)
+    private static ProxyError? ReadMessages(ref Utf8JsonReader reader, MessagesRequestInfo info)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -237,16 +237,15 @@ public static class MessagesRequestReader
 
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            var error = ReadMessage(ref reader, info.MessageCount, out var role, out var text);
+            var error = ReadMessage(ref reader, info.MessageCount, out var role, out var text, out var isCommand);
             if (error is not null)
             {
                 return error;
             }
 
-            var isUser = role == MessageRole.User;
-            info.LastUserTextToken = isUser ? text : null;
-            info.LastUserIsCommand = isUser && text is { } t && IsCommandText(body[t]);
-            if (info.LastUserIsCommand)
+            info.LastUserTextToken = role == MessageRole.User ? text : null;
+            info.LastUserIsCommand = isCommand;
+            if (isCommand)
             {
                 info.CommandMessages++;
             }
@@ -271,13 +270,19 @@ public static class MessagesRequestReader
     }
 
     /// <summary>
-    /// Reads the message the reader is on (its start token) to its end. <paramref name="text"/> is the token of the
-    /// text that may be a command: the string content, else the last text block's.
+    /// Reads the message the reader is on (its start token) to its end; the one rule for what is a command, shared by
+    /// this reader and <see cref="MessagesHistoryStripper"/>. A user turn is a <c>#roxy</c> command when its string
+    /// content or ANY of its text blocks is one: a client that appends blocks after what the user typed (reminders,
+    /// attachments, queued-message wrappers) must not hide a command and send its secret upstream.
+    /// <paramref name="text"/> is the string content's token, else the first command block's, else the last text
+    /// block's.
     /// </summary>
-    internal static ProxyError? ReadMessage(ref Utf8JsonReader reader, int index, out MessageRole role, out Range? text)
+    internal static ProxyError? ReadMessage(ref Utf8JsonReader reader, int index, out MessageRole role, out Range? text, out bool isCommand)
     {
         role = MessageRole.None;
         text = null;
+        isCommand = false;
+        var commandText = false;
         if (reader.TokenType != JsonTokenType.StartObject)
         {
             reader.Skip();
@@ -307,10 +312,11 @@ public static class MessagesRequestReader
                 if (reader.TokenType == JsonTokenType.String)
                 {
                     text = new Range((int)reader.TokenStartIndex, (int)reader.BytesConsumed);
+                    commandText = IsCommandValue(ref reader);
                 }
                 else if (reader.TokenType == JsonTokenType.StartArray)
                 {
-                    var error = ReadBlocks(ref reader, index, out text);
+                    var error = ReadBlocks(ref reader, index, out text, out commandText);
                     if (error is not null)
                     {
                         return error;
@@ -339,16 +345,19 @@ public static class MessagesRequestReader
             return MessagesErrors.Invalid(Path("messages", index) + ".role", "Input should be a valid string");
         }
 
+        // The role may come after the content: texts are judged as they pass, the turn once its role is known.
+        isCommand = role == MessageRole.User && commandText;
         return sawContent ? null : MessagesErrors.Required(Path("messages", index) + ".content");
     }
 
     // Content blocks: objects with a string type; a text block's text a string. Nothing inside tool results or
-    // images is looked at (the target checks those). The last text block is the one a command would be in: Claude
-    // Code puts its <system-reminder> blocks before what the user typed.
+    // images is looked at (the target checks those, and a result is no one's typing). text is the first text block
+    // that is a command, else the last one (Claude Code puts its <system-reminder> blocks before what the user typed).
     // The path of a block is only spelled out for an error; message -1 is the system prompt.
-    private static ProxyError? ReadBlocks(ref Utf8JsonReader reader, int message, out Range? lastText)
+    private static ProxyError? ReadBlocks(ref Utf8JsonReader reader, int message, out Range? text, out bool command)
     {
-        lastText = null;
+        text = null;
+        command = false;
         var index = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
@@ -359,8 +368,9 @@ public static class MessagesRequestReader
             }
 
             var type = BlockType.Missing;
-            Range? text = null;
+            Range? blockText = null;
             var textIsString = false;
+            var blockCommand = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("type"u8))
@@ -375,7 +385,8 @@ public static class MessagesRequestReader
                 {
                     reader.Read();
                     textIsString = reader.TokenType == JsonTokenType.String;
-                    text = textIsString ? new Range((int)reader.TokenStartIndex, (int)reader.BytesConsumed) : null;
+                    blockText = textIsString ? new Range((int)reader.TokenStartIndex, (int)reader.BytesConsumed) : null;
+                    blockCommand = textIsString && IsCommandValue(ref reader);
                     reader.Skip();
                 }
                 else
@@ -393,8 +404,9 @@ public static class MessagesRequestReader
                     return MessagesErrors.Invalid(BlockPath(message, index) + ".type", "Input should be a valid string");
                 case BlockType.Text when !textIsString:
                     return MessagesErrors.Invalid(BlockPath(message, index) + ".text", "Input should be a valid string");
-                case BlockType.Text:
-                    lastText = text;
+                case BlockType.Text when !command:
+                    text = blockText;
+                    command = blockCommand;
                     break;
             }
 
@@ -412,26 +424,47 @@ public static class MessagesRequestReader
         Other,
     }
 
-    // Decoded to check (GetString throws on invalid UTF-8, which is then a 400 up front, as for chat).
-    private static bool IsCommandText(ReadOnlySpan<byte> token)
+    // Decoded to check, the string the reader is on; GetString throws on invalid UTF-8, which is then a 400 up front,
+    // as for chat (the stripper walks only bodies this reader accepted, so it never meets one).
+    private static bool IsCommandValue(ref Utf8JsonReader reader) =>
+        MightBeCommand(reader.ValueSpan) && CommandParser.IsCommand(reader.GetString());
+
+    /// <summary>
+    /// Whether a raw string value (escapes as sent, no quotes) could decode to whitespace then <c>#r</c>, where every
+    /// command starts. Exact when it says no, and it stops at the first byte that cannot be whitespace, so a long
+    /// text is not decoded, nor read to its end: every text block of every turn goes through here.
+    /// </summary>
+    internal static bool MightBeCommand(ReadOnlySpan<byte> raw)
     {
-        if (!MightBeCommand(token))
+        var i = 0;
+        while (i < raw.Length)
         {
-            return false;
+            var b = raw[i];
+            if (b == (byte)'#' || raw[i..].StartsWith("\\u0023"u8))
+            {
+                i += b == (byte)'#' ? 1 : 6;
+                // The 'r' itself may be escaped.
+                return i < raw.Length && raw[i] is (byte)'r' or (byte)'R' or (byte)'\\';
+            }
+
+            if (b == (byte)'\\')
+            {
+                // Any escape may be whitespace (\n, \u2028, ...); the reader has checked their syntax.
+                i += i + 1 < raw.Length && raw[i + 1] == (byte)'u' ? 6 : 2;
+            }
+            else if (b is (byte)' ' or >= 0x80)
+            {
+                // A space, or a byte of a multi-byte character, which may be a Unicode space.
+                i++;
+            }
+            else
+            {
+                return false;
+            }
         }
 
-        var reader = new Utf8JsonReader(token);
-        reader.Read();
-        return CommandParser.IsCommand(reader.GetString());
+        return false;
     }
-
-    /// <summary>Whether the text token is a <c>#roxy</c> command; false for text that is not valid UTF-8.</summary>
-    internal static bool IsCommandToken(ReadOnlySpan<byte> token) =>
-        MightBeCommand(token) && CommandParser.IsCommand(ChatRequestReader.TryDecodeString(token));
-
-    // Only text that could start with "#roxy" (raw '#' or its \u0023 escape) is worth decoding.
-    private static bool MightBeCommand(ReadOnlySpan<byte> token) =>
-        token.IndexOf((byte)'#') >= 0 || token.IndexOf("\\u0023"u8) >= 0;
 
     private static string BlockPath(int message, int index) =>
         message < 0 ? Path("system", index) : Path(Path("messages", message) + ".content", index);

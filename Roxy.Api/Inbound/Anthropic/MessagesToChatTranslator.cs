@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -33,7 +35,11 @@ public static class MessagesToChatTranslator
     /// Anthropic stream always ends with usage). An error (a 400 to the client) when it cannot be expressed.
     /// </summary>
     /// <param name="body">A body <see cref="MessagesRequestReader"/> accepted.</param>
-    public static ProxyError? Translate(ReadOnlySpan<byte> body, MessagesRequestInfo info, out PooledBuffer? chatBody)
+    /// <param name="maxCompletionTokens">
+    /// The budget goes as <c>max_completion_tokens</c> (OpenAI's own API, whose reasoning models refuse
+    /// <c>max_tokens</c>) rather than <c>max_tokens</c> (what every other OpenAI-compatible server reads).
+    /// </param>
+    public static ProxyError? Translate(ReadOnlySpan<byte> body, MessagesRequestInfo info, bool maxCompletionTokens, out PooledBuffer? chatBody)
     {
         chatBody = null;
         // Raw texts are copied unchecked below, so the bytes are validated once, here.
@@ -66,7 +72,7 @@ public static class MessagesToChatTranslator
                 ProxyError? error;
                 using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
                 {
-                    error = new Translation(writer, info).Write(document.RootElement);
+                    error = new Translation(writer, info, maxCompletionTokens).Write(document.RootElement);
                 }
 
                 if (error is not null)
@@ -121,9 +127,17 @@ public static class MessagesToChatTranslator
     }
 
     /// <summary>One translation: the writer, and a scratch buffer for texts joined without decoding them.</summary>
-    private sealed class Translation(Utf8JsonWriter writer, MessagesRequestInfo info)
+    private sealed class Translation(Utf8JsonWriter writer, MessagesRequestInfo info, bool maxCompletionTokens)
     {
+        /// <summary>OpenAI refuses a longer <c>user</c>, and a longer <c>stop</c> list.</summary>
+        private const int MaxUserLength = 64;
+
+        private const int MaxStopSequences = 4;
+
         private static ReadOnlySpan<byte> Separator => "\\n\\n"u8;
+
+        // OpenAI's tool message has no error flag: the model reads it in the content instead.
+        private static ReadOnlySpan<byte> ErrorPrefix => "Error: "u8;
 
         private readonly ArrayBufferWriter<byte> _scratch = new(256);
         private int _messages;
@@ -187,7 +201,7 @@ public static class MessagesToChatTranslator
 
             if (info.MaxTokens is { } maxTokens)
             {
-                writer.WriteNumber("max_tokens"u8, maxTokens);
+                writer.WriteNumber(maxCompletionTokens ? "max_completion_tokens"u8 : "max_tokens"u8, maxTokens);
             }
 
             error = WriteNumber("temperature"u8, "temperature", temperature)
@@ -407,6 +421,17 @@ public static class MessagesToChatTranslator
                 return MessagesErrors.Invalid(Block(message, index) + ".tool_use_id", "Input should be a valid string");
             }
 
+            var failed = false;
+            if (block.TryGetProperty("is_error"u8, out var isError))
+            {
+                if (isError.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
+                {
+                    return MessagesErrors.Invalid(Block(message, index) + ".is_error", "Input should be a valid boolean");
+                }
+
+                failed = isError.ValueKind == JsonValueKind.True;
+            }
+
             block.TryGetProperty("content"u8, out var content);
             var texts = 0;
             if (content.ValueKind == JsonValueKind.Array)
@@ -440,18 +465,31 @@ public static class MessagesToChatTranslator
             writer.WritePropertyName("tool_call_id"u8);
             writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(id), skipInputValidation: true);
             writer.WritePropertyName("content"u8);
+            var prefix = failed ? ErrorPrefix : default;
             if (content.ValueKind == JsonValueKind.String)
             {
-                writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(content), skipInputValidation: true);
+                if (failed)
+                {
+                    _scratch.ResetWrittenCount();
+                    _scratch.Write("\""u8);
+                    _scratch.Write(prefix);
+                    _scratch.Write(Inner(content));
+                    _scratch.Write("\""u8);
+                    writer.WriteRawValue(_scratch.WrittenSpan, skipInputValidation: true);
+                }
+                else
+                {
+                    writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(content), skipInputValidation: true);
+                }
             }
             else if (texts > 0)
             {
-                WriteJoinedTexts(content, withDocuments: true);
+                WriteJoinedTexts(content, withDocuments: true, prefix);
             }
             else
             {
                 // An empty result still answers its call; OpenAI requires the content field.
-                writer.WriteStringValue(""u8);
+                writer.WriteStringValue(failed ? "Error"u8 : ""u8);
             }
 
             WriteMessageEnd();
@@ -749,6 +787,12 @@ public static class MessagesToChatTranslator
                 index++;
             }
 
+            if (index > MaxStopSequences)
+            {
+                // Keeping some would change where the answer ends.
+                return MessagesErrors.NotTranslatable("stop_sequences", $"More than {MaxStopSequences} stop sequences");
+            }
+
             if (index > 0)
             {
                 writer.WritePropertyName("stop"u8);
@@ -770,12 +814,25 @@ public static class MessagesToChatTranslator
                 return MessagesErrors.Invalid("metadata", "Input should be an object");
             }
 
-            if (metadata.TryGetProperty("user_id"u8, out var user) && user.ValueKind == JsonValueKind.String)
+            if (!metadata.TryGetProperty("user_id"u8, out var user) || user.ValueKind != JsonValueKind.String)
             {
-                writer.WritePropertyName("user"u8);
-                writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(user), skipInputValidation: true);
+                return null;
             }
 
+            // Short raw bytes are a short string; only a longer one is decoded to count its characters.
+            var raw = JsonMarshal.GetRawUtf8Value(user);
+            var id = raw.Length - 2 <= MaxUserLength ? null : user.GetString()!;
+            if (id is null || id.Length <= MaxUserLength)
+            {
+                writer.WritePropertyName("user"u8);
+                writer.WriteRawValue(raw, skipInputValidation: true);
+                return null;
+            }
+
+            // Claude Code's id is user_<64 hex>_account_<uuid>_session_<uuid>: its hash is as stable per user, and fits.
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(Encoding.UTF8.GetBytes(id), hash);
+            writer.WriteString("user"u8, Convert.ToHexStringLower(hash));
             return null;
         }
 
@@ -972,10 +1029,12 @@ public static class MessagesToChatTranslator
         /// contents are concatenated, which is valid string content as it is, so nothing is decoded.
         /// </summary>
         /// <param name="withDocuments">Plain-text documents count as text too (inside a tool result).</param>
-        private void WriteJoinedTexts(JsonElement blocks, bool withDocuments)
+        /// <param name="prefix">Written before the first text, as JSON string content.</param>
+        private void WriteJoinedTexts(JsonElement blocks, bool withDocuments, ReadOnlySpan<byte> prefix = default)
         {
             _scratch.ResetWrittenCount();
             _scratch.Write("\""u8);
+            _scratch.Write(prefix);
             var first = true;
             foreach (var block in blocks.EnumerateArray())
             {

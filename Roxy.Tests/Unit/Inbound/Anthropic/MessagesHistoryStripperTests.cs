@@ -76,4 +76,21 @@ public class MessagesHistoryStripperTests
         var stripped = Strip("""{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"\u0023roxy add key openai sk-x"},{"role":"assistant","content":"ok"},{"role":"user","content":"hi"}]}""");
         Assert.Equal("""{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}]}""", stripped);
     }
+
+    [Fact]
+    public void A_command_block_followed_by_another_text_block_is_stripped_with_its_secret()
+    {
+        // A client that appends a block after what the user typed must not carry the typed secret upstream.
+        var stripped = Strip($$"""
+            {"model":"m","max_tokens":1,"messages":[
+            {"role":"user","content":[{"type":"text","text":"#roxy add key openai {{Secret}}"},{"type":"text","text":"<system-reminder>queued</system-reminder>"}]},
+            {"role":"assistant","content":"Added key openai …6789."},
+            {"role":"user","content":"hi"}]}
+            """);
+
+        Assert.DoesNotContain(Secret, stripped, StringComparison.Ordinal);
+        Assert.DoesNotContain("Added key", stripped, StringComparison.Ordinal);
+        Assert.DoesNotContain("queued", stripped, StringComparison.Ordinal);
+        Assert.Contains("""[{"role":"user","content":"hi"}]""", stripped, StringComparison.Ordinal);
+    }
 }

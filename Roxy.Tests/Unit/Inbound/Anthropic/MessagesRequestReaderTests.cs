@@ -288,12 +288,85 @@ public class MessagesRequestReaderTests
     }
 
     [Fact]
-    public void A_command_in_an_earlier_text_block_is_not_the_turns_text()
+    public void A_command_in_any_text_block_makes_the_turn_a_command_and_is_its_text()
     {
-        var info = ReadValid(Body("""[{"role":"user","content":[{"type":"text","text":"#roxy help"},{"type":"text","text":"what does this print?"}]}]"""));
+        // A client may append blocks after what the user typed (reminders, attachments, queued-message wrappers): the
+        // command must still be seen, or its secret would go upstream. The first command block is the turn's text.
+        const string messages = """
+            [{"role":"user","content":[{"type":"text","text":"<system-reminder>x</system-reminder>"},{"type":"text","text":"#roxy add key openai sk-1"},
+              {"type":"image","source":{"type":"url","url":"https://e.com/a.png"}},{"type":"text","text":"#roxy help"},{"type":"text","text":"what does this print?"}]}]
+            """;
+        var info = ReadValid(Body(messages));
+
+        Assert.True(info.LastUserIsCommand);
+        Assert.Equal(1, info.CommandMessages);
+        Assert.Equal("#roxy add key openai sk-1", LastUserText(Body(messages)));
+    }
+
+    [Fact]
+    public void A_turn_whose_text_blocks_only_mention_roxy_is_no_command_and_its_text_is_the_last_block()
+    {
+        const string messages = """[{"role":"user","content":[{"type":"text","text":"what is #roxy help?"},{"type":"text","text":"# roxy"},{"type":"text","text":"thanks"}]}]""";
+        var info = ReadValid(Body(messages));
 
         Assert.False(info.LastUserIsCommand);
         Assert.Equal(0, info.CommandMessages);
+        Assert.Equal("thanks", LastUserText(Body(messages)));
+    }
+
+    [Fact]
+    public void The_cheap_command_check_never_misses_a_command()
+    {
+        // MightBeCommand spares decoding texts that cannot be commands; it must say yes to every one CommandParser
+        // takes, whatever whitespace comes before the '#' and however the text is escaped.
+        var spaces = new[] { " ", "\t", "\n", "\r", "\u000b", "\u00a0", "\u0085", "\u1680", "\u2003", "\u2028", "\u2029", "\u202f", "\u3000", "\u001f" };
+        var commands =
+            from prefix in Gen.Elements(spaces).ArrayOf()
+            from word in Gen.Elements("#roxy", "#ROXY", "#Roxy", "#rOxY")
+            from rest in Gen.Elements("", " help", "\tadd key openai sk-x", "\n\"models\"", "\u00a0é")
+            select string.Concat(prefix) + word + rest;
+        var anything = Gen.Elements(spaces.Concat(["#", "r", "R", "oxy", "roxy", "a", "\"", "\\", "é", "<"]).ToArray()).ArrayOf().Select(string.Concat);
+        var property = Prop.ForAll(Gen.OneOf(commands, anything).ToArbitrary(), text =>
+            !Roxy.Api.Commands.CommandParser.IsCommand(text) || RawForms(text).All(raw => MessagesRequestReader.MightBeCommand(raw)));
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(5000), property);
+
+        Assert.True(Roxy.Api.Commands.CommandParser.IsCommand("\u3000\u2028 #roxy"));
+        Assert.All(RawForms("\u3000\u2028 #roxy"), raw => Assert.True(MessagesRequestReader.MightBeCommand(raw)));
+        Assert.True(MessagesRequestReader.MightBeCommand(@" \n\u00a0\u0023\u0072oxy"u8));
+        Assert.False(MessagesRequestReader.MightBeCommand("<system-reminder>#roxy help"u8));
+        Assert.False(MessagesRequestReader.MightBeCommand("# heading"u8));
+        Assert.False(MessagesRequestReader.MightBeCommand("what is #roxy?"u8));
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions[] Escapings =
+    [
+        new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.Default },
+        new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping },
+    ];
+
+    // The string's raw JSON content (no quotes) as serializers write it: every non-ASCII character escaped, some, and
+    // none (only what JSON requires), so raw multi-byte spaces are covered too.
+    private static IEnumerable<byte[]> RawForms(string text)
+    {
+        foreach (var options in Escapings)
+        {
+            var token = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(text, options);
+            yield return token[1..^1];
+        }
+
+        var minimal = new StringBuilder();
+        foreach (var c in text)
+        {
+            minimal.Append(c switch
+            {
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                < ' ' => $"\\u{(int)c:x4}",
+                _ => c.ToString(),
+            });
+        }
+
+        yield return Encoding.UTF8.GetBytes(minimal.ToString());
     }
 
     [Fact]

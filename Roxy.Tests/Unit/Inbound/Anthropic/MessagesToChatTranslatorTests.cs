@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -100,7 +101,90 @@ public class MessagesToChatTranslatorTests
         Assert.Equal(["max_tokens", "messages", "model", "user"], names);
     }
 
+    [Theory]
+    [InlineData(false, "max_tokens", "max_completion_tokens")]
+    [InlineData(true, "max_completion_tokens", "max_tokens")]
+    public void The_budget_goes_under_the_name_the_target_reads(bool maxCompletionTokens, string sent, string absent)
+    {
+        // TranslateRaw also reads the body back with ChatRequestReader and compares the budget it finds there.
+        var body = Translate("""{"model":"m","max_tokens":777,"messages":[{"role":"user","content":"hi"}]}""", maxCompletionTokens);
+        Assert.Equal(777, body[sent]!.GetValue<int>());
+        Assert.False(body.AsObject().ContainsKey(absent));
+    }
+
+    [Theory]
+    [InlineData("u-42", "u-42")]
+    [InlineData("0123456789012345678901234567890123456789012345678901234567890123", "0123456789012345678901234567890123456789012345678901234567890123")]
+    [InlineData("""caf\u00e9 \"quoted\" user""", "café \"quoted\" user")]
+    public void A_user_id_of_at_most_64_characters_is_sent_as_it_is(string raw, string id)
+    {
+        var body = Translate(WithUser(raw));
+        Assert.Equal(id, body["user"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void A_longer_user_id_is_sent_as_its_SHA256_in_lowercase_hex()
+    {
+        // Claude Code's shape, 159 characters; OpenAI refuses a user longer than 64.
+        const string claudeCode = "user_0d1f2e3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0_account_3f2a9c1e-7b4d-4e8a-9f10-2c5d6e7f8a9b_session_b7e4c2a1-0d3f-4a6b-8c9e-1f2a3b4c5d6e";
+        var cases = new[] { (claudeCode, claudeCode), (new string('x', 65), new string('x', 65)), (Escaped(65), new string('é', 65)) };
+        foreach (var (raw, id) in cases)
+        {
+            var user = Translate(WithUser(raw))["user"]!.GetValue<string>();
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id))), user);
+            Assert.Matches("^[0-9a-f]{64}$", user);
+        }
+
+        // 64 escaped characters are 384 raw bytes: what counts is characters.
+        Assert.Equal(new string('é', 64), Translate(WithUser(Escaped(64)))["user"]!.GetValue<string>());
+
+        // Stable: the same user is the same hash on every request (so OpenAI's abuse tracking still sees one user).
+        Assert.Equal(Translate(WithUser(claudeCode, "a"))["user"]!.GetValue<string>(), Translate(WithUser(claudeCode, "b"))["user"]!.GetValue<string>());
+
+        static string Escaped(int count) => string.Concat(Enumerable.Repeat("\\u00e9", count));
+    }
+
+    private static string WithUser(string raw, string content = "hi") =>
+        $$"""{"model":"m","max_tokens":5,"metadata":{"user_id":"{{raw}}"},"messages":[{"role":"user","content":"{{content}}"}]}""";
+
+    [Fact]
+    public void Four_stop_sequences_go_as_stop_and_a_fifth_is_a_400_rather_than_a_dropped_one()
+    {
+        var four = Translate("""{"model":"m","max_tokens":5,"stop_sequences":["a","b","c","d"],"messages":[{"role":"user","content":"hi"}]}""");
+        Assert.Equal(["a", "b", "c", "d"], four["stop"]!.AsArray().Select(s => s!.GetValue<string>()));
+
+        var error = TranslateError("""{"model":"m","max_tokens":5,"stop_sequences":["a","b","c","d","e"],"messages":[{"role":"user","content":"hi"}]}""");
+        Assert.Equal(400, error.Status);
+        Assert.Equal("stop_sequences", error.Param);
+        Assert.Equal(
+            "stop_sequences: More than 4 stop sequences cannot be sent to an OpenAI-compatible target; route this model to an Anthropic provider or leave it out.",
+            error.Message);
+    }
+
     // ---- tools and history ----
+
+    [Fact]
+    public void A_tool_result_that_is_an_error_says_so_in_its_content()
+    {
+        // OpenAI's tool message has no error flag: the model must still learn the call failed.
+        var body = Translate("""
+            {"model":"m","max_tokens":5,"messages":[
+              {"role":"user","content":"go"},
+              {"role":"assistant","content":[{"type":"tool_use","id":"a","name":"n","input":{}},{"type":"tool_use","id":"b","name":"n","input":{}},
+                                             {"type":"tool_use","id":"c","name":"n","input":{}},{"type":"tool_use","id":"d","name":"n","input":{}}]},
+              {"role":"user","content":[
+                {"type":"tool_result","tool_use_id":"a","content":"No such file: \"x\"","is_error":true},
+                {"type":"tool_result","tool_use_id":"b","content":[{"type":"text","text":"exit 1"},{"type":"text","text":"stderr: boom"}],"is_error":true},
+                {"type":"tool_result","tool_use_id":"c","is_error":true},
+                {"type":"tool_result","tool_use_id":"d","content":"fine","is_error":false}]}]}
+            """);
+        var messages = body["messages"]!.AsArray();
+        Assert.Equal(["a", "b", "c", "d"], messages.Skip(2).Select(m => m!["tool_call_id"]!.GetValue<string>()));
+        Assert.Equal("Error: No such file: \"x\"", messages[2]!["content"]!.GetValue<string>());
+        Assert.Equal("Error: exit 1\n\nstderr: boom", messages[3]!["content"]!.GetValue<string>());
+        Assert.Equal("Error", messages[4]!["content"]!.GetValue<string>());
+        Assert.Equal("fine", messages[5]!["content"]!.GetValue<string>());
+    }
 
     [Fact]
     public void Tool_use_round_trip_history_becomes_tool_calls_and_tool_messages_in_order()
@@ -214,6 +298,8 @@ public class MessagesToChatTranslatorTests
         { """ "stop_sequences":"END","messages":[{"role":"user","content":"hi"}]""", "stop_sequences" },
         { """ "stop_sequences":["a",1],"messages":[{"role":"user","content":"hi"}]""", "stop_sequences.1" },
         { """ "metadata":"u","messages":[{"role":"user","content":"hi"}]""", "metadata" },
+        { """ "stop_sequences":["1","2","3","4","5","6"],"messages":[{"role":"user","content":"hi"}]""", "stop_sequences" },
+        { """ "messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"x","is_error":"yes"}]}]""", "messages.0.content.0.is_error" },
     };
 
     [Theory]
@@ -224,7 +310,7 @@ public class MessagesToChatTranslatorTests
         var bytes = Encoding.UTF8.GetBytes(json);
         Assert.Null(MessagesRequestReader.TryRead(bytes, countTokens: false, out var info));
 
-        var error = MessagesToChatTranslator.Translate(bytes, info, out var chatBody);
+        var error = MessagesToChatTranslator.Translate(bytes, info, maxCompletionTokens: false, out var chatBody);
 
         Assert.Null(chatBody);
         Assert.NotNull(error);
@@ -272,18 +358,18 @@ public class MessagesToChatTranslatorTests
         Assert.Null(MessagesRequestReader.TryRead(bytes, countTokens: false, out var info));
         bytes[Array.LastIndexOf(bytes, (byte)'?')] = 0xC0;
 
-        Assert.Equal(ProxyError.BodyNotUtf8, MessagesToChatTranslator.Translate(bytes, info, out var chatBody));
+        Assert.Equal(ProxyError.BodyNotUtf8, MessagesToChatTranslator.Translate(bytes, info, maxCompletionTokens: false, out var chatBody));
         Assert.Null(chatBody);
     }
 
     // ---- helpers ----
 
-    private static string TranslateRaw(string json)
+    private static string TranslateRaw(string json, bool maxCompletionTokens = false)
     {
         var bytes = Encoding.UTF8.GetBytes(json);
         var invalid = MessagesRequestReader.TryRead(bytes, countTokens: false, out var info);
         Assert.True(invalid is null, invalid?.Message);
-        var error = MessagesToChatTranslator.Translate(bytes, info, out var chatBody);
+        var error = MessagesToChatTranslator.Translate(bytes, info, maxCompletionTokens, out var chatBody);
         Assert.True(error is null, error?.Message);
         using (chatBody)
         {
@@ -297,13 +383,13 @@ public class MessagesToChatTranslatorTests
         }
     }
 
-    private static JsonNode Translate(string json) => JsonNode.Parse(TranslateRaw(json))!;
+    private static JsonNode Translate(string json, bool maxCompletionTokens = false) => JsonNode.Parse(TranslateRaw(json, maxCompletionTokens))!;
 
     private static ProxyError TranslateError(string json)
     {
         var bytes = Encoding.UTF8.GetBytes(json);
         Assert.Null(MessagesRequestReader.TryRead(bytes, countTokens: false, out var info));
-        var error = MessagesToChatTranslator.Translate(bytes, info, out var chatBody);
+        var error = MessagesToChatTranslator.Translate(bytes, info, maxCompletionTokens: false, out var chatBody);
         Assert.Null(chatBody);
         return error!;
     }

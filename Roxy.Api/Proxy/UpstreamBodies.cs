@@ -33,9 +33,16 @@ public static class UpstreamBodies
             return null;
         }
 
-        if (request.ChatForm is null)
+        // OpenAI's own API refuses max_tokens for its reasoning models and takes max_completion_tokens for every model;
+        // other OpenAI-compatible servers know max_tokens, not always the newer name.
+        var maxCompletionTokens = provider.Settings.BaseUrl.Host.Equals("api.openai.com", StringComparison.OrdinalIgnoreCase);
+        if (request.ChatForm is not { } form || form.MaxCompletionTokens != maxCompletionTokens)
         {
-            var untranslatable = MessagesToChatTranslator.Translate(request.Body.Span, messages, maxCompletionTokens: false, out var chatBody);
+            // A rule mixing OpenAI's API with other servers translates once per kind (the first form is let go: every
+            // provider body is a copy).
+            request.ChatForm?.Dispose();
+            request.ChatForm = null;
+            var untranslatable = MessagesToChatTranslator.Translate(request.Body.Span, messages, maxCompletionTokens, out var chatBody);
             if (untranslatable is not null)
             {
                 body = null;
@@ -51,7 +58,7 @@ public static class UpstreamBodies
                 return invalid;
             }
 
-            request.ChatForm = new TranslatedRequest(chatBody, chatInfo);
+            request.ChatForm = new TranslatedRequest(chatBody, chatInfo, maxCompletionTokens);
         }
 
         return provider.BuildChatBody(request.ChatForm.Body.Span, request.ChatForm.Info, model, out body);

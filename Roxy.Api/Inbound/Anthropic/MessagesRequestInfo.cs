@@ -19,8 +19,9 @@ public sealed class MessagesRequestInfo
     public int MessageCount { get; set; }
 
     /// <summary>
-    /// The JSON string token of the last message's text when that message is a user turn: its string content, or its
-    /// last text block (Claude Code puts <c>&lt;system-reminder&gt;</c> blocks before what the user typed).
+    /// The JSON string token of the last message's text when that message is a user turn: its string content, else
+    /// its first text block that is a <c>#roxy</c> command, else its last text block (clients put reminders and
+    /// attachments around what the user typed).
     /// </summary>
     public Range? LastUserTextToken { get; set; }
 

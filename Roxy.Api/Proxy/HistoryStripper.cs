@@ -10,12 +10,22 @@ namespace Roxy.Api.Proxy;
 /// </summary>
 public static class HistoryStripper
 {
-    public static PooledBuffer Strip(ReadOnlySpan<byte> body)
+    /// <summary>
+    /// Reads one message of a protocol's history (the reader on its start token) to its end: whether it is an
+    /// assistant turn, and whether it is a user turn that is a <c>#roxy</c> command.
+    /// </summary>
+    public delegate (bool IsAssistant, bool IsCommand) MessageReader(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, int index);
+
+    /// <summary>An OpenAI chat body's history.</summary>
+    public static PooledBuffer Strip(ReadOnlySpan<byte> body) => Strip(body, ReadOpenAiMessage);
+
+    /// <summary>The <c>messages</c> array of any protocol's body, each message read by <paramref name="readMessage"/>.</summary>
+    public static PooledBuffer Strip(ReadOnlySpan<byte> body, MessageReader readMessage)
     {
         var output = new PooledBuffer(body.Length);
         try
         {
-            return StripInto(body, output);
+            return StripInto(body, output, readMessage);
         }
         catch
         {
@@ -24,7 +34,7 @@ public static class HistoryStripper
         }
     }
 
-    private static PooledBuffer StripInto(ReadOnlySpan<byte> body, PooledBuffer output)
+    private static PooledBuffer StripInto(ReadOnlySpan<byte> body, PooledBuffer output, MessageReader readMessage)
     {
         // The same depth the request reader accepted: a body it passed must not fail here.
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = ChatRequestReader.MaxDepth });
@@ -45,12 +55,13 @@ public static class HistoryStripper
             output.Write("["u8);
             var first = true;
             var previousWasCommand = false;
+            var index = 0;
             while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
             {
                 var start = (int)reader.TokenStartIndex;
-                var (role, isCommand) = ReadMessage(ref reader, body);
+                var (isAssistant, isCommand) = readMessage(ref reader, body, index++);
                 var end = (int)reader.BytesConsumed;
-                var drop = isCommand || (previousWasCommand && role == Role.Assistant);
+                var drop = isCommand || (previousWasCommand && isAssistant);
                 previousWasCommand = isCommand;
                 if (drop)
                 {
@@ -81,7 +92,7 @@ public static class HistoryStripper
         Assistant,
     }
 
-    private static (Role Role, bool IsCommand) ReadMessage(ref Utf8JsonReader reader, ReadOnlySpan<byte> body)
+    private static (bool IsAssistant, bool IsCommand) ReadOpenAiMessage(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, int index)
     {
         var role = Role.Other;
         Range? text = null;
@@ -108,6 +119,6 @@ public static class HistoryStripper
             }
         }
 
-        return (role, role == Role.User && text is { } range && CommandParser.IsCommand(ChatRequestReader.TryDecodeString(body[range])));
+        return (role == Role.Assistant, role == Role.User && text is { } range && CommandParser.IsCommand(ChatRequestReader.TryDecodeString(body[range])));
     }
 }

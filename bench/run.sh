@@ -144,7 +144,8 @@ if [ "$anthropic" = 1 ]; then
   anthropic_pid=$!
   for i in $(seq 1 100); do
     kill -0 "$anthropic_pid" 2>/dev/null || { tail -n 20 "$anthropic_log" >&2; die "the fake Anthropic upstream exited"; }
-    curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$anthropic_port/v1/models" 2>/dev/null && break
+    # It answers 401 without a key, as Anthropic does: any status means it is up.
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$anthropic_port/v1/models" 2>/dev/null)" != 000 ] && break
     [ "$i" = 100 ] && { tail -n 20 "$anthropic_log" >&2; die "the fake Anthropic upstream did not answer within 20 s"; }
     sleep 0.2
   done

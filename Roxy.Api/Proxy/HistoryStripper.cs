@@ -10,11 +10,24 @@ namespace Roxy.Api.Proxy;
 /// </summary>
 public static class HistoryStripper
 {
-    /// <summary>
-    /// Reads one message of a protocol's history (the reader on its start token) to its end: whether it is an
-    /// assistant turn, and whether it is a user turn that is a <c>#roxy</c> command.
-    /// </summary>
-    public delegate (bool IsAssistant, bool IsCommand) MessageReader(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, int index);
+    /// <summary>What one message of a history is to the stripper.</summary>
+    public enum Turn
+    {
+        /// <summary>A user turn that is not a command.</summary>
+        User,
+
+        /// <summary>A user turn that is a <c>#roxy</c> command: dropped.</summary>
+        Command,
+
+        /// <summary>An assistant turn: dropped when it answers a command.</summary>
+        Assistant,
+
+        /// <summary>Anything else (a system turn between turns): kept, and no answer to a command by itself.</summary>
+        Aside,
+    }
+
+    /// <summary>Reads one message of a protocol's history (the reader on its start token) to its end.</summary>
+    public delegate Turn MessageReader(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, int index);
 
     /// <summary>An OpenAI chat body's history.</summary>
     public static PooledBuffer Strip(ReadOnlySpan<byte> body) => Strip(body, ReadOpenAiMessage);
@@ -59,10 +72,14 @@ public static class HistoryStripper
             while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
             {
                 var start = (int)reader.TokenStartIndex;
-                var (isAssistant, isCommand) = readMessage(ref reader, body, index++);
+                var turn = readMessage(ref reader, body, index++);
                 var end = (int)reader.BytesConsumed;
-                var drop = isCommand || (previousWasCommand && isAssistant);
-                previousWasCommand = isCommand;
+                var drop = turn == Turn.Command || (previousWasCommand && turn == Turn.Assistant);
+                if (turn != Turn.Aside)
+                {
+                    previousWasCommand = turn == Turn.Command;
+                }
+
                 if (drop)
                 {
                     continue;
@@ -92,7 +109,7 @@ public static class HistoryStripper
         Assistant,
     }
 
-    private static (bool IsAssistant, bool IsCommand) ReadOpenAiMessage(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, int index)
+    private static Turn ReadOpenAiMessage(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, int index)
     {
         var role = Role.Other;
         Range? text = null;
@@ -119,6 +136,11 @@ public static class HistoryStripper
             }
         }
 
-        return (role == Role.Assistant, role == Role.User && text is { } range && CommandParser.IsCommand(ChatRequestReader.TryDecodeString(body[range])));
+        return role switch
+        {
+            Role.Assistant => Turn.Assistant,
+            Role.User => text is { } range && CommandParser.IsCommand(ChatRequestReader.TryDecodeString(body[range])) ? Turn.Command : Turn.User,
+            _ => Turn.Aside,
+        };
     }
 }

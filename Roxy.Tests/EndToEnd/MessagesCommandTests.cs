@@ -24,6 +24,24 @@ public sealed class MessagesCommandTests
         string.Concat(message.Content.Select(b => b.Value).OfType<TextBlock>().Select(t => t.Text));
 
     [Fact]
+    public async Task A_command_followed_by_claude_codes_system_turn_is_answered_and_never_forwarded()
+    {
+        const string body = """
+            {"model":"claude-passthrough","max_tokens":64,"stream":true,"messages":[
+              {"role":"user","content":[{"type":"text","text":"<system-reminder>ctx</system-reminder>"},{"type":"text","text":"#roxy help"}]},
+              {"role":"system","content":[{"type":"text","text":"# Environment\ncwd: /repo"}]}]}
+            """;
+        var response = await _f.PostAsync("v1/messages?beta=true", MessagesFixture.MemberToken, body, r => r.Headers.TryAddWithoutValidation("anthropic-beta", "per-turn-control-2026-07-01"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var events = MessagesSse.AssertWellOrdered(MessagesSse.Parse(text));
+        Assert.Equal("roxy", events[0].Data["message"]!["model"]!.GetValue<string>());
+        Assert.Contains("#roxy add key", text, StringComparison.Ordinal);
+        Assert.Empty(_f.Anthropic.Requests);
+        Assert.Empty(_f.OpenAi.Requests);
+    }
+
+    [Fact]
     public async Task Roxy_help_is_answered_from_model_roxy_streaming_and_not()
     {
         var sdk = _f.Sdk(MessagesFixture.MemberToken);

@@ -15,9 +15,14 @@ public static class MessagesHistoryStripper
     public static PooledBuffer Strip(ReadOnlySpan<byte> body) => HistoryStripper.Strip(body, ReadMessage);
 
     // The reader's own rule: a user turn with any text block that is a command.
-    private static (bool IsAssistant, bool IsCommand) ReadMessage(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, int index)
+    private static HistoryStripper.Turn ReadMessage(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, int index)
     {
         MessagesRequestReader.ReadMessage(ref reader, index, out var role, out _, out var isCommand);
-        return (role == MessageRole.Assistant, isCommand);
+        return role switch
+        {
+            MessageRole.User => isCommand ? HistoryStripper.Turn.Command : HistoryStripper.Turn.User,
+            MessageRole.Assistant => HistoryStripper.Turn.Assistant,
+            _ => HistoryStripper.Turn.Aside,
+        };
     }
 }

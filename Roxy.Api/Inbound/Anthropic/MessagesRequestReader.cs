@@ -243,8 +243,14 @@ public static class MessagesRequestReader
                 return error;
             }
 
-            info.LastUserTextToken = role == MessageRole.User ? text : null;
-            info.LastUserIsCommand = isCommand;
+            // A system turn after the user's (Claude Code appends one under a beta) does not change who spoke last:
+            // "#roxy add key …" followed by one is still a command, answered here and never forwarded.
+            if (role is MessageRole.User or MessageRole.Assistant)
+            {
+                info.LastUserTextToken = role == MessageRole.User ? text : null;
+                info.LastUserIsCommand = isCommand;
+            }
+
             if (isCommand)
             {
                 info.CommandMessages++;

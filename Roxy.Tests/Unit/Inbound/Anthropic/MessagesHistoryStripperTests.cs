@@ -36,6 +36,21 @@ public class MessagesHistoryStripperTests
     }
 
     [Fact]
+    public void A_system_turn_between_a_command_and_its_answer_does_not_save_the_answer()
+    {
+        // Claude Code appends a system turn after each user turn under one of its betas.
+        var stripped = Strip($$"""
+            {"model":"m","max_tokens":5,"messages":[{"role":"user","content":"#roxy add key openai {{Secret}}"},{"role":"system","content":"# Environment"},
+             {"role":"assistant","content":"Added key openai …6789."},{"role":"user","content":"go on"}]}
+            """);
+
+        Assert.DoesNotContain(Secret, stripped, StringComparison.Ordinal);
+        Assert.DoesNotContain("Added key", stripped, StringComparison.Ordinal);
+        Assert.Contains("# Environment", stripped, StringComparison.Ordinal);
+        Assert.Contains("go on", stripped, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_body_without_commands_is_copied_unchanged()
     {
         const string json = """{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"},{"role":"user","content":"c"}]}""";

@@ -149,6 +149,19 @@ public class MessagesRequestReaderTests
     }
 
     [Fact]
+    public void A_command_followed_by_a_system_turn_is_still_the_last_users_command()
+    {
+        // Claude Code (2.1, per-turn-control beta) sends the user's turn, then a system turn with its environment.
+        var json = Body("""[{"role":"user","content":[{"type":"text","text":"<system-reminder>ctx</system-reminder>"},{"type":"text","text":"#roxy add key openai sk-abc"}]},{"role":"system","content":[{"type":"text","text":"# Environment"}]}]""");
+        var info = ReadValid(json);
+        Assert.True(info.LastUserIsCommand);
+        Assert.Equal("#roxy add key openai sk-abc", LastUserText(json));
+
+        // An assistant turn after it is another matter: the command was answered, and the new last turn is not one.
+        Assert.False(ReadValid(Body("""[{"role":"user","content":"#roxy help"},{"role":"assistant","content":"…"}]""")).LastUserIsCommand);
+    }
+
+    [Fact]
     public void Missing_max_tokens_reads_as_Anthropic_says_it()
     {
         var (error, _) = Read("""{"model":"m","messages":[{"role":"user","content":"hi"}]}""");

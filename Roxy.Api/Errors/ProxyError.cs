@@ -25,6 +25,10 @@ public sealed record ProxyError(int Status, string Type, string Code, string Mes
 
     public static ProxyError ModelMissing { get; } = InvalidRequest("You must provide a model parameter.", "model");
 
+    /// <summary>What is left of a conversation once its earlier <c>#roxy</c> turns are stripped: nothing.</summary>
+    public static ProxyError OnlyCommandTurnsLeft { get; } =
+        InvalidRequest("Only #roxy command turns are left in 'messages'; there is nothing to send to a model.", "messages");
+
     public static ProxyError InvalidApiKey { get; } = new(
         StatusCodes.Status401Unauthorized,
         "invalid_request_error",

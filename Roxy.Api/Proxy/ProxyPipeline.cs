@@ -172,22 +172,12 @@ public sealed class ProxyPipeline(
         // Earlier command turns (and Roxy's answers) never travel upstream.
         if (info.CommandMessages > 0)
         {
-            PooledBuffer stripped;
-            try
-            {
-                stripped = HistoryStripper.Strip(body.Span);
-            }
-            finally
-            {
-                body.Dispose();
-            }
-
-            body = stripped;
+            body = WithoutCommandTurns(body, HistoryStripper.Strip);
             invalid = ChatRequestReader.TryRead(body.Span, out info);
             if (invalid is not null)
             {
                 body.Dispose();
-                await ErrorWriter.WriteAsync(http, ProxyError.InvalidRequest("Only #roxy command turns are left in 'messages'; there is nothing to send to a model.", "messages"));
+                await ErrorWriter.WriteAsync(http, ProxyError.OnlyCommandTurnsLeft);
                 return;
             }
         }
@@ -268,22 +258,12 @@ public sealed class ProxyPipeline(
 
         if (info.CommandMessages > 0)
         {
-            PooledBuffer stripped;
-            try
-            {
-                stripped = MessagesHistoryStripper.Strip(body.Span);
-            }
-            finally
-            {
-                body.Dispose();
-            }
-
-            body = stripped;
+            body = WithoutCommandTurns(body, MessagesHistoryStripper.Strip);
             invalid = MessagesRequestReader.TryRead(body.Span, countTokens: false, out info);
             if (invalid is not null)
             {
                 body.Dispose();
-                await ErrorWriter.WriteAsync(http, ProxyError.InvalidRequest("Only #roxy command turns are left in 'messages'; there is nothing to send to a model.", "messages"), protocol);
+                await ErrorWriter.WriteAsync(http, ProxyError.OnlyCommandTurnsLeft, protocol);
                 return;
             }
         }
@@ -299,6 +279,21 @@ public sealed class ProxyPipeline(
         finally
         {
             request.ChatForm?.Dispose();
+            body.Dispose();
+        }
+    }
+
+    private delegate PooledBuffer HistoryStrip(ReadOnlySpan<byte> body);
+
+    // The body without its earlier command turns, in the client's protocol; the original is let go either way.
+    private static PooledBuffer WithoutCommandTurns(PooledBuffer body, HistoryStrip strip)
+    {
+        try
+        {
+            return strip(body.Span);
+        }
+        finally
+        {
             body.Dispose();
         }
     }

@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Unicode;
 using Roxy.Api.Errors;
 using Roxy.Api.Proxy;
 using static Roxy.Api.Inbound.Anthropic.MessagesRequestReader;
@@ -42,30 +41,14 @@ public static class MessagesToChatTranslator
     public static ProxyError? Translate(ReadOnlySpan<byte> body, MessagesRequestInfo info, bool maxCompletionTokens, out PooledBuffer? chatBody)
     {
         chatBody = null;
-        // Raw texts are copied unchecked below, so the bytes are validated once, here.
-        if (!Utf8.IsValid(body))
+        // Raw texts are copied unchecked below: the document is only had for bytes checked as UTF-8.
+        if (!RequestDocument.TryParse(body, out var document, out var invalid))
         {
-            return ProxyError.BodyNotUtf8;
-        }
-
-        JsonDocument document;
-        try
-        {
-            var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = ChatRequestReader.MaxDepth });
-            document = JsonDocument.ParseValue(ref reader);
-        }
-        catch (JsonException)
-        {
-            return ProxyError.BodyNotJson;
+            return invalid;
         }
 
         using (document)
         {
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                return ProxyError.BodyNotAnObject;
-            }
-
             var buffer = new PooledBuffer(body.Length + 256);
             try
             {

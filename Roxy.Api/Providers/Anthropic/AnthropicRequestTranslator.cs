@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Unicode;
 using Roxy.Api.Errors;
 using Roxy.Api.Proxy;
 
@@ -35,30 +34,14 @@ public static class AnthropicRequestTranslator
     public static ProxyError? Translate(ReadOnlySpan<byte> openAiBody, ChatRequestInfo info, string model, out PooledBuffer? body, int? defaultMaxTokens = null)
     {
         body = null;
-        // Raw texts are copied unchecked below, so the bytes are validated once, here.
-        if (!Utf8.IsValid(openAiBody))
+        // Raw texts are copied unchecked below: the document is only had for bytes checked as UTF-8.
+        if (!RequestDocument.TryParse(openAiBody, out var document, out var invalid))
         {
-            return ProxyError.BodyNotUtf8;
-        }
-
-        JsonDocument document;
-        try
-        {
-            var reader = new Utf8JsonReader(openAiBody, new JsonReaderOptions { MaxDepth = ChatRequestReader.MaxDepth });
-            document = JsonDocument.ParseValue(ref reader);
-        }
-        catch (JsonException)
-        {
-            return ProxyError.BodyNotJson;
+            return invalid;
         }
 
         using (document)
         {
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                return ProxyError.BodyNotAnObject;
-            }
-
             var request = new Request(model, info, defaultMaxTokens);
             var buffer = new PooledBuffer(openAiBody.Length + 256);
             try

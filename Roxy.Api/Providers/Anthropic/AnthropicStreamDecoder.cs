@@ -93,48 +93,32 @@ public sealed class AnthropicStreamDecoder : IStreamDecoder
     /// </summary>
     private UpstreamEventKind PassThrough(ReadOnlySpan<byte> data, ReadOnlySpan<byte> name)
     {
+        // Parsed: the events that carry usage or say what failed, and any without a name line to tell it by.
         var type = Classify(name);
-        if (type is EventType.ContentBlockDelta or EventType.ContentBlockStop)
+        var evt = default(EventData);
+        if (type is EventType.None or EventType.MessageStart or EventType.MessageDelta or EventType.Error)
         {
-            return UpstreamEventKind.Content;
+            try
+            {
+                evt = EventData.Parse(data);
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+            {
+                return UpstreamEventKind.Error;
+            }
+
+            if (!evt.IsObject)
+            {
+                return UpstreamEventKind.Error;
+            }
+
+            type = type == EventType.None ? evt.Type : type;
         }
 
-        if (type == EventType.ContentBlockStart)
-        {
-            return UpstreamEventKind.Opening;
-        }
-
-        if (type == EventType.MessageStop)
-        {
-            return UpstreamEventKind.Done;
-        }
-
-        if (type == EventType.Other)
-        {
-            // ping, or an event type newer than this build: the client of the same protocol may know it.
-            return name.SequenceEqual("ping"u8) ? UpstreamEventKind.Empty : UpstreamEventKind.Opening;
-        }
-
-        EventData evt;
-        try
-        {
-            evt = EventData.Parse(data);
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
-        {
-            return Fail(null, null, MalformedMessage);
-        }
-
-        if (!evt.IsObject)
-        {
-            return Fail(null, null, MalformedMessage);
-        }
-
-        type = type == EventType.None ? evt.Type : type;
         switch (type)
         {
             case EventType.Error:
-                return Fail(null, evt.ErrorType, evt.ErrorMessage);
+                return UpstreamEventKind.Error;
             case EventType.MessageStart:
                 MessageStart(in evt);
                 return UpstreamEventKind.Opening;
@@ -147,7 +131,9 @@ public sealed class AnthropicStreamDecoder : IStreamDecoder
             case EventType.MessageStop:
                 return UpstreamEventKind.Done;
             default:
-                return UpstreamEventKind.Opening;
+                // content_block_start, ping, or an event type newer than this build: the client of the same
+                // protocol may know it.
+                return name.SequenceEqual("ping"u8) ? UpstreamEventKind.Empty : UpstreamEventKind.Opening;
         }
     }
 

@@ -35,4 +35,12 @@ public static class GrainKeys
 
         return (key[..slash], key[(slash + 1)..]);
     }
+
+    /// <summary>
+    /// The shard of a tenant's prompt cache that holds <paramref name="keyHash"/> (hex): its first digit, so a tenant's
+    /// entries spread over 16 grains and every lookup of one key meets the same grain, whichever frontend sends it.
+    /// </summary>
+    public static string PromptCache(string tenantId, string keyHash) => string.Concat(tenantId, "/", keyHash.AsSpan(0, 1));
+
+    public static string CacheStats(string tenantId) => tenantId;
 }

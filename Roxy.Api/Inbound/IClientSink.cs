@@ -14,7 +14,9 @@ public interface IClientSink
     WireProtocol Protocol { get; }
 
     /// <summary>Starts the client response (status and headers). After this no other key or target can be tried.</summary>
-    void Commit(HttpResponseMessage upstream, RouteTarget target, string keyId, bool stream);
+    /// <param name="upstream">The provider's response; null for an answer replayed from the prompt cache.</param>
+    /// <param name="keyId">The key that answered; null for a cached answer.</param>
+    void Commit(HttpResponseMessage? upstream, RouteTarget target, string? keyId, bool stream);
 
     /// <summary>A stream event in the client's own protocol: written as it is.</summary>
     void WriteRaw(in ReadOnlySequence<byte> sseEvent);

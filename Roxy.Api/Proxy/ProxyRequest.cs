@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Roxy.Api.Caching;
 using Roxy.Api.Inbound;
 using Roxy.Api.Inbound.Anthropic;
 using Roxy.Api.Providers;
@@ -74,5 +75,9 @@ public sealed class ProxyRequest
     public long FirstByteAt { get; set; }
     public long PromptTokens { get; set; }
     public long CompletionTokens { get; set; }
+    /// <summary><c>hit</c>, <c>miss</c> or <c>bypass</c>: the <c>x-roxy-cache</c> header and the log line's cache result.</summary>
     public string CacheResult { get; set; } = "bypass";
+
+    /// <summary>Set when the answer may be stored in the prompt cache: the relay feeds it what it passes on.</summary>
+    public CompletionRecorder? Recorder { get; set; }
 }

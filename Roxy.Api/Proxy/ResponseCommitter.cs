@@ -12,7 +12,7 @@ public static class ResponseCommitter
     private static readonly StringValues EventStream = new("text/event-stream");
     private static readonly StringValues NoCache = new("no-cache");
 
-    public static void Commit(ProxyRequest request, HttpResponseMessage upstream, RouteTarget target, string keyId, bool sse)
+    public static void Commit(ProxyRequest request, HttpResponseMessage? upstream, RouteTarget target, string? keyId, bool sse)
     {
         var response = request.Http.Response;
         response.StatusCode = StatusCodes.Status200OK;
@@ -25,15 +25,23 @@ public static class ResponseCommitter
         {
             // As received (parsing it into a typed value only to format it back would cost two allocations), unless
             // Kestrel could not send it.
-            response.Headers.ContentType = upstream.Content.Headers.NonValidated.TryGetValues("Content-Type", out var contentType)
+            response.Headers.ContentType = upstream is not null && upstream.Content.Headers.NonValidated.TryGetValues("Content-Type", out var contentType)
                 ? SendableOr(contentType.ToString(), "application/json")
                 : "application/json";
         }
 
-        CopyAllowed(upstream, response.Headers);
+        if (upstream is not null)
+        {
+            CopyAllowed(upstream, response.Headers);
+        }
+
         response.Headers["x-roxy-model"] = target.Model;
         response.Headers["x-roxy-provider"] = target.Provider;
-        response.Headers["x-roxy-key"] = keyId;
+        if (keyId is not null)
+        {
+            response.Headers["x-roxy-key"] = keyId;
+        }
+
         response.Headers["x-roxy-cache"] = request.CacheResult;
         request.Answered = target;
         request.KeyId = keyId;

@@ -173,6 +173,7 @@ public sealed class ModelResolver(ProviderRegistry providers, RuleCache rules)
         }
 
         var count = rule.Policy == SelectionPolicy.Fallback ? Math.Min(targets.Count, 1) : targets.Count;
+        var fingerprint = RuleFingerprint.Of(rule);
         var rotations = new ResolvedRoute[count];
         for (var first = 0; first < count; first++)
         {
@@ -182,7 +183,7 @@ public sealed class ModelResolver(ProviderRegistry providers, RuleCache rules)
                 ordered[i] = targets[(first + i) % targets.Count];
             }
 
-            rotations[first] = new ResolvedRoute(rule.SourceModel, rule.SourceModel, ordered, rule.FailoverOnContextLength);
+            rotations[first] = new ResolvedRoute(rule.SourceModel, rule.SourceModel, ordered, rule.FailoverOnContextLength) { Fingerprint = fingerprint };
         }
 
         return new RuleRoutes(tenant.Version, rotations);

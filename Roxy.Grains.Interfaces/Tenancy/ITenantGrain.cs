@@ -47,6 +47,13 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("RemoveRule")]
     Task<RuleChangeResult> RemoveRuleAsync(string sourceModel, RuleTarget? target, AuditEntry audit);
 
+    /// <summary>
+    /// Makes every prompt cache entry of the tenant unreachable at once (the next generation); their rows are removed
+    /// in the background. Returns the new generation.
+    /// </summary>
+    [Alias("ClearCache")]
+    Task<long> ClearCacheAsync(AuditEntry audit);
+
     [Alias("GetAudit"), AlwaysInterleave]
     ValueTask<IReadOnlyList<AuditEntry>> GetAuditAsync(int count);
 

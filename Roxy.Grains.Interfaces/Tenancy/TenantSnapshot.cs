@@ -8,6 +8,7 @@ namespace Roxy.Grains.Tenancy;
 /// The index of the tenant's model rules (names, owners, versions); the rules themselves are read from their grains.
 /// Id 4 held the rules themselves before they became grains; it is not reused.
 /// </param>
+/// <param name="CacheGeneration">Part of every prompt cache key: bumped by <c>#roxy cache clear</c>, so every entry made before is unreachable at once.</param>
 [GenerateSerializer, Immutable, Alias("roxy.TenantSnapshot")]
 public sealed record TenantSnapshot(
     [property: Id(0)] string TenantId,
@@ -18,4 +19,5 @@ public sealed record TenantSnapshot(
     [property: Id(5)] CacheSettings Cache,
     [property: Id(6)] bool AllowUnlisted,
     [property: Id(7)] string? ConfigFingerprint,
-    [property: Id(8)] bool Exists);
+    [property: Id(8)] bool Exists,
+    [property: Id(10)] long CacheGeneration = 0);

@@ -257,6 +257,8 @@ public sealed class TenantGrain(
         return new RuleChangeResult(RuleChangeStatus.Done, next);
     }
 
+    Task<long> ITenantGrain.ClearCacheAsync(AuditEntry audit) => throw new NotImplementedException();
+
     async ValueTask<IReadOnlyList<AuditEntry>> ITenantGrain.GetAuditAsync(int count) => await auditLog.ReadAsync(TenantId, count);
 
     Task<IReadOnlyList<ProviderKey>> ITenantGrain.ClaimProbesAsync(TimeSpan interval)

@@ -22,7 +22,7 @@ public sealed class AnthropicMessagesSink(ProxyRequest request) : IClientSink
 
     public bool ClientsRaiseOnErrorEvent => true;
 
-    public void Commit(HttpResponseMessage upstream, RouteTarget target, string keyId, bool stream) =>
+    public void Commit(HttpResponseMessage? upstream, RouteTarget target, string? keyId, bool stream) =>
         ResponseCommitter.Commit(request, upstream, target, keyId, stream);
 
     public void WriteRaw(in ReadOnlySequence<byte> sseEvent)

@@ -16,7 +16,7 @@ public sealed class OpenAiChatSink(ProxyRequest request, TimeProvider time) : IC
 
     public WireProtocol Protocol => WireProtocol.OpenAiChat;
 
-    public void Commit(HttpResponseMessage upstream, RouteTarget target, string keyId, bool stream) =>
+    public void Commit(HttpResponseMessage? upstream, RouteTarget target, string? keyId, bool stream) =>
         ResponseCommitter.Commit(request, upstream, target, keyId, stream);
 
     public void WriteRaw(in ReadOnlySequence<byte> sseEvent)

@@ -14,7 +14,7 @@ public sealed class OpenAiEmbeddingsSink(ProxyRequest request) : IClientSink
 {
     public WireProtocol Protocol => WireProtocol.OpenAiChat;
 
-    public void Commit(HttpResponseMessage upstream, RouteTarget target, string keyId, bool stream) =>
+    public void Commit(HttpResponseMessage? upstream, RouteTarget target, string? keyId, bool stream) =>
         ResponseCommitter.Commit(request, upstream, target, keyId, sse: false);
 
     public async ValueTask WriteBodyAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)

@@ -84,7 +84,7 @@ public sealed class StreamKeepAliveTests
             return ValueTask.FromResult(new FlushResult(isCanceled: false, isCompleted: false));
         }
 
-        public void Commit(HttpResponseMessage upstream, RouteTarget target, string keyId, bool stream) => throw new NotSupportedException();
+        public void Commit(HttpResponseMessage? upstream, RouteTarget target, string? keyId, bool stream) => throw new NotSupportedException();
 
         public void WriteRaw(in ReadOnlySequence<byte> sseEvent) => throw new NotSupportedException();
 

@@ -34,6 +34,7 @@ public static class RoxyServiceExtensions
         services.AddSingleton<UpstreamAttempt>();
         services.AddSingleton<RotationGrains>();
         services.AddSingleton<FailoverLoop>();
+        services.AddSingleton<Caching.PromptCache>();
         services.AddSingleton<ProxyPipeline>();
         services.AddHostedService<ConfigApplier>();
         services.AddHostedService<UsageFlusher>();

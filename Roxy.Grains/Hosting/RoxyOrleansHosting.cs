@@ -53,8 +53,6 @@ public static class RoxyOrleansHosting
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.TryAddSingleton(sp => new Tenancy.AuditLog(
             NpgsqlDataSource.Create(postgresConnectionString), sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId));
-        silo.Services.TryAddSingleton(sp => new Caching.PromptCacheStore(
-            NpgsqlDataSource.Create(postgresConnectionString), sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId));
         return silo;
     }
 

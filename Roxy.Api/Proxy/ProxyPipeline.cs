@@ -28,6 +28,7 @@ public sealed class ProxyPipeline(
     TokenEstimator estimator,
     FailoverLoop failover,
     PromptCache cache,
+    CacheStatsRecorder cacheStats,
     ResolvedConfig config,
     TimeProvider time,
     ILogger<ProxyPipeline> logger)
@@ -459,12 +460,15 @@ public sealed class ProxyPipeline(
             var found = await cache.LookupAsync(plan);
             if (found.Status == CacheLookupStatus.Hit)
             {
+                var entry = found.Entry!;
                 request.CacheResult = "hit";
-                await CacheReplay.WriteAsync(request, found.Entry!);
+                cacheStats.Hit(request.Identity.TenantId, entry.Provider, entry.Model, entry.PromptTokens, entry.CompletionTokens);
+                await CacheReplay.WriteAsync(request, entry);
                 return null;
             }
 
             request.CacheResult = "miss";
+            cacheStats.Miss(request.Identity.TenantId);
             lead = found.Status == CacheLookupStatus.Lead;
         }
 
@@ -481,7 +485,7 @@ public sealed class ProxyPipeline(
         finally
         {
             // Only a complete, successful answer is stored; an error, a cut stream or a client gone stores nothing.
-            var entry = error is null && request.Answered is { } answered ? request.Recorder?.Build(answered.Provider) : null;
+            var entry = error is null && request.Answered is { } answered ? request.Recorder?.Build(answered.Provider, answered.Model) : null;
             if (entry is not null)
             {
                 cache.Store(plan, entry);

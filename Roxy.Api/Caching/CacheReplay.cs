@@ -94,9 +94,10 @@ public static class CacheReplay
         while (start < text.Length)
         {
             var end = Math.Min(start + size, text.Length);
-            if (end < text.Length && char.IsHighSurrogate(text[end - 1]) && end - 1 > start)
+            if (end < text.Length && char.IsHighSurrogate(text[end - 1]))
             {
-                end--;
+                // Before the pair, or past it when the pair is all the piece would hold.
+                end += end - 1 > start ? -1 : 1;
             }
 
             pieces.Add(start..end);

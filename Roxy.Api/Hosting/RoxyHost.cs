@@ -77,6 +77,7 @@ public static class RoxyHost
             SiloPort = config.Raw.Cluster.SiloPort,
             GatewayPort = config.Raw.Cluster.GatewayPort,
             AdvertiseAddress = config.Raw.Cluster.AdvertiseAddress is { Length: > 0 } a && RoxyClusterOptions.TryParseAdvertiseAddress(a, out var ip) ? ip : null,
+            CacheMemoryBytes = config.Raw.Server.CacheMemoryBytes,
         };
         var coHosted = config.Raw.Cluster.Mode != "cluster";
         if (coHosted)

@@ -106,7 +106,8 @@ public sealed class PostgresServer
                 "-c fsync=off",
                 "-c synchronous_commit=off",
                 "-c full_page_writes=off",
-                "-c max_connections=300");
+                // Every silo holds pools for grain storage, the audit log and the prompt cache, and test classes run in parallel.
+                "-c max_connections=600");
             try
             {
                 await RunAsync(Path.Combine(binDir, "pg_ctl"),

@@ -14,6 +14,8 @@
 #   BENCH_KEYS          number of provider keys Roxy rotates over (default 4)
 #   BENCH_MODEL         model asked for (default gpt-4o-mini); BENCH_ANTHROPIC_MODEL (default claude-sonnet-4-5)
 #   BENCH_ANTHROPIC     1 (default) also measures the Anthropic-inbound cells; 0 skips them
+#   BENCH_CACHE         1 (default) also measures prompt cache cells: hits (one prompt, a tenant with the cache on)
+#                       and misses (every prompt new, so every answer is looked up, fetched and stored); 0 skips them
 #   ROXY_BENCH_PG_PORT  port of the bench PostgreSQL (default 55433; it names the Unix socket, no TCP listener)
 #   ROXY_BENCH_PORT     Roxy's HTTP port; ROXY_BENCH_UPSTREAM_PORT the fake upstream's (default: free ports)
 #   ROXY_TOKEN          tenant token used by the bench (default: a random one)
@@ -31,6 +33,7 @@ keys="${BENCH_KEYS:-4}"
 model="${BENCH_MODEL:-gpt-4o-mini}"
 anthropic_model="${BENCH_ANTHROPIC_MODEL:-claude-sonnet-4-5}"
 anthropic="${BENCH_ANTHROPIC:-1}"
+cache="${BENCH_CACHE:-1}"
 pg_port="${ROXY_BENCH_PG_PORT:-55433}"
 pg_dir="$root/.roxy/bench-pg"
 work="$root/.roxy/bench"
@@ -163,6 +166,7 @@ unset ROXY_LISTEN_ADDR ROXY_SILO_PORT ROXY_GATEWAY_PORT ROXY_CLUSTER_MODE ROXY_A
 
 ROXY_TOKEN="${ROXY_TOKEN:-bench-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')}"
 export ROXY_TOKEN
+export ROXY_BENCH_CACHE_TOKEN="bench-cache-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
 export ROXY_POSTGRES="Host=$(roxy_pg_socket_dir "$pg_dir");Port=$pg_port;Username=postgres;Database=roxy"
 export Logging__LogLevel__Default="${BENCH_LOG_LEVEL:-Warning}"
 
@@ -183,6 +187,15 @@ export Logging__LogLevel__Default="${BENCH_LOG_LEVEL:-Warning}"
   echo "  openai: { base_url: \"http://127.0.0.1:$upstream_port/v1\", kind: openai }"
   echo "  anthropic: { base_url: \"http://127.0.0.1:$anthropic_port/v1\", kind: anthropic }"
   echo "cache: { enabled: false }   # every bench request is the same prompt: measure the proxy path, not cache hits"
+  echo "tenants:"
+  echo "  - id: bench-cache   # the prompt cache cells"
+  echo "    tokens: [{ token_env: ROXY_BENCH_CACHE_TOKEN, role: admin }]"
+  echo "    cache: { enabled: true, ttl_sec: 3600 }"
+  echo "    api_keys:"
+  for i in $(seq 1 "$keys"); do
+    export "BENCH_CACHE_KEY_$i=sk-bench-cache-$i-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    echo "      - { key_env_var: BENCH_CACHE_KEY_$i, provider: openai, max_rpm: 10000000, max_tpm: 2000000000, cooldown_sec: 1 }"
+  done
   echo "server: { drain_timeout_sec: 5 }"
   echo "cluster: { mode: single, silo_port: $silo_port, gateway_port: $gateway_port, cluster_id: roxy-bench, service_id: roxy-bench }"
 } >"$config"
@@ -265,6 +278,24 @@ if [ "$anthropic" = 1 ]; then
   [ "$rc" = 0 ] \
     || { echo "----- tail of $roxy_log -----" >&2; tail -n 20 "$roxy_log" >&2; die "the Anthropic load generator failed (status $rc)"; }
 fi
+if [ "$cache" = 1 ]; then
+  # Prompt cache cells, each run against its own direct baseline: hits (the same prompt every time, served from the
+  # silo's memory after the first), then misses (every prompt new: lookup, one PostgreSQL read, upstream, store).
+  : >"$work/table-cache-hit.md"; : >"$work/table-cache-miss.md"
+  for cell in hit miss; do
+    unique=(); [ "$cell" = miss ] && unique=(--unique-prompts)
+    timeout --signal=TERM --kill-after=10 "$limit" dotnet "$bench_dll" "${unique[@]}" \
+      --target "direct=http://127.0.0.1:$upstream_port/v1" \
+      --target "roxy-cache-$cell=http://127.0.0.1:$roxy_port/v1" \
+      --concurrency "$concurrency" --duration "$duration" --warmup "$warmup" --stream "$stream" \
+      --token "$ROXY_BENCH_CACHE_TOKEN" --model "$model" --markdown "$work/table-cache-$cell.md" >/dev/null 2> >(tee -a "$work/bench.log" >&2) &
+    bench_pid=$!
+    wait "$bench_pid" && rc=0 || rc=$?
+    bench_pid=""
+    [ "$rc" = 0 ] \
+      || { echo "----- tail of $roxy_log -----" >&2; tail -n 20 "$roxy_log" >&2; die "the prompt cache load generator ($cell) failed (status $rc)"; }
+  done
+fi
 {
   echo "Roxy (single process, co-hosted silo, Release, log level ${Logging__LogLevel__Default}, $keys keys, cache off) vs the fake upstream direct, loopback."
   echo
@@ -274,6 +305,16 @@ fi
     echo "Anthropic inbound (\`/v1/messages\`, model \`$anthropic_model\`), Roxy passing through to the fake Anthropic upstream:"
     echo
     cat "$work/table-anthropic.md"
+  fi
+  if [ -s "$work/table-cache-hit.md" ]; then
+    echo
+    echo "Prompt cache hits (tenant with the cache on, the same prompt every request; after the first, every answer is a replay from the silo's memory, streamed or not):"
+    echo
+    cat "$work/table-cache-hit.md"
+    echo
+    echo "Prompt cache misses (every prompt new: a lookup, one indexed PostgreSQL read, the upstream call, the answer recorded and stored in the background):"
+    echo
+    cat "$work/table-cache-miss.md"
   fi
 } >"$out"
 echo

@@ -1,14 +1,77 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text.Json;
 using Roxy.Api.Protocols;
+using Roxy.Api.Proxy;
 
 namespace Roxy.Api.Caching;
 
 /// <summary>
-/// The prompt cache key: a SHA-256 over the tenant, its cache generation, the requested model, the route's fingerprint,
-/// the client's protocol and the canonical request (RFC 8785-style: key order, whitespace and number spelling do not matter).
+/// The prompt cache key: a SHA-256 over a version tag, the client's protocol, the tenant, its cache generation, the
+/// requested model, the route's fingerprint and the canonical request (<see cref="CanonicalRequest"/>), each
+/// length-prefixed. The protocol is in the key: an OpenAI chat body and an Anthropic Messages body that mean the same
+/// are different JSON anyway, and keeping them apart means no key depends on a translation being exact.
 /// </summary>
 public static class CacheKeys
 {
+    /// <summary>Bumped whenever the canonical form changes, so old rows become unreachable rather than wrong.</summary>
+    public const string Version = "roxy-cache-v1";
+
+    /// <param name="body">The client's request as a JSON object, after Roxy stripped earlier <c>#roxy</c> turns.</param>
     public static CacheKey Compute(
-        ReadOnlySpan<byte> body, WireProtocol protocol, string tenantId, long generation, string requestedModel, string ruleFingerprint) =>
-        throw new NotImplementedException();
+        ReadOnlySpan<byte> body, WireProtocol protocol, string tenantId, long generation, string requestedModel, string ruleFingerprint)
+    {
+        // JsonDocument.Parse over a rented copy: a span cannot back a document, and ParseValue would allocate the copy.
+        var rented = ArrayPool<byte>.Shared.Rent(body.Length);
+        try
+        {
+            body.CopyTo(rented);
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(rented.AsMemory(0, body.Length), new JsonDocumentOptions { MaxDepth = ChatRequestReader.MaxDepth });
+            }
+            catch (JsonException)
+            {
+                // Callers pass a validated body; should one slip through, it is simply not cached.
+                return new CacheKey(Convert.ToHexStringLower(SHA256.HashData(body)), false, "body is not JSON");
+            }
+
+            using (document)
+            {
+                return Hash(document.RootElement, protocol, tenantId, generation, requestedModel, ruleFingerprint);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private static CacheKey Hash(
+        JsonElement request, WireProtocol protocol, string tenantId, long generation, string requestedModel, string ruleFingerprint)
+    {
+        var canonical = CanonicalRequest.Begin();
+        try
+        {
+            canonical.WriteField(Version);
+            canonical.WriteField(protocol switch
+            {
+                WireProtocol.OpenAiChat => "openai-chat",
+                WireProtocol.AnthropicMessages => "anthropic-messages",
+                _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
+            });
+            canonical.WriteField(tenantId);
+            canonical.WriteField(generation);
+            canonical.WriteField(requestedModel);
+            canonical.WriteField(ruleFingerprint);
+            var (deterministic, uncacheable) = canonical.WriteRequest(request, protocol);
+            return new CacheKey(canonical.Finish(), deterministic, uncacheable);
+        }
+        catch
+        {
+            canonical.Discard();
+            throw;
+        }
+    }
 }

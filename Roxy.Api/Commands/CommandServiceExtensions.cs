@@ -17,6 +17,8 @@ public static class CommandServiceExtensions
         services.AddSingleton<IRoxyCommand, AddModelCommand>();
         services.AddSingleton<IRoxyCommand, RemoveModelCommand>();
         services.AddSingleton<IRoxyCommand, ListModelsCommand>();
+        services.AddSingleton<IRoxyCommand, CacheStatsCommand>();
+        services.AddSingleton<IRoxyCommand, CacheClearCommand>();
         services.AddSingleton<CommandRegistry>();
         services.AddSingleton<CommandHandler>();
         return services;

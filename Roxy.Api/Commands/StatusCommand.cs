@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using System.Text;
+using Roxy.Api.Caching;
 using Roxy.Api.Configuration;
 using Roxy.Api.Hosting;
 using Roxy.Api.Proxy;
@@ -9,14 +10,14 @@ using Roxy.Grains.Tenancy;
 
 namespace Roxy.Api.Commands;
 
-public sealed class StatusCommand(RoxyRuntime runtime, ResolvedConfig config, IGrainFactory grains, RotationGrains rotations) : IRoxyCommand
+public sealed class StatusCommand(RoxyRuntime runtime, ResolvedConfig config, IGrainFactory grains, RotationGrains rotations, CacheStatsRecorder cacheStats) : IRoxyCommand
 {
     private static readonly string Version =
         typeof(StatusCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "dev";
 
     public string Name => "status";
     public string Syntax => "#roxy status";
-    public string Summary => "Version, uptime, silos, keys per provider (active / cooling / disabled) and their use in the last minute.";
+    public string Summary => "Version, uptime, silos, keys per provider (active / cooling / disabled) and their use in the last minute, the prompt cache.";
     public bool AdminOnly => true;
 
     public async Task<CommandReply> ExecuteAsync(CommandContext context, CommandArgs args)
@@ -69,7 +70,11 @@ public sealed class StatusCommand(RoxyRuntime runtime, ResolvedConfig config, IG
             text.Append("| (no keys) | | | | | |\n");
         }
 
-        text.Append("\nCache hit ratio and spend: not tracked by this version yet (prompt cache and cost accounting come in later releases).");
+        var cache = snapshot.Cache;
+        var stats = await CacheStatsCommand.ReadAsync(grains, cacheStats, context.Identity.TenantId, snapshot.CacheGeneration);
+        text.Append(CultureInfo.InvariantCulture,
+            $"\nPrompt cache: {(cache.Enabled ? "enabled" : "disabled")}, mode {(cache.DeterministicOnly ? "deterministic" : "all")}, TTL {cache.TtlSec}s · {stats.Entries} entries ({CacheStatsCommand.Bytes(stats.Bytes)}) · hit ratio {CacheStatsCommand.Ratio(stats)} ({stats.Hits} hits, {stats.Misses} misses). Details: `#roxy cache stats`.\n");
+        text.Append("\nSpend: not tracked by this version yet (cost accounting comes in a later release).");
         return CommandReply.Ok(text.ToString());
     }
 }

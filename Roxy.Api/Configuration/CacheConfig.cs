@@ -10,4 +10,8 @@ public sealed class CacheConfig
 
     [OneOf("all", "deterministic")]
     public string Mode { get; set; } = "all";
+
+    /// <summary>An answer larger than this (its canonical entry) is passed on but not stored.</summary>
+    [RangeRule(1024, 64 * 1024 * 1024, Expectation = "a number of bytes")]
+    public int MaxEntryBytes { get; set; } = 1024 * 1024;
 }

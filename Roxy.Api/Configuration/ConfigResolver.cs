@@ -236,7 +236,7 @@ internal sealed class ConfigResolver(RoxyConfig config, IReadOnlyDictionary<stri
                     r.Policy,
                     r.FailoverOnContextLength,
                 }),
-                Cache = new object[] { t.Cache.Enabled, t.Cache.TtlSec, t.Cache.Mode },
+                Cache = new object[] { t.Cache.Enabled, t.Cache.TtlSec, t.Cache.Mode, t.Cache.MaxEntryBytes },
                 t.AllowUnlisted,
             }),
         };

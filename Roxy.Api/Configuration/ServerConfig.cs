@@ -29,4 +29,8 @@ public sealed class ServerConfig
     /// <summary>The largest single SSE event Roxy buffers from an upstream before it ends the stream.</summary>
     [RangeRule(1024, 64 * 1024 * 1024, Expectation = "a number of bytes")]
     public int MaxSseEventBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>The co-hosted silo's in-memory prompt cache tier, in bytes (Roxy.Silo reads ROXY_CACHE_MEMORY_BYTES); 0 keeps none.</summary>
+    [RangeRule(0, long.MaxValue, Expectation = "a number of bytes, 0 or more")]
+    public long CacheMemoryBytes { get; set; } = 268435456;
 }

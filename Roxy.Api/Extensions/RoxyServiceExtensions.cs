@@ -1,8 +1,10 @@
 using System.Text.Json;
+using Roxy.Api.Caching;
 using Roxy.Api.Commands;
 using Roxy.Api.Configuration;
 using Roxy.Api.Hosting;
 using Roxy.Api.Json;
+using Roxy.Api.Pricing;
 using Roxy.Api.Providers;
 using Roxy.Api.Proxy;
 using Roxy.Api.Routing;
@@ -34,9 +36,13 @@ public static class RoxyServiceExtensions
         services.AddSingleton<UpstreamAttempt>();
         services.AddSingleton<RotationGrains>();
         services.AddSingleton<FailoverLoop>();
+        services.AddSingleton<Caching.PromptCache>();
         services.AddSingleton<ProxyPipeline>();
+        services.AddSingleton(ModelPrices.BuiltIn);
+        services.AddSingleton<CacheStatsRecorder>();
         services.AddHostedService<ConfigApplier>();
         services.AddHostedService<UsageFlusher>();
+        services.AddHostedService<CacheStatsFlusher>();
         services.AddHostedService<KeyProber>();
         services.AddHostedService<TenantRefresher>();
         services.AddRoxyCommands();

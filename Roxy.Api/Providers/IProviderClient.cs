@@ -54,7 +54,8 @@ public interface IProviderClient
 
     /// <summary>
     /// Checks a whole JSON answer and reads its usage. <see cref="DecodedAnswer.Completion"/> is set when this
-    /// protocol is not the client's, so the answer must be re-encoded.
+    /// protocol is not the client's, so the answer must be re-encoded, or when <paramref name="keepCompletion"/> asks
+    /// for it (the prompt cache stores it); a client of this protocol still gets the answer as received.
     /// </summary>
-    DecodedAnswer DecodeAnswer(ReadOnlySpan<byte> body, WireProtocol clientProtocol);
+    DecodedAnswer DecodeAnswer(ReadOnlySpan<byte> body, WireProtocol clientProtocol, bool keepCompletion = false);
 }

@@ -232,6 +232,7 @@ public sealed class FailoverLoop(
         response.Headers["x-roxy-model"] = target.Model;
         response.Headers["x-roxy-provider"] = target.Provider;
         response.Headers["x-roxy-key"] = keyId;
+        response.Headers["x-roxy-cache"] = request.CacheResult;
         response.ContentLength = body.Length;
         request.Answered = target;
         request.KeyId = keyId;

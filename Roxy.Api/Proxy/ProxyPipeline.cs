@@ -1,3 +1,4 @@
+using Roxy.Api.Caching;
 using Roxy.Api.Commands;
 using Roxy.Api.Configuration;
 using Roxy.Api.Errors;
@@ -7,6 +8,7 @@ using Roxy.Api.Observability;
 using Roxy.Api.Protocols;
 using Roxy.Api.Routing;
 using Roxy.Api.Tenancy;
+using Roxy.Grains.Caching;
 using Roxy.Grains.Tenancy;
 
 namespace Roxy.Api.Proxy;
@@ -25,12 +27,15 @@ public sealed class ProxyPipeline(
     ModelResolver resolver,
     TokenEstimator estimator,
     FailoverLoop failover,
+    PromptCache cache,
     ResolvedConfig config,
     TimeProvider time,
     ILogger<ProxyPipeline> logger)
 {
     // Token counting costs roughly 25 µs per KiB of text: beyond this a body's work leaves the IO thread.
     private const int InlineWorkLimit = 4 * 1024;
+
+    private const string CacheHeader = "x-roxy-cache";
 
     private readonly long _maxBodyBytes = config.Raw.Server.MaxBodyBytes;
 
@@ -104,6 +109,7 @@ public sealed class ProxyPipeline(
             http.Response.Clear();
             // Cleared with everything else; the id is what the error message tells the caller to quote.
             http.Response.Headers["x-request-id"] = requestId;
+            http.Response.Headers[CacheHeader] = "bypass";
             if (protocol == WireProtocol.AnthropicMessages)
             {
                 http.Response.Headers["request-id"] = requestId;
@@ -211,6 +217,7 @@ public sealed class ProxyPipeline(
 
         if (error is not null && !http.Response.HasStarted)
         {
+            http.Response.Headers[CacheHeader] = request.CacheResult;
             await ErrorWriter.WriteAsync(http, error, request.Sink.Protocol);
         }
 
@@ -401,17 +408,17 @@ public sealed class ProxyPipeline(
             return RouteColdAsync(request, tenant);
         }
 
-        return notFound is not null ? Task.FromResult<ProxyError?>(notFound) : DispatchAsync(request, route!);
+        return notFound is not null ? Task.FromResult<ProxyError?>(notFound) : DispatchAsync(request, route!, tenant);
     }
 
     // A rule this frontend has not read yet: one grain call, then the same steps.
     private async Task<ProxyError?> RouteColdAsync(ProxyRequest request, TenantSnapshot tenant)
     {
         var (route, notFound) = await resolver.ResolveColdAsync(tenant, request.Model);
-        return notFound ?? await DispatchAsync(request, route!);
+        return notFound ?? await DispatchAsync(request, route!, tenant);
     }
 
-    private Task<ProxyError?> DispatchAsync(ProxyRequest request, ResolvedRoute route)
+    private Task<ProxyError?> DispatchAsync(ProxyRequest request, ResolvedRoute route, TenantSnapshot tenant)
     {
         request.Route = route;
         if (request.Info is { } chat)
@@ -431,6 +438,60 @@ public sealed class ProxyPipeline(
             request.PromptEstimate = input;
         }
 
-        return failover.RunAsync(request);
+        var invalid = cache.Plan(request, tenant, route, out var plan);
+        if (invalid is not null)
+        {
+            return Task.FromResult<ProxyError?>(invalid);
+        }
+
+        return plan is null ? failover.RunAsync(request) : CachedAsync(request, plan);
+    }
+
+    /// <summary>
+    /// A request the prompt cache serves or learns from: a hit is replayed (no rotation, no upstream call); on a miss
+    /// the answer the relay records is stored once it is whole, and a leader that gets none releases its waiters.
+    /// </summary>
+    private async Task<ProxyError?> CachedAsync(ProxyRequest request, CachePlan plan)
+    {
+        var lead = false;
+        if (plan.Lookup)
+        {
+            var found = await cache.LookupAsync(plan);
+            if (found.Status == CacheLookupStatus.Hit)
+            {
+                request.CacheResult = "hit";
+                await CacheReplay.WriteAsync(request, found.Entry!);
+                return null;
+            }
+
+            request.CacheResult = "miss";
+            lead = found.Status == CacheLookupStatus.Lead;
+        }
+
+        if (plan.Store)
+        {
+            request.Recorder = new CompletionRecorder(plan.MaxEntryBytes);
+        }
+
+        ProxyError? error = null;
+        try
+        {
+            error = await failover.RunAsync(request);
+        }
+        finally
+        {
+            // Only a complete, successful answer is stored; an error, a cut stream or a client gone stores nothing.
+            var entry = error is null && request.Answered is { } answered ? request.Recorder?.Build(answered.Provider) : null;
+            if (entry is not null)
+            {
+                cache.Store(plan, entry);
+            }
+            else if (lead)
+            {
+                cache.Abandon(plan);
+            }
+        }
+
+        return error;
     }
 }

@@ -8,6 +8,7 @@ public static class RequestIds
     // for randomness on every request.
     private static readonly string Prefix = "req_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
     private static long _counter;
+    private static readonly Microsoft.Extensions.Primitives.StringValues Bypass = new("bypass");
 
     /// <summary>Gives every request an id, echoed as <c>x-request-id</c> and used in the request log.</summary>
     public static string Assign(HttpContext http)
@@ -19,6 +20,8 @@ public static class RequestIds
             value.TryFormat(span[Prefix.Length..], out _, "x12");
         });
         http.Response.Headers["x-request-id"] = id;
+        // Every answer says what the prompt cache did; until the pipeline looks, it did nothing.
+        http.Response.Headers["x-roxy-cache"] = Bypass;
         return id;
     }
 }

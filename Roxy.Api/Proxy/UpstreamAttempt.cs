@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
+using Roxy.Api.Caching;
 using Roxy.Api.Configuration;
 using Roxy.Api.Errors;
 using Roxy.Api.Protocols;
@@ -211,7 +212,8 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         }
 
         var sink = request.Sink;
-        var answer = provider.DecodeAnswer(body.Span, sink.Protocol);
+        var recorder = request.Recorder;
+        var answer = provider.DecodeAnswer(body.Span, sink.Protocol, keepCompletion: recorder is not null);
         if (!answer.WellFormed)
         {
             // Nothing is committed yet: a provider answering 200 with something that is not a completion is a broken
@@ -224,11 +226,25 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             };
         }
 
+        if (recorder is not null)
+        {
+            if (answer.Completion is { } kept)
+            {
+                recorder.Record(kept);
+            }
+            else
+            {
+                recorder.Reset();
+            }
+        }
+
         request.PromptTokens = answer.Usage.PromptTokens;
         request.CompletionTokens = answer.Usage.CompletionTokens;
         sink.Commit(response, target, key.Id, stream: false);
         request.FirstByteAt = Stopwatch.GetTimestamp();
-        if (answer.Completion is { } completion)
+        // The cache may have asked for the completion of an answer in the client's own protocol: that one still goes
+        // out as received.
+        if (provider.Protocol != sink.Protocol && answer.Completion is { } completion)
         {
             await sink.WriteCompletionAsync(completion, request.Http.RequestAborted);
         }
@@ -260,6 +276,13 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         var decoder = provider.CreateStreamDecoder();
         // Decoded events of one upstream event; none when the client speaks the provider's protocol.
         var events = passThrough ? null : new List<ChatEvent>();
+        // The prompt cache records what is relayed. A passed-through stream is decoded a second time, by a decoder of
+        // its own: the relay's pass-through decoder classifies events for passing bytes on (an Anthropic
+        // content_block_start is an opening to hold back there, nothing in full mode), and caching must not change that.
+        var recorder = request.Recorder;
+        recorder?.Reset();
+        var recordDecoder = passThrough && recorder is not null ? provider.CreateStreamDecoder() : null;
+        var recordEvents = recordDecoder is null ? null : new List<ChatEvent>();
         PooledBuffer? opening = null;
         StreamKeepAlive? keepAlive = null;
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, leaveOpen: true));
@@ -305,6 +328,11 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                     {
                         // Whatever a provider sends after its end marker is not part of the answer.
                         continue;
+                    }
+
+                    if (recorder is not null)
+                    {
+                        Record(recorder, recordDecoder, span, events ?? recordEvents!);
                     }
 
                     if (!committed)
@@ -525,6 +553,12 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             }
         }
 
+        if (sawDone && !failedMidStream)
+        {
+            // Only a stream that ended whole is an answer to keep: not one cut off, nor one that ended in an error.
+            recorder?.Complete();
+        }
+
         return new AttemptResult
         {
             Outcome = !failedMidStream && (sawDone || decoder.UsageKnown) ? UpstreamOutcome.Success : UpstreamOutcome.Failed,
@@ -554,6 +588,22 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         }
 
         return true;
+    }
+
+    // Every event the relay acts on, before its commit too (an OpenAI first chunk is the start; what Anthropic's
+    // message_start said comes with the first content), so the recorder sees the whole answer in order.
+    private static void Record(CompletionRecorder recorder, IStreamDecoder? recordDecoder, ReadOnlySpan<byte> sseEvent, List<ChatEvent> events)
+    {
+        if (recordDecoder is not null)
+        {
+            events.Clear();
+            recordDecoder.Decode(sseEvent, events);
+        }
+
+        foreach (var chatEvent in events)
+        {
+            recorder.Add(chatEvent);
+        }
     }
 
     private static void CountStreamed(ProxyRequest request, IStreamDecoder decoder, int contentEvents, bool estimatePrompt)

@@ -95,6 +95,6 @@ public sealed class ConfigApplier(
             r.Policy switch { "roundrobin" => SelectionPolicy.RoundRobin, "random" => SelectionPolicy.Random, _ => SelectionPolicy.Fallback },
             r.FailoverOnContextLength,
             Owner.Config)).ToArray(),
-        new CacheSettings(tenant.Cache.Enabled, tenant.Cache.TtlSec, tenant.Cache.Mode == "deterministic"),
+        new CacheSettings(tenant.Cache.Enabled, tenant.Cache.TtlSec, tenant.Cache.Mode == "deterministic", tenant.Cache.MaxEntryBytes),
         tenant.AllowUnlisted);
 }

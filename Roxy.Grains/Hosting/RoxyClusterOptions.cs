@@ -20,9 +20,12 @@ public sealed record RoxyClusterOptions
     /// <summary>How long start-up waits for PostgreSQL (<c>ROXY_STARTUP_WAIT_SEC</c>).</summary>
     public TimeSpan StartupWait { get; init; } = PostgresStartup.DefaultWait;
 
+    /// <summary>The bound of this silo's prompt cache memory tier in bytes (<c>ROXY_CACHE_MEMORY_BYTES</c>); 0 keeps none.</summary>
+    public long CacheMemoryBytes { get; init; } = Caching.PromptCacheOptions.DefaultMemoryBytes;
+
     /// <summary>
     /// Reads <c>ROXY_POSTGRES</c>, <c>ROXY_SILO_PORT</c>, <c>ROXY_GATEWAY_PORT</c>, <c>ROXY_CLUSTER_ID</c>,
-    /// <c>ROXY_SERVICE_ID</c>, <c>ROXY_ADVERTISE_ADDRESS</c> and <c>ROXY_STARTUP_WAIT_SEC</c>; returns one line per problem.
+    /// <c>ROXY_SERVICE_ID</c>, <c>ROXY_ADVERTISE_ADDRESS</c>, <c>ROXY_STARTUP_WAIT_SEC</c> and <c>ROXY_CACHE_MEMORY_BYTES</c>; returns one line per problem.
     /// </summary>
     public static (RoxyClusterOptions? Options, IReadOnlyList<string> Errors) FromEnvironment(Func<string, string?> env)
     {
@@ -48,6 +51,14 @@ public sealed record RoxyClusterOptions
             errors.Add(waitError);
         }
 
+        var cacheMemory = Caching.PromptCacheOptions.DefaultMemoryBytes;
+        var cacheMemoryText = env("ROXY_CACHE_MEMORY_BYTES");
+        if (!string.IsNullOrWhiteSpace(cacheMemoryText)
+            && !(long.TryParse(cacheMemoryText.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out cacheMemory)))
+        {
+            errors.Add($"ROXY_CACHE_MEMORY_BYTES: '{cacheMemoryText}' is not a byte count; use a whole number of bytes such as 268435456 (0 keeps no memory tier)");
+        }
+
         if (errors.Count > 0)
         {
             return (null, errors);
@@ -62,6 +73,7 @@ public sealed record RoxyClusterOptions
             GatewayPort = gatewayPort,
             AdvertiseAddress = advertise,
             StartupWait = wait ?? PostgresStartup.DefaultWait,
+            CacheMemoryBytes = cacheMemory,
         }, errors);
 
         int Port(string name, int fallback)

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
+using Roxy.Grains.Caching;
 
 namespace Roxy.Grains.Hosting;
 
@@ -29,6 +30,7 @@ public static class RoxyOrleansHosting
             options.GatewayPort,
             listenOnAnyHostAddress: options.AdvertiseAddress is not null);
         silo.UseRoxyStorage(options.PostgresConnectionString);
+        silo.Services.Configure<PromptCacheOptions>(o => o.MemoryBytes = options.CacheMemoryBytes);
         silo.UseAdoNetClustering(o =>
         {
             o.Invariant = Invariant;
@@ -40,7 +42,7 @@ public static class RoxyOrleansHosting
         return silo;
     }
 
-    /// <summary>Grain storage and the clock grains use; separate so test clusters can reuse it.</summary>
+    /// <summary>Grain storage, Roxy's own tables and the clock grains use; separate so test clusters can reuse it.</summary>
     public static ISiloBuilder UseRoxyStorage(this ISiloBuilder silo, string postgresConnectionString)
     {
         // Plain JSON rows: readable with convert_from(payloadbinary, 'UTF8') when operating the database.
@@ -53,7 +55,21 @@ public static class RoxyOrleansHosting
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.TryAddSingleton(sp => new Tenancy.AuditLog(
             NpgsqlDataSource.Create(postgresConnectionString), sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId));
+        AddPromptCache(silo.Services, postgresConnectionString);
         return silo;
+    }
+
+    private static void AddPromptCache(IServiceCollection services, string postgresConnectionString)
+    {
+        services.AddOptions<PromptCacheOptions>();
+        services.TryAddSingleton(sp => new PromptCacheStore(
+            NpgsqlDataSource.Create(postgresConnectionString), sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId));
+        services.TryAddSingleton(sp => new PromptCacheMemory(
+            sp.GetRequiredService<IOptions<PromptCacheOptions>>().Value.MemoryBytes, sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<PromptCacheWriter>();
+        services.TryAddSingleton<PromptCacheSweeper>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PromptCacheWriter>());
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PromptCacheSweeper>());
     }
 
     public static IClientBuilder UseRoxyClient(this IClientBuilder client, RoxyClusterOptions options)

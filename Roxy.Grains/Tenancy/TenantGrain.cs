@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Roxy.Grains.Caching;
 using Roxy.Grains.Keys;
 using Roxy.Grains.Rotation;
 using Roxy.Grains.Routing;
@@ -8,6 +9,7 @@ namespace Roxy.Grains.Tenancy;
 public sealed class TenantGrain(
     [PersistentState("tenant", RoxyStorage.Name)] IPersistentState<TenantState> state,
     AuditLog auditLog,
+    PromptCacheStore cacheStore,
     TimeProvider time,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
@@ -102,6 +104,7 @@ public sealed class TenantGrain(
                 await ApiKey(key).ReleaseAsync(TenantId, key.Id);
             }
 
+            ExpireRules(rules.Touched);
             logger.LogInformation(
                 "Tenant {Tenant} config applied: keys +{KeysAdded} ~{KeysChanged} -{KeysRemoved}, rules +{RulesAdded} ~{RulesChanged} -{RulesRemoved}, tokens +{TokensAdded} -{TokensRemoved}",
                 TenantId, keys.Added, keys.Changed, keys.Removed, rules.Added, rules.Changed, rules.Removed, tokens.Added, tokens.Removed);
@@ -233,6 +236,7 @@ public sealed class TenantGrain(
         }
 
         await WriteRuleAsync(sourceModel, next, current);
+        ExpireRules([(sourceModel, next)]);
         await AuditAsync(audit);
         return new RuleChangeResult(RuleChangeStatus.Done, next);
     }
@@ -253,11 +257,22 @@ public sealed class TenantGrain(
         }
 
         await WriteRuleAsync(sourceModel, next, current);
+        ExpireRules([(sourceModel, next)]);
         await AuditAsync(audit);
         return new RuleChangeResult(RuleChangeStatus.Done, next);
     }
 
-    Task<long> ITenantGrain.ClearCacheAsync(AuditEntry audit) => throw new NotImplementedException();
+    async Task<long> ITenantGrain.ClearCacheAsync(AuditEntry audit)
+    {
+        await SaveAsync(s => s.CacheGeneration++);
+        var generation = state.State.CacheGeneration;
+        await AuditAsync(audit);
+
+        // The new generation is in every key from the next snapshot on; the old rows only take room until this frees them.
+        var tenantId = TenantId;
+        InBackground(() => cacheStore.ExpireGenerationsBelowAsync(tenantId, generation), "rows of older cache generations");
+        return generation;
+    }
 
     async ValueTask<IReadOnlyList<AuditEntry>> ITenantGrain.GetAuditAsync(int count) => await auditLog.ReadAsync(TenantId, count);
 
@@ -287,7 +302,8 @@ public sealed class TenantGrain(
     /// rule takes it over. Runtime rules stay, but their stamps are read back from their grains: a change whose index
     /// write failed after its grain was written (and could not be undone) is picked up here, at every start.
     /// </summary>
-    private async Task<(List<RuleStamp> Index, int Added, int Changed, int Removed)> ApplyConfigRulesAsync(IReadOnlyList<ModelRule> fromConfig)
+    private async Task<(List<RuleStamp> Index, int Added, int Changed, int Removed, List<(string Source, ModelRule? Rule)> Touched)> ApplyConfigRulesAsync(
+        IReadOnlyList<ModelRule> fromConfig)
     {
         var current = state.State.Rules.ToDictionary(r => r.SourceModel, StringComparer.Ordinal);
         var wanted = fromConfig.DistinctBy(r => r.SourceModel, StringComparer.Ordinal).ToArray();
@@ -314,7 +330,25 @@ public sealed class TenantGrain(
             logger.LogInformation("Tenant {Tenant}: the config now owns the model rule(s) {Sources}, which were added at run time", TenantId, string.Join(", ", taken));
         }
 
-        return ([.. written, .. kept.OfType<RuleStamp>()], added, changed, others.Count(r => r.Owner == Owner.Config));
+        // Every rule that now decides differently (added, changed, dropped) for the prompt cache's background cleanup.
+        var touched = new List<(string Source, ModelRule? Rule)>();
+        for (var i = 0; i < wanted.Length; i++)
+        {
+            if (!current.TryGetValue(wanted[i].SourceModel, out var old) || old != written[i])
+            {
+                touched.Add((wanted[i].SourceModel, wanted[i]));
+            }
+        }
+
+        foreach (var r in others)
+        {
+            if (r.Owner == Owner.Config)
+            {
+                touched.Add((r.SourceModel, null));
+            }
+        }
+
+        return ([.. written, .. kept.OfType<RuleStamp>()], added, changed, others.Count(r => r.Owner == Owner.Config), touched);
     }
 
     /// <summary>The rule the index lists for this source; a grain the index does not list (a failed add) counts as none.</summary>
@@ -428,6 +462,7 @@ public sealed class TenantGrain(
         AllowUnlisted = s.AllowUnlisted,
         ConfigFingerprint = s.ConfigFingerprint,
         Audit = [.. s.Audit],
+        CacheGeneration = s.CacheGeneration,
     };
 
     private string TenantId => this.GetPrimaryKeyString();
@@ -461,6 +496,51 @@ public sealed class TenantGrain(
             s.Cache,
             s.AllowUnlisted,
             s.ConfigFingerprint,
-            s.Exists);
+            s.Exists,
+            s.CacheGeneration);
+    }
+
+    /// <summary>
+    /// After rules changed: their old entries are unreachable already (the fingerprint is in the key); this frees their
+    /// rows. Not awaited: the change is done whether or not the cleanup succeeds.
+    /// </summary>
+    private void ExpireRules(List<(string Source, ModelRule? Rule)> rules)
+    {
+        if (rules.Count == 0)
+        {
+            return;
+        }
+
+        var tenantId = TenantId;
+        var expire = new (string Source, string? Fingerprint)[rules.Count];
+        for (var i = 0; i < rules.Count; i++)
+        {
+            expire[i] = (rules[i].Source, rules[i].Rule is { } rule ? RuleFingerprint.Of(rule) : null);
+        }
+
+        InBackground(async () =>
+        {
+            foreach (var (source, fingerprint) in expire)
+            {
+                await cacheStore.ExpireRuleAsync(tenantId, source, fingerprint);
+            }
+        }, "cache rows of changed model rules");
+    }
+
+    /// <summary>Database cleanup off the grain's scheduler, so it never holds up the grain's next call.</summary>
+    private void InBackground(Func<Task> work, string what)
+    {
+        var tenantId = TenantId;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await work();
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Tenant {Tenant}: could not expire {What}; they stay unreachable and leave with their TTL", tenantId, what);
+            }
+        });
     }
 }

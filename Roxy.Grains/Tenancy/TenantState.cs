@@ -24,4 +24,7 @@ public sealed class TenantState
 
     /// <summary>The index of the tenant's rules; each rule lives in its <see cref="IModelRuleGrain"/>.</summary>
     [Id(9)] public List<RuleStamp> Rules { get; set; } = [];
+
+    /// <summary>Part of every prompt cache key; <c>#roxy cache clear</c> moves it on, so older entries are unreachable.</summary>
+    [Id(10)] public long CacheGeneration { get; set; }
 }

@@ -21,10 +21,14 @@ internal sealed class BenchOptions
     /// <summary>The client's protocol: OpenAI chat completions, or Anthropic Messages (<c>/messages</c>, <c>x-api-key</c>).</summary>
     public bool Anthropic { get; set; }
 
+    /// <summary>Every request a different prompt (a counter in the user message): prompt cache misses, never hits.</summary>
+    public bool UniquePrompts { get; set; }
+
     public const string Usage = """
         Usage: Roxy.Bench --target NAME=URL [--target NAME=URL ...] [--concurrency 1,16,128]
                           [--duration 10] [--warmup 2] [--stream both|true|false] [--token TOKEN]
                           [--model gpt-4o-mini] [--markdown out.md] [--timeout 30] [--protocol openai|anthropic]
+                          [--unique-prompts]
           URL is a loopback base URL such as http://127.0.0.1:9100/v1 (/chat/completions, or /messages for
           --protocol anthropic, is appended unless the URL already ends with it). Targets are run in the order
           given; the first is the baseline.
@@ -85,6 +89,9 @@ internal sealed class BenchOptions
                         "anthropic" => true,
                         _ => throw new ArgumentException("--protocol expects openai|anthropic"),
                     };
+                    break;
+                case "--unique-prompts":
+                    o.UniquePrompts = true;
                     break;
                 case "--markdown":
                     o.MarkdownPath = Next();

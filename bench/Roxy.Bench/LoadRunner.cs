@@ -28,6 +28,8 @@ internal sealed class LoadRunner
     private readonly long[] _ttfb = new long[Capacity];
     private readonly byte[] _bodyStream;
     private readonly byte[] _bodyPlain;
+    private readonly byte[] _bodyHead;
+    private long _prompt;
     private readonly AuthenticationHeaderValue? _auth;
     private readonly byte[] _doneMarker;
 
@@ -43,6 +45,7 @@ internal sealed class LoadRunner
         var model = System.Text.Json.JsonEncodedText.Encode(options.Model).ToString();
         // Anthropic's protocol requires max_tokens; its SDKs send the token as x-api-key.
         var maxTokens = options.Anthropic ? ",\"max_tokens\":64" : "";
+        _bodyHead = Encoding.UTF8.GetBytes($$"""{"model":"{{model}}"{{maxTokens}},"messages":[{"role":"user","content":"Say hello""");
         _bodyPlain = Encoding.UTF8.GetBytes($$"""{"model":"{{model}}"{{maxTokens}},"messages":[{"role":"user","content":"Say hello"}],"stream":false}""");
         _bodyStream = Encoding.UTF8.GetBytes($$"""{"model":"{{model}}"{{maxTokens}},"messages":[{"role":"user","content":"Say hello"}],"stream":true}""");
         _auth = string.IsNullOrEmpty(options.Token) || options.Anthropic ? null : new AuthenticationHeaderValue("Bearer", options.Token);
@@ -50,6 +53,16 @@ internal sealed class LoadRunner
         // Touch the arrays so page faults do not land inside the first measurement.
         Array.Fill(_latencies, 0);
         Array.Fill(_ttfb, 0);
+    }
+
+    // The same request with a number no other request of the run has, so a prompt cache never finds it.
+    private byte[] UniqueBody(bool stream)
+    {
+        var tail = Encoding.UTF8.GetBytes($" {Interlocked.Increment(ref _prompt)}\"}}],\"stream\":{(stream ? "true" : "false")}}}");
+        var body = new byte[_bodyHead.Length + tail.Length];
+        _bodyHead.CopyTo(body, 0);
+        tail.CopyTo(body, _bodyHead.Length);
+        return body;
     }
 
     public async Task<RunResult> RunAsync(BenchTarget target, bool stream, int concurrency, TimeSpan duration, bool record)
@@ -81,7 +94,7 @@ internal sealed class LoadRunner
                     {
                         using var req = new HttpRequestMessage(HttpMethod.Post, target.Url)
                         {
-                            Content = new ByteArrayContent(stream ? _bodyStream : _bodyPlain),
+                            Content = new ByteArrayContent(_options.UniquePrompts ? UniqueBody(stream) : stream ? _bodyStream : _bodyPlain),
                         };
                         req.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                         req.Headers.Authorization = _auth;

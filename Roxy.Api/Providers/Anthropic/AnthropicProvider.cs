@@ -71,8 +71,8 @@ public sealed class AnthropicProvider(ResolvedProvider settings, HttpMessageInvo
 
     public IStreamDecoder CreateStreamDecoder() => new AnthropicStreamDecoder();
 
-    public DecodedAnswer DecodeAnswer(ReadOnlySpan<byte> body, WireProtocol clientProtocol) =>
-        AnthropicAnswerDecoder.Decode(body, translate: clientProtocol != WireProtocol.AnthropicMessages);
+    public DecodedAnswer DecodeAnswer(ReadOnlySpan<byte> body, WireProtocol clientProtocol, bool keepCompletion = false) =>
+        AnthropicAnswerDecoder.Decode(body, translate: keepCompletion || clientProtocol != WireProtocol.AnthropicMessages);
 
     private static Uri Append(Uri baseUrl, string path)
     {

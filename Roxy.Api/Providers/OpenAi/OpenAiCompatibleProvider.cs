@@ -76,16 +76,18 @@ public sealed class OpenAiCompatibleProvider(ResolvedProvider settings, HttpMess
 
     public IStreamDecoder CreateStreamDecoder() => new OpenAiStreamDecoder();
 
-    public DecodedAnswer DecodeAnswer(ReadOnlySpan<byte> body, WireProtocol clientProtocol)
+    public DecodedAnswer DecodeAnswer(ReadOnlySpan<byte> body, WireProtocol clientProtocol, bool keepCompletion = false)
     {
         if (clientProtocol != WireProtocol.OpenAiChat)
         {
             return OpenAiAnswerDecoder.Decode(body);
         }
 
-        // The client's own protocol: checked and its usage read, then written as received.
+        // The client's own protocol: checked and its usage read, then written as received. The check stays the
+        // pass-through one even when the cache wants the completion: caching must not change what is relayed.
         var usageKnown = SseEvent.ReadUsage(body, out var prompt, out var completion, out _, out var wellFormed);
-        return new DecodedAnswer(wellFormed, new TokenUsage(prompt, completion), usageKnown);
+        var answer = new DecodedAnswer(wellFormed, new TokenUsage(prompt, completion), usageKnown);
+        return keepCompletion && wellFormed ? answer with { Completion = OpenAiAnswerDecoder.Decode(body).Completion } : answer;
     }
 
     /// <summary>An OpenAI-compatible stream names no status for an error event: its type says what it is.</summary>

@@ -1,0 +1,108 @@
+using Roxy.Api.Configuration;
+using Roxy.Api.Errors;
+using Roxy.Api.Proxy;
+using Roxy.Api.Routing;
+using Roxy.Grains;
+using Roxy.Grains.Caching;
+using Roxy.Grains.Tenancy;
+
+namespace Roxy.Api.Caching;
+
+/// <summary>
+/// The frontend's side of the prompt cache (SPEC §7): decides whether a request is cached, looks it up in its shard
+/// grain, and stores the answer once the relay has seen it whole. The cache never fails a request: a grain that does
+/// not answer is a miss.
+/// </summary>
+public sealed class PromptCache(IGrainFactory grains, ResolvedConfig config, TimeProvider time, ILogger<PromptCache> logger)
+{
+    // Waiters of a single flight wait within the first-token budget, and inside Orleans' 30 s call timeout.
+    private readonly TimeSpan _singleFlightWait = TimeSpan.FromSeconds(Math.Min(config.Raw.Server.FirstTokenTimeoutSec, 25));
+
+    /// <summary>
+    /// The plan for a routed request; null when the cache is not involved (disabled, embeddings, no-store,
+    /// <c>n &gt; 1</c>, not deterministic under <c>mode: deterministic</c>). An error for a malformed directive.
+    /// </summary>
+    public ProxyError? Plan(ProxyRequest request, TenantSnapshot tenant, ResolvedRoute route, out CachePlan? plan)
+    {
+        plan = null;
+        var invalid = CacheDirectives.Read(request.Http.Request.Headers, out var directives);
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+
+        var settings = tenant.Cache;
+        if (!settings.Enabled || request.Operation != Providers.UpstreamOperation.ChatCompletions || !(directives.Lookup || directives.Store))
+        {
+            return null;
+        }
+
+        var key = CacheKeys.Compute(request.Body.Span, request.Sink.Protocol, tenant.TenantId, tenant.CacheGeneration, request.Model, route.Fingerprint);
+        if (key.Uncacheable is not null || (settings.DeterministicOnly && !key.Deterministic))
+        {
+            return null;
+        }
+
+        var ttl = TimeSpan.FromSeconds(directives.TtlSec ?? settings.TtlSec);
+        plan = new CachePlan(
+            new CacheEntryKey(tenant.TenantId, key.Hash, tenant.CacheGeneration, request.Model, route.Fingerprint),
+            directives.Lookup, directives.Store, ttl, settings.MaxEntryBytes);
+        return null;
+    }
+
+    /// <summary>Hit, lead or miss; a miss when the grain cannot be reached (logged), so the request goes upstream.</summary>
+    public async Task<CacheLookup> LookupAsync(CachePlan plan)
+    {
+        try
+        {
+            return await Shard(plan.Key).LookupAsync(plan.Key, plan.Store ? _singleFlightWait : TimeSpan.Zero);
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        {
+            logger.LogWarning("Prompt cache lookup failed ({Error}); the request goes upstream", ex.GetType().Name);
+            return CacheLookup.Miss;
+        }
+    }
+
+    /// <summary>Hands the answer to its shard without waiting (a one-way call): storing never delays the answer.</summary>
+    public void Store(CachePlan plan, CachedCompletion entry)
+    {
+        try
+        {
+            Observe(Shard(plan.Key).StoreAsync(plan.Key, entry, time.GetUtcNow() + plan.Ttl));
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        {
+            logger.LogWarning("Prompt cache store failed ({Error})", ex.GetType().Name);
+        }
+    }
+
+    /// <summary>The leader has no answer to store: the requests waiting on it go upstream themselves.</summary>
+    public void Abandon(CachePlan plan)
+    {
+        try
+        {
+            Observe(Shard(plan.Key).AbandonAsync(plan.Key.KeyHash));
+        }
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        {
+            logger.LogWarning("Prompt cache abandon failed ({Error})", ex.GetType().Name);
+        }
+    }
+
+    private IPromptCacheGrain Shard(CacheEntryKey key) => grains.GetGrain<IPromptCacheGrain>(GrainKeys.PromptCache(key.TenantId, key.KeyHash));
+
+    private void Observe(Task call)
+    {
+        if (!call.IsCompleted)
+        {
+            _ = call.ContinueWith(
+                t => logger.LogWarning("Prompt cache call failed ({Error})", t.Exception!.InnerException?.GetType().Name),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        else if (call.IsFaulted)
+        {
+            logger.LogWarning("Prompt cache call failed ({Error})", call.Exception!.InnerException?.GetType().Name);
+        }
+    }
+}

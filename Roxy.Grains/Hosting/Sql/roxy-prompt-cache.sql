@@ -1,0 +1,20 @@
+-- Roxy's prompt cache (SPEC §7): one row per cached answer, in Roxy's canonical form (UTF-8 JSON of CachedCompletion).
+-- A lookup reads one row by primary key; the sweeper deletes expired rows through the expiry index. A clear or a
+-- rule change never touches rows on the request path: the key changes, and the old rows are expired in the background
+-- (expires_at = '-infinity') by generation or by (requested_model, rule_fingerprint).
+CREATE TABLE IF NOT EXISTS roxy_prompt_cache
+(
+    service_id       varchar(150) NOT NULL,
+    tenant_id        varchar(150) NOT NULL,
+    key_hash         bytea        NOT NULL,
+    generation       bigint       NOT NULL,
+    requested_model  text         NOT NULL,
+    rule_fingerprint text         NOT NULL,
+    expires_at       timestamptz  NOT NULL,
+    created_at       timestamptz  NOT NULL,
+    bytes            integer      NOT NULL,
+    entry            bytea        NOT NULL,
+    PRIMARY KEY (service_id, tenant_id, key_hash)
+);
+
+CREATE INDEX IF NOT EXISTS ix_roxy_prompt_cache_expiry ON roxy_prompt_cache (service_id, expires_at);

@@ -162,6 +162,29 @@ public sealed class PromptCacheControlTests
     }
 
     [Fact]
+    public async Task Cache_ttl_zero_looks_up_but_does_not_store_and_a_bad_ttl_is_refused()
+    {
+        var prompt = CacheFixture.Marker("ttl-zero");
+        Assert.Equal("miss", (await AskAsync(Plain(prompt), configure: Header("x-roxy-cache-ttl", "0"))).Cache);
+        await Task.Delay(300);
+        Assert.Equal("miss", (await AskAsync(Plain(prompt))).Cache);
+        Assert.Equal("hit", (await AskAsync(Plain(prompt), configure: Header("x-roxy-cache-ttl", "0"))).Cache);
+        Assert.Equal(2, _f.UpstreamCalls(prompt));
+
+        foreach (var bad in new[] { "soon", "-5", "1.5" })
+        {
+            var response = await _f.Roxy.PostChatAsync(CacheFixture.AdminToken, Plain(prompt), Header("x-roxy-cache-ttl", bad));
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+            Assert.Equal("invalid_request_error", error["type"]!.GetValue<string>());
+            Assert.Equal("x-roxy-cache-ttl", error["param"]!.GetValue<string>());
+            Assert.Equal("bypass", CacheHeader(response));
+        }
+
+        Assert.Equal(2, _f.UpstreamCalls(prompt));
+    }
+
+    [Fact]
     public async Task A_tenant_with_the_cache_disabled_bypasses_it()
     {
         var prompt = CacheFixture.Marker("disabled");

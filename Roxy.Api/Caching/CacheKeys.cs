@@ -18,8 +18,13 @@ public static class CacheKeys
     public const string Version = "roxy-cache-v1";
 
     /// <param name="body">The client's request as a JSON object, after Roxy stripped earlier <c>#roxy</c> turns.</param>
+    /// <param name="protocolHeaders">
+    /// Headers of the client's protocol that change the answer and travel upstream with the body (Anthropic's
+    /// <c>anthropic-version</c> and <c>anthropic-beta</c>: a beta can turn on what a field means).
+    /// </param>
     public static CacheKey Compute(
-        ReadOnlySpan<byte> body, WireProtocol protocol, string tenantId, long generation, string requestedModel, string ruleFingerprint)
+        ReadOnlySpan<byte> body, WireProtocol protocol, string tenantId, long generation, string requestedModel, string ruleFingerprint,
+        string? protocolHeaders = null)
     {
         // JsonDocument.Parse over a rented copy: a span cannot back a document, and ParseValue would allocate the copy.
         var rented = ArrayPool<byte>.Shared.Rent(body.Length);
@@ -39,7 +44,7 @@ public static class CacheKeys
 
             using (document)
             {
-                return Hash(document.RootElement, protocol, tenantId, generation, requestedModel, ruleFingerprint);
+                return Hash(document.RootElement, protocol, tenantId, generation, requestedModel, ruleFingerprint, protocolHeaders ?? "");
             }
         }
         finally
@@ -49,7 +54,8 @@ public static class CacheKeys
     }
 
     private static CacheKey Hash(
-        JsonElement request, WireProtocol protocol, string tenantId, long generation, string requestedModel, string ruleFingerprint)
+        JsonElement request, WireProtocol protocol, string tenantId, long generation, string requestedModel, string ruleFingerprint,
+        string protocolHeaders)
     {
         var canonical = CanonicalRequest.Begin();
         try
@@ -65,6 +71,7 @@ public static class CacheKeys
             canonical.WriteField(generation);
             canonical.WriteField(requestedModel);
             canonical.WriteField(ruleFingerprint);
+            canonical.WriteField(protocolHeaders);
             var (deterministic, uncacheable) = canonical.WriteRequest(request, protocol);
             return new CacheKey(canonical.Finish(), deterministic, uncacheable);
         }

@@ -33,6 +33,12 @@ public static class CacheReplay
         var finish = CachedFinish.FromWord(entry.Finish);
         request.PromptTokens = entry.PromptTokens;
         request.CompletionTokens = entry.CompletionTokens;
+        if (usageKnown)
+        {
+            // A replay knows its prompt exactly: Anthropic's message_start says what its message_delta will (input
+            // less what the provider's own cache read), not the estimate a live stream must open with.
+            request.PromptEstimate = (int)Math.Clamp(entry.PromptTokens - entry.CachedTokens, 0, int.MaxValue);
+        }
         sink.Commit(null, new RouteTarget(entry.Provider, entry.Model), keyId: null, stream: request.Stream);
         request.FirstByteAt = Stopwatch.GetTimestamp();
         var aborted = request.Http.RequestAborted;

@@ -37,7 +37,8 @@ public sealed class PromptCache(IGrainFactory grains, ResolvedConfig config, Tim
             return null;
         }
 
-        var key = CacheKeys.Compute(request.Body.Span, request.Sink.Protocol, tenant.TenantId, tenant.CacheGeneration, request.Model, route.Fingerprint);
+        var headers = request.Messages is { } messages ? string.Concat(messages.AnthropicVersion, "\n", messages.AnthropicBeta) : null;
+        var key = CacheKeys.Compute(request.Body.Span, request.Sink.Protocol, tenant.TenantId, tenant.CacheGeneration, request.Model, route.Fingerprint, headers);
         if (key.Uncacheable is not null || (settings.DeterministicOnly && !key.Deterministic))
         {
             return null;

@@ -197,6 +197,8 @@ public sealed class PromptCacheReplayTests
         Assert.True(events[0].TryPickStart(out var start), "message_start comes first");
         Assert.NotEqual(first.ID, start!.Message.ID);
         Assert.StartsWith("msg_", start.Message.ID, StringComparison.Ordinal);
+        // A replay knows its prompt: message_start states the input the answer reported, not an estimate.
+        Assert.Equal(first.Usage.InputTokens, start.Message.Usage.InputTokens);
         Assert.True(events[^1].TryPickStop(out _), "message_stop comes last");
         Assert.True(events[^2].TryPickDelta(out var delta), "message_delta comes right before message_stop");
         Assert.Equal(first.StopReason!.Raw(), delta!.Delta.StopReason!.Raw());

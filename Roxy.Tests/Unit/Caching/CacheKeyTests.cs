@@ -37,6 +37,18 @@ public class CacheKeyTests
     }
 
     [Fact]
+    public void Anthropic_version_and_beta_headers_are_part_of_the_key()
+    {
+        const string messages = """{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}""";
+        static string Of(string? headers) =>
+            CacheKeys.Compute(Encoding.UTF8.GetBytes(messages), WireProtocol.AnthropicMessages, "acme", 0, "claude", "fp1", headers).Hash;
+
+        Assert.Equal(Of("2023-06-01\n"), Of("2023-06-01\n"));
+        Assert.NotEqual(Of("2023-06-01\n"), Of("2023-06-01\ncontext-management-2025-06-27"));
+        Assert.NotEqual(Of("2023-06-01\n"), Of(null));
+    }
+
+    [Fact]
     public void The_ignore_list_does_not_change_the_key_even_spelled_with_escapes()
     {
         var dressed = With(Chat, o =>

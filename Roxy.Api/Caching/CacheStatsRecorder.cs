@@ -14,7 +14,7 @@ public sealed class CacheStatsRecorder
     public IEnumerable<string> Tenants => _tenants.Keys;
 
     /// <summary>A request served from the cache; its tokens are what the upstream call would have cost.</summary>
-    public void Hit(string tenantId, string provider, string model, long promptTokens, long completionTokens)
+    public void Hit(string tenantId, string provider, string model, long promptTokens, long completionTokens, long cachedTokens = 0)
     {
         var tenant = _tenants.GetOrAdd(tenantId, static _ => new TenantCounters());
         Interlocked.Increment(ref tenant.Hits);
@@ -22,6 +22,7 @@ public sealed class CacheStatsRecorder
         Interlocked.Increment(ref saved.Hits);
         Interlocked.Add(ref saved.PromptTokens, promptTokens);
         Interlocked.Add(ref saved.CompletionTokens, completionTokens);
+        Interlocked.Add(ref saved.CachedTokens, cachedTokens);
     }
 
     /// <summary>A request looked up and not found (it went upstream).</summary>
@@ -45,6 +46,7 @@ public sealed class CacheStatsRecorder
             Interlocked.Add(ref saved.Hits, model.Hits);
             Interlocked.Add(ref saved.PromptTokens, model.PromptTokens);
             Interlocked.Add(ref saved.CompletionTokens, model.CompletionTokens);
+            Interlocked.Add(ref saved.CachedTokens, model.CachedTokens);
         }
     }
 
@@ -65,6 +67,7 @@ public sealed class CacheStatsRecorder
                     Hits = known.Hits + model.Hits,
                     PromptTokens = known.PromptTokens + model.PromptTokens,
                     CompletionTokens = known.CompletionTokens + model.CompletionTokens,
+                    CachedTokens = known.CachedTokens + model.CachedTokens,
                 }
                 : model;
         }
@@ -87,9 +90,10 @@ public sealed class CacheStatsRecorder
             var modelHits = take ? Interlocked.Exchange(ref saved.Hits, 0) : Volatile.Read(ref saved.Hits);
             var prompt = take ? Interlocked.Exchange(ref saved.PromptTokens, 0) : Volatile.Read(ref saved.PromptTokens);
             var completion = take ? Interlocked.Exchange(ref saved.CompletionTokens, 0) : Volatile.Read(ref saved.CompletionTokens);
+            var cached = take ? Interlocked.Exchange(ref saved.CachedTokens, 0) : Volatile.Read(ref saved.CachedTokens);
             if (modelHits != 0 || prompt != 0 || completion != 0)
             {
-                (savings ??= []).Add(new ModelSavings(provider, model, modelHits, prompt, completion));
+                (savings ??= []).Add(new ModelSavings(provider, model, modelHits, prompt, completion, cached));
             }
         }
 
@@ -108,5 +112,6 @@ public sealed class CacheStatsRecorder
         public long Hits;
         public long PromptTokens;
         public long CompletionTokens;
+        public long CachedTokens;
     }
 }

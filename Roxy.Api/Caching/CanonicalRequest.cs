@@ -206,6 +206,12 @@ public sealed class CanonicalRequest
         {
             traits.Refuse("mcp_servers");
         }
+        else if (name.SequenceEqual("stop_sequences"u8) && value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0)
+        {
+            // Anthropic says which sequence stopped the answer (stop_reason stop_sequence); the entry keeps OpenAI's
+            // finish words, so a replay would say end_turn instead.
+            traits.Refuse("stop_sequences");
+        }
         else if (name.SequenceEqual("tools"u8) && value.ValueKind == JsonValueKind.Array)
         {
             foreach (var tool in value.EnumerateArray())

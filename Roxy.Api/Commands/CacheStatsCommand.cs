@@ -42,7 +42,7 @@ public sealed class CacheStatsCommand(IGrainFactory grains, CacheStatsRecorder r
         foreach (var model in stats.Savings.OrderByDescending(s => s.Hits).ThenBy(s => s.Model, StringComparer.Ordinal))
         {
             var price = prices.Find(model.Model);
-            var cost = price?.Cost(model.PromptTokens, model.CompletionTokens);
+            var cost = price?.Cost(model.PromptTokens, model.CompletionTokens, model.CachedTokens);
             promptTotal += model.PromptTokens;
             completionTotal += model.CompletionTokens;
             costTotal += cost ?? 0;

@@ -71,9 +71,19 @@ public sealed class StatusCommand(RoxyRuntime runtime, ResolvedConfig config, IG
         }
 
         var cache = snapshot.Cache;
-        var stats = await CacheStatsCommand.ReadAsync(grains, cacheStats, context.Identity.TenantId, snapshot.CacheGeneration);
         text.Append(CultureInfo.InvariantCulture,
-            $"\nPrompt cache: {(cache.Enabled ? "enabled" : "disabled")}, mode {(cache.DeterministicOnly ? "deterministic" : "all")}, TTL {cache.TtlSec}s · {stats.Entries} entries ({CacheStatsCommand.Bytes(stats.Bytes)}) · hit ratio {CacheStatsCommand.Ratio(stats)} ({stats.Hits} hits, {stats.Misses} misses). Details: `#roxy cache stats`.\n");
+            $"\nPrompt cache: {(cache.Enabled ? "enabled" : "disabled")}, mode {(cache.DeterministicOnly ? "deterministic" : "all")}, TTL {cache.TtlSec}s · ");
+        try
+        {
+            var stats = await CacheStatsCommand.ReadAsync(grains, cacheStats, context.Identity.TenantId, snapshot.CacheGeneration);
+            text.Append(CultureInfo.InvariantCulture,
+                $"{stats.Entries} entries ({CacheStatsCommand.Bytes(stats.Bytes)}) · hit ratio {CacheStatsCommand.Ratio(stats)} ({stats.Hits} hits, {stats.Misses} misses). Details: `#roxy cache stats`.\n");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Counting entries reads PostgreSQL: when it is down, status is what an operator reaches for, so it still answers.
+            text.Append(CultureInfo.InvariantCulture, $"stats unavailable ({ex.GetType().Name}).\n");
+        }
         text.Append("\nSpend: not tracked by this version yet (cost accounting comes in a later release).");
         return CommandReply.Ok(text.ToString());
     }

@@ -462,7 +462,7 @@ public sealed class ProxyPipeline(
             {
                 var entry = found.Entry!;
                 request.CacheResult = "hit";
-                cacheStats.Hit(request.Identity.TenantId, entry.Provider, entry.Model, entry.PromptTokens, entry.CompletionTokens);
+                cacheStats.Hit(request.Identity.TenantId, entry.Provider, entry.Model, entry.PromptTokens, entry.CompletionTokens, entry.CachedTokens);
                 await CacheReplay.WriteAsync(request, entry);
                 return null;
             }

@@ -60,6 +60,7 @@ public sealed class CacheStatsGrain(
                     Hits = s.Hits + delta.Hits,
                     PromptTokens = s.PromptTokens + delta.PromptTokens,
                     CompletionTokens = s.CompletionTokens + delta.CompletionTokens,
+                    CachedTokens = s.CachedTokens + delta.CachedTokens,
                 };
                 return;
             }

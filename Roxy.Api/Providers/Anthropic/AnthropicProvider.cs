@@ -71,8 +71,25 @@ public sealed class AnthropicProvider(ResolvedProvider settings, HttpMessageInvo
 
     public IStreamDecoder CreateStreamDecoder() => new AnthropicStreamDecoder();
 
-    public DecodedAnswer DecodeAnswer(ReadOnlySpan<byte> body, WireProtocol clientProtocol, bool keepCompletion = false) =>
-        AnthropicAnswerDecoder.Decode(body, translate: keepCompletion || clientProtocol != WireProtocol.AnthropicMessages);
+    public DecodedAnswer DecodeAnswer(ReadOnlySpan<byte> body, WireProtocol clientProtocol, bool keepCompletion = false)
+    {
+        if (clientProtocol != WireProtocol.AnthropicMessages)
+        {
+            return AnthropicAnswerDecoder.Decode(body, translate: true);
+        }
+
+        // Passed through, an answer is judged as pass-through judges it whether or not the cache watches: the fuller
+        // decode the cache needs is stricter (it refuses lone surrogates the client may take), so a body it cannot
+        // read is relayed all the same and simply not stored.
+        var relayed = AnthropicAnswerDecoder.Decode(body, translate: false);
+        if (!keepCompletion || !relayed.WellFormed)
+        {
+            return relayed;
+        }
+
+        var decoded = AnthropicAnswerDecoder.Decode(body, translate: true);
+        return decoded.WellFormed ? relayed with { Completion = decoded.Completion } : relayed;
+    }
 
     private static Uri Append(Uri baseUrl, string path)
     {

@@ -36,6 +36,12 @@ public class CacheKeyTests
         Assert.False(key.Deterministic);
     }
 
+    [Theory]
+    [InlineData("""{"model":"c","max_tokens":64,"stop_sequences":["###"],"messages":[{"role":"user","content":"hi"}]}""", "stop_sequences")]
+    [InlineData("""{"model":"c","max_tokens":64,"stop_sequences":[],"messages":[{"role":"user","content":"hi"}]}""", null)]
+    public void Anthropic_stop_sequences_are_not_cached_since_a_replay_cannot_say_which_one_stopped_it(string body, string? reason) =>
+        Assert.Equal(reason, CacheKeys.Compute(Encoding.UTF8.GetBytes(body), WireProtocol.AnthropicMessages, "acme", 0, "c", "fp1").Uncacheable);
+
     [Fact]
     public void Anthropic_version_and_beta_headers_are_part_of_the_key()
     {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Roxy.Api.Protocols;
@@ -23,33 +22,24 @@ public static class CacheKeys
     /// <c>anthropic-version</c> and <c>anthropic-beta</c>: a beta can turn on what a field means).
     /// </param>
     public static CacheKey Compute(
-        ReadOnlySpan<byte> body, WireProtocol protocol, string tenantId, long generation, string requestedModel, string ruleFingerprint,
+        ReadOnlyMemory<byte> body, WireProtocol protocol, string tenantId, long generation, string requestedModel, string ruleFingerprint,
         string? protocolHeaders = null)
     {
-        // JsonDocument.Parse over a rented copy: a span cannot back a document, and ParseValue would allocate the copy.
-        var rented = ArrayPool<byte>.Shared.Rent(body.Length);
+        // The document reads the request's own pooled buffer: no copy of a body that can be hundreds of KB.
+        JsonDocument document;
         try
         {
-            body.CopyTo(rented);
-            JsonDocument document;
-            try
-            {
-                document = JsonDocument.Parse(rented.AsMemory(0, body.Length), new JsonDocumentOptions { MaxDepth = ChatRequestReader.MaxDepth });
-            }
-            catch (JsonException)
-            {
-                // Callers pass a validated body; should one slip through, it is simply not cached.
-                return new CacheKey(Convert.ToHexStringLower(SHA256.HashData(body)), false, "body is not JSON");
-            }
-
-            using (document)
-            {
-                return Hash(document.RootElement, protocol, tenantId, generation, requestedModel, ruleFingerprint, protocolHeaders ?? "");
-            }
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = ChatRequestReader.MaxDepth });
         }
-        finally
+        catch (JsonException)
         {
-            ArrayPool<byte>.Shared.Return(rented);
+            // Callers pass a validated body; should one slip through, it is simply not cached.
+            return new CacheKey(Convert.ToHexStringLower(SHA256.HashData(body.Span)), false, "body is not JSON");
+        }
+
+        using (document)
+        {
+            return Hash(document.RootElement, protocol, tenantId, generation, requestedModel, ruleFingerprint, protocolHeaders ?? "");
         }
     }
 

@@ -275,7 +275,7 @@ public sealed class CanonicalRequest
         foreach (var property in obj.EnumerateObject())
         {
             var raw = JsonMarshal.GetRawUtf8PropertyName(property);
-            var decoded = raw.IndexOf((byte)'\\') < 0 ? null : Encoding.UTF8.GetBytes(property.Name);
+            var decoded = raw.IndexOf((byte)'\\') < 0 ? null : DecodeName(property, raw);
             if (topLevel && IsIgnored(decoded ?? raw))
             {
                 continue;
@@ -301,6 +301,19 @@ public sealed class CanonicalRequest
         }
 
         return index;
+    }
+
+    private static byte[] DecodeName(JsonProperty property, ReadOnlySpan<byte> raw)
+    {
+        try
+        {
+            return Encoding.UTF8.GetBytes(property.Name);
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate: its spelling, after a byte no UTF-8 text contains, stands in for it.
+            return [0xFF, .. raw];
+        }
     }
 
     private void WriteCollected(int start, int count)
@@ -381,19 +394,43 @@ public sealed class CanonicalRequest
             return;
         }
 
-        string decoded;
+        // Decoded straight to UTF-8 (never longer than its escaped spelling): code and tool output are full of \n and \".
+        var reader = new Utf8JsonReader(raw);
+        reader.Read();
+        byte[]? rented = null;
+        var direct = inner.Length + 5 <= BufferSize;
+        if (direct)
+        {
+            Reserve(inner.Length + 5);
+        }
+
+        var target = direct ? _buffer.AsSpan(_used + 5) : (rented = ArrayPool<byte>.Shared.Rent(inner.Length));
         try
         {
-            decoded = value.GetString()!;
+            var length = reader.CopyString(target);
+            if (direct)
+            {
+                _buffer[_used] = StringTag;
+                BinaryPrimitives.WriteInt32LittleEndian(_buffer.AsSpan(_used + 1), length);
+                _used += 5 + length;
+            }
+            else
+            {
+                WriteBytes(StringTag, target[..length]);
+            }
         }
         catch (InvalidOperationException)
         {
             // An escaped lone surrogate has no UTF-8 form: its spelling stands in for it.
             WriteBytes(UndecodableStringTag, inner);
-            return;
         }
-
-        WriteUtf16(StringTag, decoded);
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
     }
 
     /// <summary>A number's value: its significant digits (no leading or trailing zeros; none for zero) × 10^Exponent.</summary>

@@ -38,7 +38,7 @@ public sealed class PromptCache(IGrainFactory grains, ResolvedConfig config, Tim
         }
 
         var headers = request.Messages is { } messages ? string.Concat(messages.AnthropicVersion, "\n", messages.AnthropicBeta) : null;
-        var key = CacheKeys.Compute(request.Body.Span, request.Sink.Protocol, tenant.TenantId, tenant.CacheGeneration, request.Model, route.Fingerprint, headers);
+        var key = CacheKeys.Compute(request.Body.Memory, request.Sink.Protocol, tenant.TenantId, tenant.CacheGeneration, request.Model, route.KeyFingerprint, headers);
         if (key.Uncacheable is not null || (settings.DeterministicOnly && !key.Deterministic))
         {
             return null;

@@ -469,7 +469,9 @@ public sealed class ProxyPipeline(
 
             request.CacheResult = "miss";
             cacheStats.Miss(request.Identity.TenantId);
-            lead = found.Status == CacheLookupStatus.Lead;
+            // A request that stores nothing (x-roxy-cache-ttl: 0) never leads: its abandon would release the waiters
+            // of the request that does.
+            lead = found.Status == CacheLookupStatus.Lead && plan.Store;
         }
 
         if (plan.Store)

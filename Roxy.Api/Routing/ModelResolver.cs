@@ -174,6 +174,13 @@ public sealed class ModelResolver(ProviderRegistry providers, RuleCache rules)
 
         var count = rule.Policy == SelectionPolicy.Fallback ? Math.Min(targets.Count, 1) : targets.Count;
         var fingerprint = RuleFingerprint.Of(rule);
+        var resolved = new System.Text.StringBuilder(fingerprint);
+        foreach (var target in targets)
+        {
+            resolved.Append('|').Append(target.Provider).Append(':').Append(target.Model);
+        }
+
+        var keyFingerprint = resolved.ToString();
         var rotations = new ResolvedRoute[count];
         for (var first = 0; first < count; first++)
         {
@@ -183,7 +190,7 @@ public sealed class ModelResolver(ProviderRegistry providers, RuleCache rules)
                 ordered[i] = targets[(first + i) % targets.Count];
             }
 
-            rotations[first] = new ResolvedRoute(rule.SourceModel, rule.SourceModel, ordered, rule.FailoverOnContextLength) { Fingerprint = fingerprint };
+            rotations[first] = new ResolvedRoute(rule.SourceModel, rule.SourceModel, ordered, rule.FailoverOnContextLength) { Fingerprint = fingerprint, KeyFingerprint = keyFingerprint };
         }
 
         return new RuleRoutes(tenant.Version, rotations);

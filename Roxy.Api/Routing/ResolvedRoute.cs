@@ -15,4 +15,14 @@ public sealed record ResolvedRoute(string RequestedModel, string? RuleSource, IR
         get => field ??= RuleFingerprint.Unlisted(Targets[0].Provider, Targets[0].Model);
         init;
     }
+
+    /// <summary>
+    /// What goes into the cache key: <see cref="Fingerprint"/> and, for a rule, the providers its targets were
+    /// resolved to (a target without a provider is inferred from the tenant's keys, which can change under the rule).
+    /// </summary>
+    public string KeyFingerprint
+    {
+        get => field ?? Fingerprint;
+        init;
+    }
 }

@@ -62,8 +62,13 @@ public static class RoxyOrleansHosting
     private static void AddPromptCache(IServiceCollection services, string postgresConnectionString)
     {
         services.AddOptions<PromptCacheOptions>();
+        // A pool of its own, kept small: a read or a write batch holds a connection for about a millisecond, so a few
+        // serve thousands of lookups a second, and idle ones go back soon. Every silo has one; PostgreSQL's
+        // max_connections is shared by all of them.
+        var cachePool = new NpgsqlConnectionStringBuilder(postgresConnectionString) { ConnectionIdleLifetime = 30 };
+        cachePool.MaxPoolSize = Math.Min(cachePool.MaxPoolSize, 10);
         services.TryAddSingleton(sp => new PromptCacheStore(
-            NpgsqlDataSource.Create(postgresConnectionString), sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId));
+            NpgsqlDataSource.Create(cachePool.ConnectionString), sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId));
         services.TryAddSingleton(sp => new PromptCacheMemory(
             sp.GetRequiredService<IOptions<PromptCacheOptions>>().Value.MemoryBytes, sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<PromptCacheWriter>();

@@ -38,6 +38,8 @@ public sealed class ClusterRateLimitTests
               openai: { base_url: "{{upstream.BaseUrl}}" }
             rotation: { max_wait_ms: 100 }
             cluster: { mode: cluster, cluster_id: {{clusterId}} }
+            # these tests measure the upstream path (calls, keys, rotation), not the prompt cache
+            cache: { enabled: false }
             """;
         try
         {

@@ -444,6 +444,8 @@ public sealed class HardeningRegressionTests(HardeningRegressionTests.Host host)
                   max_body_bytes: 65536
                 rotation:
                   max_wait_ms: 100
+                # these tests measure the upstream path (calls, keys, rotation), not the prompt cache
+                cache: { enabled: false }
                 tenants:
                 {{tenants}}
                 """, environment, postgres);

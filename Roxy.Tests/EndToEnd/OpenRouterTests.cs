@@ -159,6 +159,8 @@ public sealed class OpenRouterTests : IClassFixture<OpenRouterTests.Host>
                     http_referer: "https://myapp.example"
                     x_title: "My App"
                   openai: { base_url: "{{OpenAi.BaseUrl}}" }
+                # these tests measure the upstream path (calls, keys, rotation), not the prompt cache
+                cache: { enabled: false }
                 """, environment, postgres);
         }
 

@@ -37,6 +37,8 @@ public sealed class RestartTests : IAsyncLifetime
         tokens: [{ token_env: ROXY_TOKEN, role: admin }]
         providers:
           openai: { base_url: "{{_upstream.BaseUrl}}" }
+        # these tests measure the upstream path (calls, keys, rotation), not the prompt cache
+        cache: { enabled: false }
         tenants:
           - id: acme
             tokens: [{ token_env: ACME_TOKEN, role: admin }]

@@ -83,6 +83,8 @@ public sealed class AnthropicProxyFixture : IAsyncLifetime
               anthropic: { base_url: "{{Anthropic.BaseUrl}}" }
             rotation:
               max_wait_ms: 200
+            # these tests measure the upstream path (calls, keys, rotation), not the prompt cache
+            cache: { enabled: false }
             tenants:
             {{tenants}}
             """;

@@ -89,6 +89,8 @@ public sealed class ProxyFixture : IAsyncLifetime
               max_body_bytes: 65536
             rotation:
               max_wait_ms: 300
+            # these tests measure the upstream path (calls, keys, rotation), not the prompt cache
+            cache: { enabled: false }
             tenants:
               - id: strict
                 tokens: [{ token_env: STRICT_TOKEN, role: member }]

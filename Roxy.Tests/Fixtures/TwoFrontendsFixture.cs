@@ -33,6 +33,8 @@ public sealed class TwoFrontendsFixture : IAsyncLifetime
             providers:
               openai: { base_url: "{{Upstream.BaseUrl}}" }
             cluster: { mode: cluster, cluster_id: {{clusterId}} }
+            # these tests measure the upstream path (calls, keys, rotation), not the prompt cache
+            cache: { enabled: false }
             """;
         A = await RoxyTestHost.StartAsync(yaml, env, postgres);
         B = await RoxyTestHost.StartAsync(yaml, env, postgres);

@@ -308,7 +308,8 @@ public static class OpenAiAnswerDecoder
 
     /// <summary>
     /// <c>finish_reason</c> at the reader (a string or null). The legacy <c>function_call</c> is a tool call; a reason
-    /// this build does not know ends the answer as <c>stop</c>: an answer that ended must say it did.
+    /// this build does not know ends the answer as <c>stop</c>: an answer that ended must say it did. OpenRouter's
+    /// <c>error</c> is <see cref="FinishReason.None"/>.
     /// </summary>
     internal static FinishReason Finish(ref Utf8JsonReader reader)
     {
@@ -318,7 +319,10 @@ public static class OpenAiAnswerDecoder
             return FinishReason.None;
         }
 
-        return reader.ValueTextEquals("length"u8) ? FinishReason.Length
+        // OpenRouter's "error" ends a failed generation: no reason at all, so nothing downstream (the prompt cache
+        // above all) takes it for an answer that ended well.
+        return reader.ValueTextEquals("error"u8) ? FinishReason.None
+            : reader.ValueTextEquals("length"u8) ? FinishReason.Length
             : reader.ValueTextEquals("tool_calls"u8) || reader.ValueTextEquals("function_call"u8) ? FinishReason.ToolCalls
             : reader.ValueTextEquals("content_filter"u8) ? FinishReason.ContentFilter
             : FinishReason.Stop;

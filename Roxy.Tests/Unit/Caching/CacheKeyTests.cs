@@ -146,11 +146,15 @@ public class CacheKeyTests
     }
 
     [Fact]
-    public void Escaped_lone_surrogates_are_keyed_by_their_spelling()
+    public void Escaped_lone_surrogates_in_names_and_values_are_keyed_by_their_spelling()
     {
         var high = Key("""{"messages":[{"role":"user","content":"\ud800"}]}""");
         Assert.Matches("^[0-9a-f]{64}$", high.Hash);
         Assert.NotEqual(high.Hash, Key("""{"messages":[{"role":"user","content":"\udc00"}]}""").Hash);
+        Assert.NotEqual(high.Hash, Key("""{"messages":[{"role":"user","content":"\\ud800"}]}""").Hash);
+        var name = Key("""{"x_\ud800":1}""");
+        Assert.NotEqual(name.Hash, Key("""{"x_\udc00":1}""").Hash);
+        Assert.NotEqual(name.Hash, Key("""{"x_\\ud800":1}""").Hash);
     }
 
     [Theory]

@@ -112,12 +112,22 @@ public sealed class PromptCacheGrain(
         return new CacheLookup(CacheLookupStatus.Hit, found.Entry);
     }
 
-    /// <summary>One indexed read; a failing PostgreSQL makes it a miss, never an error the request sees.</summary>
+    /// <summary>
+    /// One indexed read within <see cref="PromptCacheOptions.ReadTimeout"/>; a failing or slow PostgreSQL makes it a
+    /// miss, never an error the request sees nor a stall that holds the single-flight marker.
+    /// </summary>
     private async Task<StoredEntry?> ReadAsync(CacheEntryKey key)
     {
+        var timeout = options.Value.ReadTimeout;
+        using var deadline = new CancellationTokenSource(timeout);
         try
         {
-            return await store.ReadAsync(key.TenantId, key.KeyHash, time.GetUtcNow());
+            return await store.ReadAsync(key.TenantId, key.KeyHash, time.GetUtcNow(), deadline.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            logger.LogWarning("Prompt cache read timed out after {Timeout} for tenant {Tenant}; answering as a miss", timeout, key.TenantId);
+            return null;
         }
         catch (Exception ex)
         {

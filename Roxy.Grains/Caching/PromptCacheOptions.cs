@@ -14,6 +14,21 @@ public sealed class PromptCacheOptions
     /// <summary>The longest a stored entry waits for its row to be written when fewer than a batch are queued.</summary>
     public TimeSpan WriteDelay { get; set; } = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>
+    /// The most the writer holds in queued and in-flight row JSON; past it a new row is dropped (a cache may forget an
+    /// entry, but must not grow the heap). One row larger than this is still taken when nothing else is held.
+    /// </summary>
+    public long WriterQueueBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>The pause before a failed write batch is tried again, once, before its rows go one by one.</summary>
+    public TimeSpan WriteRetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// The deadline of the one PostgreSQL read a miss makes: a slow database turns lookups into misses quickly
+    /// instead of holding the single-flight marker (and every waiter) for a 30 s command timeout.
+    /// </summary>
+    public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>How often the sweeper deletes expired and invalidated rows.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(60);
 

@@ -34,7 +34,10 @@ public sealed class PromptCacheStore(NpgsqlDataSource database, string serviceId
 
     public ValueTask DisposeAsync() => database.DisposeAsync();
 
-    /// <summary>The entry under <paramref name="keyHash"/> if it has not expired at <paramref name="now"/>: one primary-key read.</summary>
+    /// <summary>
+    /// The entry under <paramref name="keyHash"/> if it has not expired at <paramref name="now"/>: one primary-key read.
+    /// The caller's <paramref name="cancellationToken"/> is its deadline (<see cref="PromptCacheOptions.ReadTimeout"/>).
+    /// </summary>
     public async Task<StoredEntry?> ReadAsync(string tenantId, string keyHash, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         var hash = HashBytes(keyHash);
@@ -175,12 +178,15 @@ public sealed class PromptCacheStore(NpgsqlDataSource database, string serviceId
     private async Task<long> ExpireInChunksAsync(string where, Action<NpgsqlCommand> bind, CancellationToken cancellationToken)
     {
         // '-infinity' rather than DELETE: one small UPDATE per chunk now, and the sweeper's batched deletes through the
-        // expiry index do the rest; rows already at '-infinity' are skipped so every chunk makes progress. FOR UPDATE
-        // without SKIP LOCKED: a row a writer holds is waited for, not left reachable until its TTL.
+        // expiry index do the rest. Each chunk finds its rows through the partial indexes of live rows, so it skips
+        // what earlier chunks expired instead of rescanning the tenant. SKIP LOCKED: a chunk never waits on (or
+        // deadlocks with) the writer's batch; a row the writer holds is left to its TTL, which is harmless because
+        // its key is unreachable after the clear or rule change anyway. Under SKIP LOCKED a short chunk proves
+        // nothing, so this stops at the first empty one.
         var sql = $"""
             UPDATE roxy_prompt_cache SET expires_at = '-infinity' WHERE ctid = ANY(ARRAY(
                 SELECT ctid FROM roxy_prompt_cache WHERE {where} AND expires_at > '-infinity'
-                LIMIT {ChunkRows} FOR UPDATE))
+                LIMIT {ChunkRows} FOR UPDATE SKIP LOCKED))
             """;
         long total = 0;
         while (true)
@@ -188,11 +194,12 @@ public sealed class PromptCacheStore(NpgsqlDataSource database, string serviceId
             await using var command = database.CreateCommand(sql);
             bind(command);
             var changed = await command.ExecuteNonQueryAsync(cancellationToken);
-            total += changed;
-            if (changed < ChunkRows)
+            if (changed == 0)
             {
                 return total;
             }
+
+            total += changed;
         }
     }
 }

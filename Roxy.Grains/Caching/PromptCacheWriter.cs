@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Roxy.Grains.Caching;
 
@@ -9,34 +10,72 @@ namespace Roxy.Grains.Caching;
 /// <see cref="PromptCacheOptions.WriteBatchRows"/>, one round trip each, at most <see cref="PromptCacheOptions.WriteDelay"/>
 /// after the first row of a batch arrived. What is queued when the silo stops is written before it goes.
 /// </summary>
+/// <remarks>
+/// The queue is bounded by rows and by bytes (<see cref="PromptCacheOptions.WriterQueueBytes"/>), counting the batch
+/// in flight: while PostgreSQL is slow the queue fills and new rows are dropped, never the heap grown. A failed batch
+/// is tried once more after <see cref="PromptCacheOptions.WriteRetryDelay"/>, then row by row, so one bad row loses
+/// only itself; rows that still fail are lost (their entries stay served from memory). Nothing is held for an outage.
+/// </remarks>
 public sealed class PromptCacheWriter(PromptCacheStore store, IOptions<PromptCacheOptions> options, ILogger<PromptCacheWriter> logger)
     : ILifecycleParticipant<ISiloLifecycle>, IDisposable
 {
-    /// <summary>Rows held while PostgreSQL is down; past it the oldest are dropped (a cache may forget).</summary>
+    /// <summary>Rows queued or in flight at most, whatever their size.</summary>
     public const int MaxQueuedRows = 10_000;
 
-    private readonly Channel<PromptCacheRow> _queue = Channel.CreateBounded<PromptCacheRow>(
-        new BoundedChannelOptions(MaxQueuedRows) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
-
+    private readonly Channel<PromptCacheRow> _queue = Channel.CreateUnbounded<PromptCacheRow>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
     private Task _loop = Task.CompletedTask;
+    private long _heldRows;
+    private long _heldBytes;
+    private long _dropped;
+    private long _lost;
+    private int _full;
+
+    /// <summary>Entry JSON bytes queued or being written.</summary>
+    public long HeldBytes => Interlocked.Read(ref _heldBytes);
+
+    /// <summary>Rows refused because the queue was full.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Rows PostgreSQL refused even one by one.</summary>
+    public long Lost => Interlocked.Read(ref _lost);
 
     public void Dispose() => _stopping.Dispose();
 
-    /// <summary>Queues a row; never blocks.</summary>
-    public void Enqueue(PromptCacheRow row) => _queue.Writer.TryWrite(row);
+    /// <summary>Queues a row; never blocks. False when the queue is full (or stopped) and the row is dropped.</summary>
+    public bool Enqueue(PromptCacheRow row)
+    {
+        long size = row.Entry.Length;
+        var rows = Interlocked.Increment(ref _heldRows);
+        var bytes = Interlocked.Add(ref _heldBytes, size);
+        var full = rows > MaxQueuedRows || (rows > 1 && bytes > options.Value.WriterQueueBytes);
+        if (!full && _queue.Writer.TryWrite(row))
+        {
+            return true;
+        }
+
+        Release(1, size);
+        Interlocked.Increment(ref _dropped);
+        if (Interlocked.Exchange(ref _full, 1) == 0)
+        {
+            // Once per spell of fullness, not per row: a stalled database must not flood the log too.
+            logger.LogWarning("Prompt cache write queue full ({Rows} rows, {Bytes} bytes held); new rows are dropped until it drains", rows, bytes);
+        }
+
+        return false;
+    }
 
     void ILifecycleParticipant<ISiloLifecycle>.Participate(ISiloLifecycle lifecycle) =>
         // Application services stop after every grain is deactivated, so the last stores are in the queue by then.
         lifecycle.Subscribe(nameof(PromptCacheWriter), ServiceLifecycleStage.ApplicationServices, StartAsync, StopAsync);
 
-    private Task StartAsync(CancellationToken cancellationToken)
+    internal Task StartAsync(CancellationToken cancellationToken)
     {
         _loop = Task.Run(RunAsync, CancellationToken.None);
         return Task.CompletedTask;
     }
 
-    private async Task StopAsync(CancellationToken cancellationToken)
+    internal async Task StopAsync(CancellationToken cancellationToken)
     {
         _queue.Writer.TryComplete();
         await _stopping.CancelAsync(); // ends a batch's wait: flush now
@@ -53,29 +92,90 @@ public sealed class PromptCacheWriter(PromptCacheStore store, IOptions<PromptCac
             Drain(reader, batch, settings.WriteBatchRows);
             if (batch.Count < settings.WriteBatchRows && !_stopping.IsCancellationRequested)
             {
-                try
-                {
-                    await Task.Delay(settings.WriteDelay, _stopping.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                }
-
+                await PauseAsync(settings.WriteDelay);
                 Drain(reader, batch, settings.WriteBatchRows);
             }
 
+            await WriteAsync(batch, settings.WriteRetryDelay);
+            long bytes = 0;
+            foreach (var row in batch)
+            {
+                bytes += row.Entry.Length;
+            }
+
+            Release(batch.Count, bytes);
+            batch.Clear();
+            Volatile.Write(ref _full, 0);
+        }
+    }
+
+    private async Task WriteAsync(List<PromptCacheRow> batch, TimeSpan retryDelay)
+    {
+        try
+        {
+            await store.WriteAsync(batch);
+            return;
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not write {Rows} prompt cache rows to PostgreSQL; trying again in {Delay}", batch.Count, retryDelay);
+        }
+
+        await PauseAsync(retryDelay);
+        try
+        {
+            await store.WriteAsync(batch);
+            return;
+        }
+        catch (Exception ex) when (batch.Count > 1)
+        {
+            logger.LogWarning(ex, "Could not write {Rows} prompt cache rows to PostgreSQL again; writing them one by one", batch.Count);
+        }
+        catch (Exception ex)
+        {
+            Interlocked.Increment(ref _lost);
+            logger.LogWarning(ex, "Could not write a prompt cache row to PostgreSQL; it is served from memory only");
+            return;
+        }
+
+        // A batch is one transaction: one row PostgreSQL refuses (say, a tenant id too long for its column) sinks
+        // the rest with it. One by one, only that row is lost.
+        for (var i = 0; i < batch.Count; i++)
+        {
             try
             {
-                await store.WriteAsync(batch);
+                await store.WriteAsync([batch[i]]);
+            }
+            catch (PostgresException ex)
+            {
+                Interlocked.Increment(ref _lost);
+                logger.LogWarning(ex, "PostgreSQL refused a prompt cache row for tenant {Tenant}; it is served from memory only", batch[i].Key.TenantId);
             }
             catch (Exception ex)
             {
-                // The entries stay served from memory; only their persistence is lost. No prompt is in a row's key.
-                logger.LogWarning(ex, "Could not write {Rows} prompt cache rows to PostgreSQL", batch.Count);
+                // Not this row's fault: the database is unreachable, so the rest would fail the same way, slowly.
+                Interlocked.Add(ref _lost, batch.Count - i);
+                logger.LogWarning(ex, "PostgreSQL is unreachable; {Rows} prompt cache rows are served from memory only", batch.Count - i);
+                return;
             }
-
-            batch.Clear();
         }
+    }
+
+    private async Task PauseAsync(TimeSpan delay)
+    {
+        try
+        {
+            await Task.Delay(delay, _stopping.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void Release(long rows, long bytes)
+    {
+        Interlocked.Add(ref _heldRows, -rows);
+        Interlocked.Add(ref _heldBytes, -bytes);
     }
 
     private static void Drain(ChannelReader<PromptCacheRow> reader, List<PromptCacheRow> batch, int limit)

@@ -18,3 +18,10 @@ CREATE TABLE IF NOT EXISTS roxy_prompt_cache
 );
 
 CREATE INDEX IF NOT EXISTS ix_roxy_prompt_cache_expiry ON roxy_prompt_cache (service_id, expires_at);
+
+-- A clear's and a rule change's chunks find the tenant's live rows of a generation or a model without rescanning the
+-- tenant; rows already at '-infinity' drop out of these partial indexes, so later chunks do not see them again.
+CREATE INDEX IF NOT EXISTS ix_roxy_prompt_cache_generation ON roxy_prompt_cache (service_id, tenant_id, generation)
+    WHERE expires_at > '-infinity';
+CREATE INDEX IF NOT EXISTS ix_roxy_prompt_cache_model ON roxy_prompt_cache (service_id, tenant_id, requested_model)
+    WHERE expires_at > '-infinity';

@@ -254,47 +254,39 @@ levels=$(( $(tr ',' '\n' <<<"$concurrency" | grep -c .) ))
 modes=$([ "$stream" = both ] && echo 2 || echo 1)
 limit=$(( levels * modes * 2 * ( ${duration%.*} + ${warmup%.*} + 35 ) + 60 ))
 : >"$work/table-anthropic.md"
+: >"$work/bench.log"
 out="$results/latest.md"
-timeout --signal=TERM --kill-after=10 "$limit" dotnet "$bench_dll" \
-  --target "direct=http://127.0.0.1:$upstream_port/v1" \
-  --target "roxy=http://127.0.0.1:$roxy_port/v1" \
-  --concurrency "$concurrency" --duration "$duration" --warmup "$warmup" --stream "$stream" \
-  --token "$ROXY_TOKEN" --model "$model" --markdown "$work/table.md" >/dev/null 2> >(tee "$work/bench.log" >&2) &
-bench_pid=$!   # in the background so INT/TERM reach the trap at once, not after the run
-wait "$bench_pid" && rc=0 || rc=$?
-bench_pid=""
-[ "$rc" = 0 ] \
-  || { echo "----- tail of $roxy_log -----" >&2; tail -n 20 "$roxy_log" >&2; die "the load generator failed (status $rc)"; }
-if [ "$anthropic" = 1 ]; then
-  # The Anthropic-inbound cells: an Anthropic client, Roxy passing the body through with only the model replaced.
-  timeout --signal=TERM --kill-after=10 "$limit" dotnet "$bench_dll" --protocol anthropic \
-    --target "direct-anthropic=http://127.0.0.1:$anthropic_port/v1" \
-    --target "roxy-anthropic=http://127.0.0.1:$roxy_port/v1" \
+drive() { # LABEL ARGS...: one run of the load generator, failing the bench with Roxy's log tail if it fails
+  local label="$1"
+  shift
+  timeout --signal=TERM --kill-after=10 "$limit" dotnet "$bench_dll" "$@" \
     --concurrency "$concurrency" --duration "$duration" --warmup "$warmup" --stream "$stream" \
-    --token "$ROXY_TOKEN" --model "$anthropic_model" --markdown "$work/table-anthropic.md" >/dev/null 2> >(tee -a "$work/bench.log" >&2) &
-  bench_pid=$!
+    >/dev/null 2> >(tee -a "$work/bench.log" >&2) &
+  bench_pid=$!   # in the background so INT/TERM reach the trap at once, not after the run
   wait "$bench_pid" && rc=0 || rc=$?
   bench_pid=""
   [ "$rc" = 0 ] \
-    || { echo "----- tail of $roxy_log -----" >&2; tail -n 20 "$roxy_log" >&2; die "the Anthropic load generator failed (status $rc)"; }
+    || { echo "----- tail of $roxy_log -----" >&2; tail -n 20 "$roxy_log" >&2; die "the $label load generator failed (status $rc)"; }
+}
+drive OpenAI \
+  --target "direct=http://127.0.0.1:$upstream_port/v1" --target "roxy=http://127.0.0.1:$roxy_port/v1" \
+  --token "$ROXY_TOKEN" --model "$model" --markdown "$work/table.md"
+if [ "$anthropic" = 1 ]; then
+  # The Anthropic-inbound cells: an Anthropic client, Roxy passing the body through with only the model replaced.
+  drive Anthropic --protocol anthropic \
+    --target "direct-anthropic=http://127.0.0.1:$anthropic_port/v1" --target "roxy-anthropic=http://127.0.0.1:$roxy_port/v1" \
+    --token "$ROXY_TOKEN" --model "$anthropic_model" --markdown "$work/table-anthropic.md"
 fi
 if [ "$cache" = 1 ]; then
   # Prompt cache cells, each run against its own direct baseline: hits (the same prompt every time, served from the
   # silo's memory after the first), then misses (every prompt new: lookup, one PostgreSQL read, upstream, store).
   : >"$work/table-cache-hit.md"; : >"$work/table-cache-miss.md"
-  for cell in hit miss; do
-    unique=(); [ "$cell" = miss ] && unique=(--unique-prompts)
-    timeout --signal=TERM --kill-after=10 "$limit" dotnet "$bench_dll" "${unique[@]}" \
-      --target "direct=http://127.0.0.1:$upstream_port/v1" \
-      --target "roxy-cache-$cell=http://127.0.0.1:$roxy_port/v1" \
-      --concurrency "$concurrency" --duration "$duration" --warmup "$warmup" --stream "$stream" \
-      --token "$ROXY_BENCH_CACHE_TOKEN" --model "$model" --markdown "$work/table-cache-$cell.md" >/dev/null 2> >(tee -a "$work/bench.log" >&2) &
-    bench_pid=$!
-    wait "$bench_pid" && rc=0 || rc=$?
-    bench_pid=""
-    [ "$rc" = 0 ] \
-      || { echo "----- tail of $roxy_log -----" >&2; tail -n 20 "$roxy_log" >&2; die "the prompt cache load generator ($cell) failed (status $rc)"; }
-  done
+  drive "prompt cache (hit)" \
+    --target "direct=http://127.0.0.1:$upstream_port/v1" --target "roxy-cache-hit=http://127.0.0.1:$roxy_port/v1" \
+    --token "$ROXY_BENCH_CACHE_TOKEN" --model "$model" --markdown "$work/table-cache-hit.md"
+  drive "prompt cache (miss)" --unique-prompts \
+    --target "direct=http://127.0.0.1:$upstream_port/v1" --target "roxy-cache-miss=http://127.0.0.1:$roxy_port/v1" \
+    --token "$ROXY_BENCH_CACHE_TOKEN" --model "$model" --markdown "$work/table-cache-miss.md"
 fi
 {
   echo "Roxy (single process, co-hosted silo, Release, log level ${Logging__LogLevel__Default}, $keys keys, cache off) vs the fake upstream direct, loopback."

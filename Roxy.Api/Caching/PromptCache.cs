@@ -68,42 +68,30 @@ public sealed class PromptCache(IGrainFactory grains, ResolvedConfig config, Tim
     /// <summary>Hands the answer to its shard without waiting (a one-way call): storing never delays the answer.</summary>
     public void Store(CachePlan plan, CachedCompletion entry)
     {
-        try
-        {
-            Observe(Shard(plan.Key).StoreAsync(plan.Key, entry, time.GetUtcNow() + plan.Ttl));
-        }
-        catch (Exception ex) when (ex is OrleansException or TimeoutException)
-        {
-            logger.LogWarning("Prompt cache store failed ({Error})", ex.GetType().Name);
-        }
+        var expiresAt = time.GetUtcNow() + plan.Ttl;
+        Send("store", () => Shard(plan.Key).StoreAsync(plan.Key, entry, expiresAt));
     }
 
     /// <summary>The leader has no answer to store: the requests waiting on it go upstream themselves.</summary>
-    public void Abandon(CachePlan plan)
-    {
-        try
-        {
-            Observe(Shard(plan.Key).AbandonAsync(plan.Key.KeyHash));
-        }
-        catch (Exception ex) when (ex is OrleansException or TimeoutException)
-        {
-            logger.LogWarning("Prompt cache abandon failed ({Error})", ex.GetType().Name);
-        }
-    }
+    public void Abandon(CachePlan plan) => Send("abandon", () => Shard(plan.Key).AbandonAsync(plan.Key.KeyHash));
 
     private IPromptCacheGrain Shard(CacheEntryKey key) => grains.GetGrain<IPromptCacheGrain>(GrainKeys.PromptCache(key.TenantId, key.KeyHash));
 
-    private void Observe(Task call)
+    // A one-way call returns once the message is queued; one that cannot be sent is logged, never the request's failure
+    // (it runs after the answer went out).
+    private void Send(string what, Func<Task> call)
     {
-        if (!call.IsCompleted)
+        try
         {
-            _ = call.ContinueWith(
-                t => logger.LogWarning("Prompt cache call failed ({Error})", t.Exception!.InnerException?.GetType().Name),
-                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            var sent = call();
+            if (sent.IsFaulted)
+            {
+                logger.LogWarning("Prompt cache {Call} failed ({Error})", what, sent.Exception!.InnerException?.GetType().Name);
+            }
         }
-        else if (call.IsFaulted)
+        catch (Exception ex) when (ex is OrleansException or TimeoutException)
         {
-            logger.LogWarning("Prompt cache call failed ({Error})", call.Exception!.InnerException?.GetType().Name);
+            logger.LogWarning("Prompt cache {Call} failed ({Error})", what, ex.GetType().Name);
         }
     }
 }

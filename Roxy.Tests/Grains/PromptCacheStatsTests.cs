@@ -22,6 +22,8 @@ public sealed class PromptCacheStatsTests(PromptCacheClusterFixture fixture)
         }
 
         await Eventually.TrueAsync(async () => await fixture.RowsAsync(tenant) == 3);
+        // Reports are one-way calls: the await returns once each is sent, not once the grain has added it.
+        await Eventually.TrueAsync(async () => (await grain.GetAsync(4)).Hits == 5);
         var stats = await grain.GetAsync(4);
         AssertStats(stats);
         var bytes = await fixture.ScalarAsync("SELECT sum(bytes) FROM roxy_prompt_cache WHERE tenant_id = $1 AND generation = 4", tenant);
@@ -38,6 +40,7 @@ public sealed class PromptCacheStatsTests(PromptCacheClusterFixture fixture)
             TimeSpan.FromSeconds(10), "the timer did not persist the counters");
 
         await grain.RecordAsync(new CacheStatsDelta(1, 0, [new ModelSavings("anthropic", "claude-sonnet-4", 1, 50, 5)]));
+        await Eventually.TrueAsync(async () => (await grain.GetAsync(4)).Hits == 6);
         await fixture.Cluster.DeactivateAsync(grain); // the last report is written on the way out
         var after = await grain.GetAsync(4);
         Assert.Equal((6L, 3L), (after.Hits, after.Misses));

@@ -255,30 +255,7 @@ public static class OpenAiAnswerDecoder
                 else if (reader.ValueTextEquals("function"u8))
                 {
                     reader.Read();
-                    if (reader.TokenType != JsonTokenType.StartObject)
-                    {
-                        reader.Skip();
-                        continue;
-                    }
-
-                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                    {
-                        if (reader.ValueTextEquals("name"u8))
-                        {
-                            reader.Read();
-                            name = String(ref reader);
-                        }
-                        else if (reader.ValueTextEquals("arguments"u8))
-                        {
-                            reader.Read();
-                            arguments = Arguments(ref reader, body);
-                        }
-                        else
-                        {
-                            reader.Read();
-                            reader.Skip();
-                        }
-                    }
+                    ReadFunction(ref reader, body, objectArguments: true, ref name, ref arguments);
                 }
                 else
                 {
@@ -291,6 +268,39 @@ public static class OpenAiAnswerDecoder
         }
 
         return calls;
+    }
+
+    /// <summary>
+    /// A tool call's <c>function</c> object at the reader: its name and arguments. A whole answer's arguments may be the
+    /// object itself (<paramref name="objectArguments"/>, its text taken from <paramref name="body"/>); a stream's
+    /// argument fragments are strings only.
+    /// </summary>
+    internal static void ReadFunction(ref Utf8JsonReader reader, ReadOnlySpan<byte> body, bool objectArguments, ref string? name, ref string? arguments)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("name"u8))
+            {
+                reader.Read();
+                name = String(ref reader);
+            }
+            else if (reader.ValueTextEquals("arguments"u8))
+            {
+                reader.Read();
+                arguments = objectArguments ? Arguments(ref reader, body) : String(ref reader);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
     }
 
     // OpenAI's arguments are JSON text in a string; some compatible servers (Ollama's among them) send the object itself.
@@ -399,7 +409,8 @@ public static class OpenAiAnswerDecoder
     private static int? Count(ref Utf8JsonReader reader) =>
         reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var count) && count >= 0 ? count : null;
 
-    private static string? String(ref Utf8JsonReader reader)
+    /// <summary>The string at the reader; null (the value skipped) for anything else.</summary>
+    internal static string? String(ref Utf8JsonReader reader)
     {
         if (reader.TokenType != JsonTokenType.String)
         {

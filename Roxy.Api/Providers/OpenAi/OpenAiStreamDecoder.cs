@@ -233,12 +233,12 @@ public sealed class OpenAiStreamDecoder : IStreamDecoder
                 if (readHead && reader.ValueTextEquals("id"u8))
                 {
                     reader.Read();
-                    chunk.Id = StringValue(ref reader);
+                    chunk.Id = OpenAiAnswerDecoder.String(ref reader);
                 }
                 else if (readHead && reader.ValueTextEquals("model"u8))
                 {
                     reader.Read();
-                    chunk.Model = StringValue(ref reader);
+                    chunk.Model = OpenAiAnswerDecoder.String(ref reader);
                 }
                 else if (reader.ValueTextEquals("choices"u8))
                 {
@@ -346,12 +346,12 @@ public sealed class OpenAiStreamDecoder : IStreamDecoder
                 if (reader.ValueTextEquals("content"u8))
                 {
                     reader.Read();
-                    text = StringValue(ref reader);
+                    text = OpenAiAnswerDecoder.String(ref reader);
                 }
                 else if (reader.ValueTextEquals("refusal"u8))
                 {
                     reader.Read();
-                    refusal = StringValue(ref reader);
+                    refusal = OpenAiAnswerDecoder.String(ref reader);
                 }
                 else if (reader.ValueTextEquals("tool_calls"u8))
                 {
@@ -395,35 +395,12 @@ public sealed class OpenAiStreamDecoder : IStreamDecoder
                     else if (reader.ValueTextEquals("id"u8))
                     {
                         reader.Read();
-                        id = StringValue(ref reader);
+                        id = OpenAiAnswerDecoder.String(ref reader);
                     }
                     else if (reader.ValueTextEquals("function"u8))
                     {
                         reader.Read();
-                        if (reader.TokenType != JsonTokenType.StartObject)
-                        {
-                            reader.Skip();
-                            continue;
-                        }
-
-                        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                        {
-                            if (reader.ValueTextEquals("name"u8))
-                            {
-                                reader.Read();
-                                name = StringValue(ref reader);
-                            }
-                            else if (reader.ValueTextEquals("arguments"u8))
-                            {
-                                reader.Read();
-                                arguments = StringValue(ref reader);
-                            }
-                            else
-                            {
-                                reader.Read();
-                                reader.Skip();
-                            }
-                        }
+                        OpenAiAnswerDecoder.ReadFunction(ref reader, default, objectArguments: false, ref name, ref arguments);
                     }
                     else
                     {
@@ -457,7 +434,7 @@ public sealed class OpenAiStreamDecoder : IStreamDecoder
                 if (reader.ValueTextEquals("type"u8))
                 {
                     reader.Read();
-                    ErrorType = StringValue(ref reader);
+                    ErrorType = OpenAiAnswerDecoder.String(ref reader);
                 }
                 else if (reader.ValueTextEquals("code"u8))
                 {
@@ -474,7 +451,7 @@ public sealed class OpenAiStreamDecoder : IStreamDecoder
                 else if (reader.ValueTextEquals("message"u8))
                 {
                     reader.Read();
-                    ErrorMessage = StringValue(ref reader);
+                    ErrorMessage = OpenAiAnswerDecoder.String(ref reader);
                 }
                 else
                 {
@@ -495,16 +472,5 @@ public sealed class OpenAiStreamDecoder : IStreamDecoder
             503 or 529 => "service_unavailable",
             _ => "server_error",
         };
-
-        private static string? StringValue(ref Utf8JsonReader reader)
-        {
-            if (reader.TokenType != JsonTokenType.String)
-            {
-                reader.Skip();
-                return null;
-            }
-
-            return reader.GetString();
-        }
     }
 }

@@ -43,4 +43,10 @@ public static class GrainKeys
     public static string PromptCache(string tenantId, string keyHash) => string.Concat(tenantId, "/", keyHash.AsSpan(0, 1));
 
     public static string CacheStats(string tenantId) => tenantId;
+
+    /// <summary>A tenant's budget, or with <paramref name="tokenId"/> that of one of its budgeted tokens.</summary>
+    public static string Budget(string tenantId, string? tokenId = null) =>
+        tokenId is null ? tenantId : string.Concat(tenantId, "/", tokenId);
+
+    public static string Usage(string tenantId) => tenantId;
 }

@@ -37,7 +37,7 @@ internal static partial class ConfigValidator
             var prefix = $"tenants[{i}]";
             ValidateTenantId(tenant.Id, i, prefix, tenantIds, diagnostics);
             ValidateSection(prefix + ".", tenant.Tokens, tenant.ApiKeys, tenant.ModelRules, known, environment, diagnostics);
-            if (tenant.Tokens.Count == 0 && TenantIdPattern().IsMatch(tenant.Id) && tenant.Id != "default")
+            if (tenant.Tokens.Count == 0 && Tenancy.TenantIds.IsValid(tenant.Id) && tenant.Id != "default")
             {
                 diagnostics.Warning(prefix,
                     $"tenant '{tenant.Id}' has no tokens and cannot be used; set a token variable (e.g. ROXY_TOKEN) and add `tokens: [{{ token_env: ROXY_TOKEN, role: admin }}]` to it");
@@ -291,10 +291,9 @@ internal static partial class ConfigValidator
             diagnostics.Error(prefix + ".id",
                 "'default' is reserved for the top-level section; put default's tokens, api_keys and model_rules at the top level, or pick another id");
         }
-        else if (!TenantIdPattern().IsMatch(id))
+        else if (!Tenancy.TenantIds.IsValid(id))
         {
-            diagnostics.Error(prefix + ".id",
-                $"'{id}' is not a valid tenant id; use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit");
+            diagnostics.Error(prefix + ".id", $"'{id}' is not a valid tenant id; {Tenancy.TenantIds.Rule}");
         }
         else if (!seen.TryAdd(id, index))
         {
@@ -365,9 +364,6 @@ internal static partial class ConfigValidator
 
         return previous[b.Length];
     }
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$")]
-    private static partial Regex TenantIdPattern();
 
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,62}$")]
     private static partial Regex ProviderNamePattern();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Roxy.Api.Apis.Admin;
 using Roxy.Api.Caching;
 using Roxy.Api.Commands;
 using Roxy.Api.Configuration;
@@ -40,12 +41,16 @@ public static class RoxyServiceExtensions
         services.AddSingleton<ProxyPipeline>();
         services.AddSingleton(ModelPrices.BuiltIn);
         services.AddSingleton<CacheStatsRecorder>();
+        services.AddSingleton<Budgets.BudgetGate>();
+        services.AddSingleton<Usage.UsageRecorder>();
+        services.AddSingleton<Usage.UsageAccounting>();
         services.AddHostedService<ConfigApplier>();
         services.AddHostedService<UsageFlusher>();
         services.AddHostedService<CacheStatsFlusher>();
         services.AddHostedService<KeyProber>();
         services.AddHostedService<TenantRefresher>();
         services.AddRoxyCommands();
+        services.AddRoxyAdminAuth();
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, RoxyJsonContext.Default);

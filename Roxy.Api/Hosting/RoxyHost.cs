@@ -1,4 +1,5 @@
 using Roxy.Api.Apis;
+using Roxy.Api.Apis.Admin;
 using Roxy.Api.Configuration;
 using Roxy.Api.Extensions;
 using Roxy.Api.Secrets;
@@ -109,6 +110,7 @@ public static class RoxyHost
         app.MapEmbeddingsApi();
         app.MapMessagesApi();
         app.MapModelsApi();
+        app.MapAdminApi();
         app.MapFallbackApi();
         return app;
     }

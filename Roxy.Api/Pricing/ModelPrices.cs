@@ -40,6 +40,9 @@ public sealed class ModelPrices(IDictionary<string, ModelPrices.Price> prices)
             ((promptTokens - cachedTokens) * InputPerMillion + cachedTokens * CachedInputPerMillion + completionTokens * OutputPerMillion) / 1_000_000m;
     }
 
+    /// <summary>The price of <paramref name="model"/> as <paramref name="provider"/> named it; null when it has none.</summary>
+    public Price? Find(string provider, string model) => provider is null ? null : Find(model); // seam: helper B
+
     /// <summary>The price of <paramref name="model"/> as the provider named it; null when it has none.</summary>
     public Price? Find(string model)
     {

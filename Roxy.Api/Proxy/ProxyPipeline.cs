@@ -1,3 +1,4 @@
+using Roxy.Api.Budgets;
 using Roxy.Api.Caching;
 using Roxy.Api.Commands;
 using Roxy.Api.Configuration;
@@ -8,6 +9,7 @@ using Roxy.Api.Observability;
 using Roxy.Api.Protocols;
 using Roxy.Api.Routing;
 using Roxy.Api.Tenancy;
+using Roxy.Api.Usage;
 using Roxy.Grains.Caching;
 using Roxy.Grains.Tenancy;
 
@@ -29,6 +31,8 @@ public sealed class ProxyPipeline(
     FailoverLoop failover,
     PromptCache cache,
     CacheStatsRecorder cacheStats,
+    BudgetGate budgets,
+    UsageAccounting accounting,
     ResolvedConfig config,
     TimeProvider time,
     ILogger<ProxyPipeline> logger)
@@ -214,6 +218,11 @@ public sealed class ProxyPipeline(
             {
                 return;
             }
+        }
+        finally
+        {
+            // However the request ended (a client gone mid-stream included): priced, its budget settled, its usage counted.
+            accounting.Complete(request);
         }
 
         if (error is not null && !http.Response.HasStarted)
@@ -445,7 +454,27 @@ public sealed class ProxyPipeline(
             return Task.FromResult<ProxyError?>(invalid);
         }
 
+        if (budgets.Applies(request, tenant))
+        {
+            return BudgetedAsync(request, tenant, route, plan);
+        }
+
         return plan is null ? failover.RunAsync(request) : CachedAsync(request, plan);
+    }
+
+    /// <summary>
+    /// A request under a budget: its worst case is reserved first, so that concurrent requests cannot together spend
+    /// past it. Cache hits pass through the budget too (SPEC §7): a spent budget stops a tenant whether or not the
+    /// answer is cached, though a hit costs nothing and its hold is released.
+    /// </summary>
+    private async Task<ProxyError?> BudgetedAsync(ProxyRequest request, TenantSnapshot tenant, ResolvedRoute route, CachePlan? plan)
+    {
+        if (await budgets.ReserveAsync(request, tenant, route) is { } refused)
+        {
+            return refused;
+        }
+
+        return await (plan is null ? failover.RunAsync(request) : CachedAsync(request, plan));
     }
 
     /// <summary>
@@ -462,6 +491,11 @@ public sealed class ProxyPipeline(
             {
                 var entry = found.Entry!;
                 request.CacheResult = "hit";
+                // What the answer cost when it was fetched: the request is charged nothing and counts it as saved.
+                request.Answered = new RouteTarget(entry.Provider, entry.Model);
+                request.PromptTokens = entry.PromptTokens;
+                request.CompletionTokens = entry.CompletionTokens;
+                request.CachedTokens = entry.CachedTokens;
                 cacheStats.Hit(request.Identity.TenantId, entry.Provider, entry.Model, entry.PromptTokens, entry.CompletionTokens, entry.CachedTokens);
                 await CacheReplay.WriteAsync(request, entry);
                 return null;

@@ -75,6 +75,12 @@ public sealed class ProxyRequest
     public long FirstByteAt { get; set; }
     public long PromptTokens { get; set; }
     public long CompletionTokens { get; set; }
+
+    /// <summary>The part of <see cref="PromptTokens"/> the provider read from its own prompt cache (priced as cached input).</summary>
+    public long CachedTokens { get; set; }
+
+    /// <summary>What the request reserved against its budgets; null when neither its tenant nor its token has one.</summary>
+    public Budgets.BudgetHold? BudgetHold { get; set; }
     /// <summary><c>hit</c>, <c>miss</c> or <c>bypass</c>: the <c>x-roxy-cache</c> header and the log line's cache result.</summary>
     public string CacheResult { get; set; } = "bypass";
 

@@ -240,6 +240,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
 
         request.PromptTokens = answer.Usage.PromptTokens;
         request.CompletionTokens = answer.Usage.CompletionTokens;
+        request.CachedTokens = answer.Usage.CachedTokens;
         sink.Commit(response, target, key.Id, stream: false);
         request.FirstByteAt = Stopwatch.GetTimestamp();
         // The cache may have asked for the completion of an answer in the client's own protocol: that one still goes
@@ -322,6 +323,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                     {
                         request.PromptTokens = decoder.Usage.PromptTokens;
                         request.CompletionTokens = decoder.Usage.CompletionTokens;
+                        request.CachedTokens = decoder.Usage.CachedTokens;
                     }
 
                     if (sawDone)
@@ -612,6 +614,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         {
             request.PromptTokens = decoder.Usage.PromptTokens;
             request.CompletionTokens = decoder.Usage.CompletionTokens;
+            request.CachedTokens = decoder.Usage.CachedTokens;
         }
         else
         {

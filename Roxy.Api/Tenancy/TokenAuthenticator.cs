@@ -87,7 +87,8 @@ public sealed class TokenAuthenticator(IGrainFactory grains, TimeProvider time, 
         }
     }
 
-    private static ReadOnlySpan<char> ExtractToken(HttpRequest request)
+    /// <summary>The bearer token or <c>x-api-key</c> of a request; empty when it carries neither.</summary>
+    public static ReadOnlySpan<char> ExtractToken(HttpRequest request)
     {
         var authorization = request.Headers.Authorization;
         if (authorization.Count > 0)

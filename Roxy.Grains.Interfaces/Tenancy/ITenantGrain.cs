@@ -54,6 +54,29 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("ClearCache")]
     Task<long> ClearCacheAsync(AuditEntry audit);
 
+    /// <summary>Adds a runtime-owned token (hash only: the frontend made the token and shows it once).</summary>
+    [Alias("IssueToken")]
+    Task<TokenChangeResult> IssueTokenAsync(TenantToken token, AuditEntry audit);
+
+    /// <summary>Removes a runtime-owned token; the registry's directory drops it in the same call.</summary>
+    [Alias("RevokeToken")]
+    Task<TokenChangeResult> RevokeTokenAsync(string tokenId, AuditEntry audit);
+
+    /// <summary>Sets (null: removes) the tenant's runtime budget; a budget the config sets is <see cref="TenantChangeStatus.ConfigOwned"/>.</summary>
+    [Alias("SetBudget")]
+    Task<TenantChangeStatus> SetBudgetAsync(Budgets.BudgetLimits? budget, AuditEntry audit);
+
+    /// <summary>Makes this a runtime-owned tenant with nothing in it; <see cref="TenantChangeStatus.AlreadyExists"/> if it exists.</summary>
+    [Alias("Create")]
+    Task<TenantChangeStatus> CreateAsync(AuditEntry audit);
+
+    /// <summary>
+    /// Deletes a runtime-owned tenant with its tokens, keys, rules, cache entries, usage and budgets. Its cache
+    /// generation moves on rather than starting again, so a tenant created later under the same id never meets old entries.
+    /// </summary>
+    [Alias("Delete")]
+    Task<TenantChangeStatus> DeleteAsync(AuditEntry audit);
+
     [Alias("GetAudit"), AlwaysInterleave]
     ValueTask<IReadOnlyList<AuditEntry>> GetAuditAsync(int count);
 

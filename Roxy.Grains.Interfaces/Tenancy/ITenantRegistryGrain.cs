@@ -25,6 +25,18 @@ public interface ITenantRegistryGrain : IGrainWithStringKey
     [Alias("CompleteRemoval")]
     Task CompleteRemovalAsync(string tenantId);
 
+    /// <summary>Every tenant: those the YAML names and those created at run time.</summary>
+    [Alias("ListTenants")]
+    ValueTask<IReadOnlyList<TenantListing>> ListTenantsAsync();
+
+    /// <summary>Claims <paramref name="tenantId"/> for a runtime tenant: false when a config or runtime tenant has it.</summary>
+    [Alias("AddRuntimeTenant")]
+    Task<bool> AddRuntimeTenantAsync(string tenantId);
+
+    /// <summary>Forgets a deleted runtime tenant, its tokens included.</summary>
+    [Alias("RemoveRuntimeTenant")]
+    Task RemoveRuntimeTenantAsync(string tenantId);
+
     [Alias("GetConfigFingerprint")]
     ValueTask<string?> GetConfigFingerprintAsync();
 }

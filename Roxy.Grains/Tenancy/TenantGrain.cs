@@ -274,6 +274,16 @@ public sealed class TenantGrain(
         return generation;
     }
 
+    Task<TokenChangeResult> ITenantGrain.IssueTokenAsync(TenantToken token, AuditEntry audit) => throw new NotImplementedException();
+
+    Task<TokenChangeResult> ITenantGrain.RevokeTokenAsync(string tokenId, AuditEntry audit) => throw new NotImplementedException();
+
+    Task<TenantChangeStatus> ITenantGrain.SetBudgetAsync(Budgets.BudgetLimits? budget, AuditEntry audit) => throw new NotImplementedException();
+
+    Task<TenantChangeStatus> ITenantGrain.CreateAsync(AuditEntry audit) => throw new NotImplementedException();
+
+    Task<TenantChangeStatus> ITenantGrain.DeleteAsync(AuditEntry audit) => throw new NotImplementedException();
+
     async ValueTask<IReadOnlyList<AuditEntry>> ITenantGrain.GetAuditAsync(int count) => await auditLog.ReadAsync(TenantId, count);
 
     Task<IReadOnlyList<ProviderKey>> ITenantGrain.ClaimProbesAsync(TimeSpan interval)

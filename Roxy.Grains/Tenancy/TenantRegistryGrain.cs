@@ -13,6 +13,12 @@ public sealed class TenantRegistryGrain(
 
     ValueTask<string?> ITenantRegistryGrain.GetConfigFingerprintAsync() => ValueTask.FromResult(state.State.ConfigFingerprint);
 
+    ValueTask<IReadOnlyList<TenantListing>> ITenantRegistryGrain.ListTenantsAsync() => throw new NotImplementedException();
+
+    Task<bool> ITenantRegistryGrain.AddRuntimeTenantAsync(string tenantId) => throw new NotImplementedException();
+
+    Task ITenantRegistryGrain.RemoveRuntimeTenantAsync(string tenantId) => throw new NotImplementedException();
+
     async Task ITenantRegistryGrain.SetTenantTokensAsync(string tenantId, IReadOnlyList<TenantToken> tokens)
     {
         var s = state.State;

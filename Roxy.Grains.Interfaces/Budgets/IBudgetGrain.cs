@@ -1,0 +1,31 @@
+using Orleans.Concurrency;
+
+namespace Roxy.Grains.Budgets;
+
+/// <summary>
+/// The spend of one tenant, or of one budgeted token of a tenant (key: <see cref="GrainKeys.Budget"/>), across the
+/// whole cluster: a request reserves its worst-case cost before it goes upstream and settles to the real cost after,
+/// so concurrent requests on any number of frontends cannot spend past the limit by more than estimate and actual
+/// differ. The limits come with each call (from the tenant snapshot), so a changed budget applies at once.
+/// </summary>
+[Alias("roxy.IBudgetGrain")]
+public interface IBudgetGrain : IGrainWithStringKey
+{
+    /// <summary>Holds <paramref name="worstCaseUsd"/> unless settled spend plus what is held plus it would cross a limit.</summary>
+    [Alias("Reserve")]
+    Task<BudgetReservation> ReserveAsync(BudgetLimits limits, decimal worstCaseUsd);
+
+    /// <summary>
+    /// Ends a lease: its hold is released and <paramref name="actualUsd"/> is counted as spent in the current window. A
+    /// lease this activation does not know (the grain moved or restarted since) still counts its spend.
+    /// </summary>
+    [Alias("Settle"), OneWay]
+    Task SettleAsync(long leaseId, decimal actualUsd);
+
+    [Alias("GetSpend")]
+    Task<BudgetSpend> GetSpendAsync();
+
+    /// <summary>Forgets all spend and holds (the tenant or token was deleted).</summary>
+    [Alias("Reset")]
+    Task ResetAsync();
+}

@@ -51,6 +51,8 @@ public static class RoxyServiceExtensions
         services.AddHostedService<TenantRefresher>();
         services.AddRoxyCommands();
         services.AddRoxyAdminAuth();
+        services.AddSingleton<Administration.TenantAdministration>();
+        services.AddSingleton<Administration.TokenAdministration>();
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, RoxyJsonContext.Default);

@@ -18,6 +18,13 @@ namespace Roxy.Api.Json;
 [JsonSerializable(typeof(MessagesRequestDoc))]
 [JsonSerializable(typeof(AnthropicErrorResponse))]
 [JsonSerializable(typeof(CountTokensResult))]
+[JsonSerializable(typeof(Apis.Admin.TenantList))]
+[JsonSerializable(typeof(Apis.Admin.TenantSummary))]
+[JsonSerializable(typeof(Apis.Admin.TenantCreateRequest))]
+[JsonSerializable(typeof(Apis.Admin.TenantBudget))]
+[JsonSerializable(typeof(Apis.Admin.TokenList))]
+[JsonSerializable(typeof(Apis.Admin.TokenIssueRequest))]
+[JsonSerializable(typeof(Apis.Admin.TokenIssued))]
 public sealed partial class RoxyJsonContext : JsonSerializerContext
 {
     /// <summary>

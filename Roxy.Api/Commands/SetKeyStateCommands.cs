@@ -35,7 +35,8 @@ internal static class KeyState
         var result = await keys.SetEnabledAsync(context.Actor, context.Identity.TenantId, id, enabled);
         if (result.Status != KeyChangeOutcomeStatus.Done)
         {
-            var shown = KeyAdministration.IsKeyId(id) ? $" `{id}`" : "";
+            // Short k- words are echoed; anything else may be a secret typed in the wrong place.
+            var shown = id.StartsWith("k-", StringComparison.Ordinal) && id.Length <= 16 ? $" `{id}`" : "";
             return CommandReply.Error($"No key{shown} in this tenant. `#roxy list keys` shows the ids.", syntax);
         }
 

@@ -18,6 +18,16 @@ namespace Roxy.Api.Json;
 [JsonSerializable(typeof(MessagesRequestDoc))]
 [JsonSerializable(typeof(AnthropicErrorResponse))]
 [JsonSerializable(typeof(CountTokensResult))]
+[JsonSerializable(typeof(Apis.Admin.KeyAddRequest))]
+[JsonSerializable(typeof(Apis.Admin.KeyAdded))]
+[JsonSerializable(typeof(Apis.Admin.KeyView))]
+[JsonSerializable(typeof(Apis.Admin.KeyList))]
+[JsonSerializable(typeof(Apis.Admin.RulePutRequest))]
+[JsonSerializable(typeof(Apis.Admin.RuleView))]
+[JsonSerializable(typeof(Apis.Admin.RuleList))]
+[JsonSerializable(typeof(Apis.Admin.CacheStatsView))]
+[JsonSerializable(typeof(Apis.Admin.CacheCleared))]
+[JsonSerializable(typeof(Apis.Admin.AuditList))]
 public sealed partial class RoxyJsonContext : JsonSerializerContext
 {
     /// <summary>

@@ -223,4 +223,38 @@ public sealed class AdminKeyRouteTests(AdminKeyRoutesFixture f)
         Assert.Contains("ROXY_MASTER_KEY", body!["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.DoesNotContain("sk-no-master-key", body.ToJsonString(), StringComparison.Ordinal);
     }
+    [Fact]
+    public async Task Every_route_is_documented_with_summary_description_and_examples()
+    {
+        var (response, document) = await f.CallAsync(HttpMethod.Get, "openapi/v1.json", null);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var operations = document!["paths"]!.AsObject()
+            .SelectMany(p => p.Value!.AsObject().Select(o => (Path: p.Key, Method: o.Key, Operation: o.Value!)))
+            .Where(o => o.Operation["operationId"] is not null)
+            .ToDictionary(o => o.Operation["operationId"]!.GetValue<string>(), o => o);
+        string[] withBody = ["AddKey", "PutRule"];
+        string[] withAnswer = ["ListKeys", "AddKey", "EnableKey", "DisableKey", "ListRules", "PutRule", "GetCacheStats", "ClearCache", "ReadAudit"];
+        foreach (var id in withAnswer.Append("RemoveKey").Append("RemoveRule"))
+        {
+            var (path, _, operation) = operations[id];
+            Assert.StartsWith("/admin/tenants/{tenant}/", path, StringComparison.Ordinal);
+            Assert.False(string.IsNullOrWhiteSpace(operation["summary"]?.GetValue<string>()), id);
+            Assert.False(string.IsNullOrWhiteSpace(operation["description"]?.GetValue<string>()), id);
+            Assert.NotNull(operation["responses"]!["403"]);
+        }
+
+        foreach (var id in withBody)
+        {
+            Assert.NotNull(operations[id].Operation["requestBody"]!["content"]!["application/json"]!["example"]);
+        }
+
+        foreach (var id in withAnswer)
+        {
+            var answer = operations[id].Operation["responses"]!.AsObject().First(r => r.Key.StartsWith('2')).Value!;
+            Assert.NotNull(answer["content"]!["application/json"]!["example"]);
+        }
+
+        Assert.Equal("sk-…a1b2", operations["AddKey"].Operation["responses"]!["201"]!["content"]!["application/json"]!["example"]!["mask"]!.GetValue<string>());
+        Assert.StartsWith("/admin/tenants/{tenant}/rules/{", operations["PutRule"].Path, StringComparison.Ordinal);
+    }
 }

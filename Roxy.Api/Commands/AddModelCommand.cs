@@ -1,13 +1,11 @@
-using Roxy.Api.Providers;
+using Roxy.Api.Administration;
 using Roxy.Api.Routing;
 using Roxy.Grains.Routing;
 
 namespace Roxy.Api.Commands;
 
-public sealed class AddModelCommand(ProviderRegistry providers, ModelResolver resolver) : IRoxyCommand
+public sealed class AddModelCommand(RuleAdministration rules, ModelResolver resolver) : IRoxyCommand
 {
-    private readonly IReadOnlySet<string> _known = ModelRuleArgs.KnownProviders(providers);
-
     public string Name => "add model";
     public string Syntax => "#roxy add model <source> <target> [policy]";
     public string Summary => $"Adds a target (`[provider:]model`) to the rule for a model, creating it with policy fallback; policy: {ModelRuleArgs.Policies}.";
@@ -26,40 +24,19 @@ public sealed class AddModelCommand(ProviderRegistry providers, ModelResolver re
             return CommandReply.Error("Give the source model, one target and optionally a policy.", Syntax);
         }
 
-        var (source, targetText) = (words[0], words[1]);
-        if (ModelRuleArgs.SourceProblem(source) is { } badSource)
-        {
-            return CommandReply.Error(badSource, Syntax);
-        }
-
-        if (ModelRuleArgs.TargetProblem(targetText, _known, out var target) is { } badTarget)
-        {
-            return CommandReply.Error(badTarget, Syntax);
-        }
-
-        SelectionPolicy? policy = null;
-        if (words.Count == 3)
-        {
-            if (!ModelRuleArgs.TryPolicy(words[2], out var parsed))
-            {
-                return CommandReply.Error($"The policy {Markdown.Code(words[2])} is not one of {ModelRuleArgs.Policies}.", Syntax);
-            }
-
-            policy = parsed;
-        }
-
-        var action = $"add model {source} {ModelRuleArgs.Show(target)}" + (policy is { } p ? $" {ModelRuleArgs.Name(p)}" : "");
-        var result = await context.Tenant.AddRuleTargetAsync(source, target, policy, context.Audit(action));
+        var (source, target) = (words[0], words[1]);
+        var result = await rules.AddTargetAsync(context.Actor, context.Identity.TenantId, source, target, words.Count == 3 ? words[2] : null);
         var rule = result.Rule;
-        return result.Status switch
+        return result.Outcome switch
         {
-            RuleChangeStatus.Done => CommandReply.Ok(
+            RuleOutcome.Done => CommandReply.Ok(
                 $"✅ {Markdown.Code(source)} → {await DescribeAsync(context, rule!)} (policy {ModelRuleArgs.Name(rule!.Policy)}). Every Roxy frontend uses it within a second."),
-            RuleChangeStatus.Unchanged => CommandReply.Ok(
-                $"ℹ️ The rule for {Markdown.Code(source)} already sends to {Markdown.Code(ModelRuleArgs.Show(target))} with policy {ModelRuleArgs.Name(rule!.Policy)}; nothing changed."),
-            RuleChangeStatus.ConfigOwned => CommandReply.Error(
+            RuleOutcome.Unchanged => CommandReply.Ok(
+                $"ℹ️ The rule for {Markdown.Code(source)} already sends to {Markdown.Code(target)} with policy {ModelRuleArgs.Name(rule!.Policy)}; nothing changed."),
+            RuleOutcome.Invalid => CommandReply.Error(result.Problem!, Syntax),
+            RuleOutcome.ConfigOwned => CommandReply.Error(
                 $"The rule for {Markdown.Code(source)} comes from the configuration file: the YAML owns it, so chat cannot change it. Change it under `model_rules` in the config."),
-            RuleChangeStatus.EmbeddingModelsDiffer => CommandReply.Error(
+            RuleOutcome.EmbeddingModelsDiffer => CommandReply.Error(
                 $"{Markdown.Code(source)} is an embedding rule (a model name contains \"embed\") and already sends to {ModelRuleArgs.Targets(rule!)}: " +
                 "vectors of different embedding models cannot be compared, so its targets may differ only in provider, not in model."),
             _ => CommandReply.Error("The rule could not be changed."),

@@ -1,25 +1,31 @@
 using System.Globalization;
 using System.Text;
+using Roxy.Api.Administration;
 
 namespace Roxy.Api.Commands;
 
-public sealed class AuditCommand : IRoxyCommand
+public sealed class AuditCommand(AuditAdministration audit) : IRoxyCommand
 {
     public string Name => "audit";
     public string Syntax => "#roxy audit [N]";
-    public string Summary => "The last N changes (default 20): time, token, channel, command with secrets masked.";
+    public string Summary => $"The last N changes (default {AuditAdministration.DefaultCount}): time, token, channel (chat or api), command with secrets masked.";
     public bool AdminOnly => true;
 
     public async Task<CommandReply> ExecuteAsync(CommandContext context, CommandArgs args)
     {
-        var count = 20;
-        if (args.Positional.Count > 1 || (args.Positional.Count == 1
-            && (!int.TryParse(args.Positional[0], NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > 500)))
+        var count = AuditAdministration.DefaultCount;
+        if (args.Positional.Count > 1 || args.OptionNames.Any() || (args.Positional.Count == 1
+            && !int.TryParse(args.Positional[0], NumberStyles.None, CultureInfo.InvariantCulture, out count)))
         {
-            return CommandReply.Error("N must be a number from 1 to 500.", Syntax);
+            count = 0;
         }
 
-        var entries = await context.Tenant.GetAuditAsync(count);
+        var entries = await audit.ReadAsync(context.Identity.TenantId, count);
+        if (entries is null)
+        {
+            return CommandReply.Error($"N must be a number from 1 to {AuditAdministration.MaxCount}.", Syntax);
+        }
+
         if (entries.Count == 0)
         {
             return CommandReply.Ok("No changes recorded yet.");

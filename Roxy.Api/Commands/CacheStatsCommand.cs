@@ -1,13 +1,13 @@
 using System.Globalization;
 using System.Text;
+using Roxy.Api.Administration;
 using Roxy.Api.Caching;
-using Roxy.Api.Pricing;
 using Roxy.Grains;
 using Roxy.Grains.Caching;
 
 namespace Roxy.Api.Commands;
 
-public sealed class CacheStatsCommand(IGrainFactory grains, CacheStatsRecorder recorder, ModelPrices prices) : IRoxyCommand
+public sealed class CacheStatsCommand(CacheAdministration cache) : IRoxyCommand
 {
     public string Name => "cache stats";
     public string Syntax => "#roxy cache stats";
@@ -21,50 +21,37 @@ public sealed class CacheStatsCommand(IGrainFactory grains, CacheStatsRecorder r
             return CommandReply.Error("This command takes no arguments.", Syntax);
         }
 
-        var snapshot = await context.Tenant.GetSnapshotAsync();
-        var stats = await ReadAsync(grains, recorder, context.Identity.TenantId, snapshot.CacheGeneration);
-        var cache = snapshot.Cache;
+        var report = await cache.StatsAsync(context.Identity.TenantId);
+        var (stats, settings) = (report.Stats, report.Settings);
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture,
-            $"**Prompt cache** of tenant `{context.Identity.TenantId}`: {(cache.Enabled ? "enabled" : "disabled")}, mode {(cache.DeterministicOnly ? "deterministic" : "all")}, TTL {cache.TtlSec}s, entries up to {Bytes(cache.MaxEntryBytes)}\n\n");
+            $"**Prompt cache** of tenant `{context.Identity.TenantId}`: {(settings.Enabled ? "enabled" : "disabled")}, mode {(settings.DeterministicOnly ? "deterministic" : "all")}, TTL {settings.TtlSec}s, entries up to {Bytes(settings.MaxEntryBytes)}\n\n");
         text.Append("| entries | size | hits | misses | hit ratio |\n|---:|---:|---:|---:|---:|\n");
         text.Append(CultureInfo.InvariantCulture, $"| {stats.Entries} | {Bytes(stats.Bytes)} | {stats.Hits} | {stats.Misses} | {Ratio(stats)} |\n");
-        if (stats.Savings.Count == 0)
+        if (report.Savings.Count == 0)
         {
             text.Append("\nNo hits yet, so nothing saved.");
             return CommandReply.Ok(text.ToString());
         }
 
         text.Append("\n| provider | model | hits | tokens saved (in / out) | est. cost saved |\n|---|---|---:|---:|---:|\n");
-        long promptTotal = 0, completionTotal = 0;
-        var costTotal = 0m;
-        var unpriced = new List<string>();
-        foreach (var model in stats.Savings.OrderByDescending(s => s.Hits).ThenBy(s => s.Model, StringComparer.Ordinal))
+        foreach (var (model, saved) in report.Savings)
         {
-            var price = prices.Find(model.Model);
-            var cost = price?.Cost(model.PromptTokens, model.CompletionTokens, model.CachedTokens);
-            promptTotal += model.PromptTokens;
-            completionTotal += model.CompletionTokens;
-            costTotal += cost ?? 0;
-            if (cost is null)
-            {
-                unpriced.Add(Markdown.Code(model.Model));
-            }
-
             text.Append(CultureInfo.InvariantCulture,
-                $"| {model.Provider} | {Markdown.Code(model.Model)} | {model.Hits} | {model.PromptTokens} / {model.CompletionTokens} | {(cost is { } c ? Usd(c) : "unpriced")} |\n");
+                $"| {model.Provider} | {Markdown.Code(model.Model)} | {model.Hits} | {model.PromptTokens} / {model.CompletionTokens} | {(saved is { } c ? Usd(c) : "unpriced")} |\n");
         }
 
-        text.Append(CultureInfo.InvariantCulture, $"| **total** | | {stats.Hits} | {promptTotal} / {completionTotal} | {Usd(costTotal)} |\n");
-        if (unpriced.Count > 0)
+        text.Append(CultureInfo.InvariantCulture,
+            $"| **total** | | {stats.Hits} | {report.Savings.Sum(s => s.Model.PromptTokens)} / {report.Savings.Sum(s => s.Model.CompletionTokens)} | {Usd(report.SavedUsd)} |\n");
+        if (report.Unpriced.Any())
         {
-            text.Append("\nUnpriced (no built-in price, counted as $0): ").Append(string.Join(", ", unpriced.Distinct())).Append('.');
+            text.Append("\nUnpriced (no built-in price, counted as $0): ").Append(string.Join(", ", report.Unpriced.Select(Markdown.Code))).Append('.');
         }
 
         return CommandReply.Ok(text.ToString());
     }
 
-    /// <summary>The tenant's counters as the cluster holds them, with what this frontend has not reported yet.</summary>
+    /// <summary>The tenant's counters as the cluster holds them, with what this frontend has not reported yet (kept for <c>#roxy status</c>).</summary>
     public static async Task<CacheStats> ReadAsync(IGrainFactory grains, CacheStatsRecorder recorder, string tenantId, long generation) =>
         recorder.AddPending(tenantId, await grains.GetGrain<ICacheStatsGrain>(GrainKeys.CacheStats(tenantId)).GetAsync(generation));
 

@@ -1,3 +1,4 @@
+using Roxy.Api.Administration;
 using Roxy.Api.Tenancy;
 using Roxy.Grains.Tenancy;
 
@@ -11,6 +12,9 @@ public sealed class CommandContext(TenantIdentity identity, string requestId, IT
     public ITenantGrain Tenant { get; } = tenant;
     public TimeProvider Time { get; } = time;
 
+    /// <summary>The command's author for the shared operations: its token, channel chat.</summary>
+    public AdminActor Actor { get; } = new(identity.TokenId, AdminActor.Chat);
+
     /// <summary>An audit entry for a change; <paramref name="action"/> must already have its secrets masked.</summary>
-    public AuditEntry Audit(string action) => new(Time.GetUtcNow(), Identity.TokenId, "chat", action);
+    public AuditEntry Audit(string action) => Actor.Audit(Time, action);
 }

@@ -19,6 +19,11 @@ public static class CommandServiceExtensions
         services.AddSingleton<IRoxyCommand, ListModelsCommand>();
         services.AddSingleton<IRoxyCommand, CacheStatsCommand>();
         services.AddSingleton<IRoxyCommand, CacheClearCommand>();
+        // The shared operations behind both the commands and the admin API routes.
+        services.AddSingleton<Administration.KeyAdministration>();
+        services.AddSingleton<Administration.RuleAdministration>();
+        services.AddSingleton<Administration.CacheAdministration>();
+        services.AddSingleton<Administration.AuditAdministration>();
         services.AddSingleton<CommandRegistry>();
         services.AddSingleton<CommandHandler>();
         return services;

@@ -1,10 +1,10 @@
 using System.Text;
-using Roxy.Api.Routing;
+using Roxy.Api.Administration;
 using Roxy.Grains.Tenancy;
 
 namespace Roxy.Api.Commands;
 
-public sealed class ListModelsCommand(RuleCache rules) : IRoxyCommand
+public sealed class ListModelsCommand(RuleAdministration rules) : IRoxyCommand
 {
     public string Name => "list models";
     public string Syntax => "#roxy list models";
@@ -13,8 +13,8 @@ public sealed class ListModelsCommand(RuleCache rules) : IRoxyCommand
 
     public async Task<CommandReply> ExecuteAsync(CommandContext context, CommandArgs args)
     {
-        var snapshot = await context.Tenant.GetSnapshotAsync();
-        var all = await rules.GetAllAsync(snapshot);
+        var listing = await rules.ListAsync(context.Identity.TenantId);
+        var all = listing.Rules;
         var text = new StringBuilder();
         if (all.Count == 0)
         {
@@ -33,7 +33,7 @@ public sealed class ListModelsCommand(RuleCache rules) : IRoxyCommand
             }
         }
 
-        text.Append(snapshot.AllowUnlisted
+        text.Append(listing.AllowUnlisted
             ? "\nAny other model name goes to its inferred provider as it is (`models.allow_unlisted`)."
             : "\nOnly these sources and their targets may be asked for; anything else is 404 (`models.allow_unlisted: false`).");
         return CommandReply.Ok(text.ToString());

@@ -1,12 +1,9 @@
-using Roxy.Api.Providers;
-using Roxy.Grains.Routing;
+using Roxy.Api.Administration;
 
 namespace Roxy.Api.Commands;
 
-public sealed class RemoveModelCommand(ProviderRegistry providers) : IRoxyCommand
+public sealed class RemoveModelCommand(RuleAdministration rules) : IRoxyCommand
 {
-    private readonly IReadOnlySet<string> _known = ModelRuleArgs.KnownProviders(providers);
-
     public string Name => "remove model";
     public string Syntax => "#roxy remove model <source> [target]";
     public string Summary => "Removes one target of a rule added at run time, or the whole rule (config rules: change them in the YAML).";
@@ -25,35 +22,19 @@ public sealed class RemoveModelCommand(ProviderRegistry providers) : IRoxyComman
             return CommandReply.Error("Give the source model and optionally one of its targets.", Syntax);
         }
 
-        var source = words[0];
-        if (ModelRuleArgs.SourceProblem(source) is { } badSource)
+        var (source, target) = (words[0], words.Count == 2 ? words[1] : null);
+        var result = await rules.RemoveAsync(context.Actor, context.Identity.TenantId, source, target);
+        return result.Outcome switch
         {
-            return CommandReply.Error(badSource, Syntax);
-        }
-
-        RuleTarget? target = null;
-        if (words.Count == 2)
-        {
-            if (ModelRuleArgs.TargetProblem(words[1], _known, out var parsed) is { } badTarget)
-            {
-                return CommandReply.Error(badTarget, Syntax);
-            }
-
-            target = parsed;
-        }
-
-        var action = $"remove model {source}" + (target is null ? "" : $" {ModelRuleArgs.Show(target)}");
-        var result = await context.Tenant.RemoveRuleAsync(source, target, context.Audit(action));
-        return result.Status switch
-        {
-            RuleChangeStatus.Done when result.Rule is null => CommandReply.Ok(
+            RuleOutcome.Done when result.Rule is null => CommandReply.Ok(
                 $"🗑️ Removed the rule for {Markdown.Code(source)}. Every Roxy frontend stops using it within a second."),
-            RuleChangeStatus.Done => CommandReply.Ok(
-                $"🗑️ Removed {Markdown.Code(ModelRuleArgs.Show(target!))} from the rule for {Markdown.Code(source)}; it now sends to {ModelRuleArgs.Targets(result.Rule)}."),
-            RuleChangeStatus.ConfigOwned => CommandReply.Error(
+            RuleOutcome.Done => CommandReply.Ok(
+                $"🗑️ Removed {Markdown.Code(target!)} from the rule for {Markdown.Code(source)}; it now sends to {ModelRuleArgs.Targets(result.Rule)}."),
+            RuleOutcome.Invalid => CommandReply.Error(result.Problem!, Syntax),
+            RuleOutcome.ConfigOwned => CommandReply.Error(
                 $"The rule for {Markdown.Code(source)} comes from the configuration file: the YAML owns it, so chat cannot remove it. Remove it from `model_rules` in the config."),
-            RuleChangeStatus.TargetNotFound => CommandReply.Error(
-                $"The rule for {Markdown.Code(source)} has no target {Markdown.Code(ModelRuleArgs.Show(target!))}; its targets: {ModelRuleArgs.Targets(result.Rule!)}."),
+            RuleOutcome.TargetNotFound => CommandReply.Error(
+                $"The rule for {Markdown.Code(source)} has no target {Markdown.Code(target!)}; its targets: {ModelRuleArgs.Targets(result.Rule!)}."),
             _ => CommandReply.Error($"This tenant has no rule for {Markdown.Code(source)}. `#roxy list models` shows the rules.", Syntax),
         };
     }

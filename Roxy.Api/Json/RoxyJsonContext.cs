@@ -25,6 +25,16 @@ namespace Roxy.Api.Json;
 [JsonSerializable(typeof(Apis.Admin.TokenList))]
 [JsonSerializable(typeof(Apis.Admin.TokenIssueRequest))]
 [JsonSerializable(typeof(Apis.Admin.TokenIssued))]
+[JsonSerializable(typeof(Apis.Admin.KeyAddRequest))]
+[JsonSerializable(typeof(Apis.Admin.KeyAdded))]
+[JsonSerializable(typeof(Apis.Admin.KeyView))]
+[JsonSerializable(typeof(Apis.Admin.KeyList))]
+[JsonSerializable(typeof(Apis.Admin.RulePutRequest))]
+[JsonSerializable(typeof(Apis.Admin.RuleView))]
+[JsonSerializable(typeof(Apis.Admin.RuleList))]
+[JsonSerializable(typeof(Apis.Admin.CacheStatsView))]
+[JsonSerializable(typeof(Apis.Admin.CacheCleared))]
+[JsonSerializable(typeof(Apis.Admin.AuditList))]
 public sealed partial class RoxyJsonContext : JsonSerializerContext
 {
     /// <summary>

@@ -48,6 +48,13 @@ public interface ITenantGrain : IGrainWithStringKey
     Task<RuleChangeResult> RemoveRuleAsync(string sourceModel, RuleTarget? target, AuditEntry audit);
 
     /// <summary>
+    /// Creates or replaces a runtime rule with exactly <paramref name="rule"/>'s targets, policy and context-length
+    /// failover (stored runtime-owned). Config-owned rules are refused; an identical rule is <see cref="RuleChangeStatus.Unchanged"/>.
+    /// </summary>
+    [Alias("SetRule")]
+    Task<RuleChangeResult> SetRuleAsync(ModelRule rule, AuditEntry audit);
+
+    /// <summary>
     /// Makes every prompt cache entry of the tenant unreachable at once (the next generation); their rows are removed
     /// in the background. Returns the new generation.
     /// </summary>

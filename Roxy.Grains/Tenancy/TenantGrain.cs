@@ -271,6 +271,32 @@ public sealed class TenantGrain(
         return new RuleChangeResult(RuleChangeStatus.Done, next);
     }
 
+    async Task<RuleChangeResult> ITenantGrain.SetRuleAsync(ModelRule rule, AuditEntry audit)
+    {
+        var current = await CurrentRuleAsync(rule.SourceModel);
+        if (current?.Owner == Owner.Config)
+        {
+            return new RuleChangeResult(RuleChangeStatus.ConfigOwned, current);
+        }
+
+        var next = rule with { Targets = [.. rule.Targets], Owner = Owner.Runtime };
+        if (EmbeddingModels.Mixed(next).Count > 0)
+        {
+            return new RuleChangeResult(RuleChangeStatus.EmbeddingModelsDiffer, current);
+        }
+
+        if (current is not null && current.Policy == next.Policy && current.FailoverOnContextLength == next.FailoverOnContextLength
+            && current.Targets.SequenceEqual(next.Targets))
+        {
+            return new RuleChangeResult(RuleChangeStatus.Unchanged, current);
+        }
+
+        await WriteRuleAsync(next.SourceModel, next, current);
+        ExpireRules([(next.SourceModel, next)]);
+        await AuditAsync(audit);
+        return new RuleChangeResult(RuleChangeStatus.Done, next);
+    }
+
     async Task<long> ITenantGrain.ClearCacheAsync(AuditEntry audit)
     {
         await SaveAsync(s => s.CacheGeneration++);

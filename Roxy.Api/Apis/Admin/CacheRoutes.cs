@@ -1,7 +1,35 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Roxy.Api.Administration;
+
 namespace Roxy.Api.Apis.Admin;
 
-/// <summary>Seam: filled by the helper that owns these routes.</summary>
+/// <summary><c>/admin/tenants/{tenant}/cache</c>: the same operations as <c>#roxy cache stats</c> and <c>#roxy cache clear</c>.</summary>
 public static class CacheRoutes
 {
-    public static RouteGroupBuilder MapCacheRoutes(this RouteGroupBuilder group) => group;
+    public static RouteGroupBuilder MapCacheRoutes(this RouteGroupBuilder group)
+    {
+        group.MapGet("/cache", StatsAsync)
+            .WithName("GetCacheStats")
+            .WithSummary("The tenant's prompt cache stats, as #roxy cache stats.")
+            .WithDescription("Settings, entries and bytes the current generation reaches, hits, misses, hit ratio, tokens and estimated cost saved per answering model.")
+            .WithResponseExample(StatusCodes.Status200OK, CacheStatsView.Example)
+            .ProducesAdminErrors(401, 403, 404);
+        group.MapDelete("/cache", ClearAsync)
+            .WithName("ClearCache")
+            .WithSummary("Invalidates the tenant's prompt cache, as #roxy cache clear.")
+            .WithDescription("Every entry becomes unreachable at once (every frontend misses them within a second, this one at once); their rows are removed in the background. " +
+                "Answers how many entries were reachable and the new generation.")
+            .WithResponseExample(StatusCodes.Status200OK, CacheCleared.Example)
+            .ProducesAdminErrors(401, 403, 404);
+        return group;
+    }
+
+    public static async Task<Ok<CacheStatsView>> StatsAsync(string tenant, CacheAdministration cache) =>
+        TypedResults.Ok(CacheStatsView.From(await cache.StatsAsync(tenant)));
+
+    public static async Task<Ok<CacheCleared>> ClearAsync(string tenant, HttpContext http, CacheAdministration cache)
+    {
+        var (unreachable, generation) = await cache.ClearAsync(AdminCaller.From(http.User).Actor, tenant);
+        return TypedResults.Ok(new CacheCleared(unreachable, generation));
+    }
 }

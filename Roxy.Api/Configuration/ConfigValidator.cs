@@ -65,7 +65,7 @@ internal static partial class ConfigValidator
     {
         ValidateLimit(prefix + "budget.daily_usd", tenant?.DailyUsd, diagnostics);
         ValidateLimit(prefix + "budget.monthly_usd", tenant?.MonthlyUsd, diagnostics);
-        if (tenant is { DailyUsd: { } daily, MonthlyUsd: { } monthly } && daily > monthly && monthly > 0)
+        if (tenant is { DailyUsd: { } daily, MonthlyUsd: { } monthly } && IsLimit(daily) && IsLimit(monthly) && daily > monthly)
         {
             diagnostics.Warning(prefix + "budget.daily_usd", $"is above monthly_usd ({Usd(monthly)}); the monthly limit will stop requests first");
         }
@@ -76,12 +76,12 @@ internal static partial class ConfigValidator
             var token = tokens[i].Budget;
             ValidateLimit(path + ".daily_usd", token?.DailyUsd, diagnostics);
             ValidateLimit(path + ".monthly_usd", token?.MonthlyUsd, diagnostics);
-            if (token?.DailyUsd is { } tokenDaily && tenant?.DailyUsd is { } tenantDaily && tokenDaily > tenantDaily)
+            if (token?.DailyUsd is { } tokenDaily && tenant?.DailyUsd is { } tenantDaily && IsLimit(tokenDaily) && IsLimit(tenantDaily) && tokenDaily > tenantDaily)
             {
                 diagnostics.Error(path + ".daily_usd", $"{Usd(tokenDaily)} is above the tenant's daily_usd ({Usd(tenantDaily)}); a token's budget can only be lower than its tenant's");
             }
 
-            if (token?.MonthlyUsd is { } tokenMonthly && tenant?.MonthlyUsd is { } tenantMonthly && tokenMonthly > tenantMonthly)
+            if (token?.MonthlyUsd is { } tokenMonthly && tenant?.MonthlyUsd is { } tenantMonthly && IsLimit(tokenMonthly) && IsLimit(tenantMonthly) && tokenMonthly > tenantMonthly)
             {
                 diagnostics.Error(path + ".monthly_usd", $"{Usd(tokenMonthly)} is above the tenant's monthly_usd ({Usd(tenantMonthly)}); a token's budget can only be lower than its tenant's");
             }
@@ -90,11 +90,14 @@ internal static partial class ConfigValidator
 
     private static void ValidateLimit(string path, double? limit, ConfigDiagnostics diagnostics)
     {
-        if (limit is { } usd && (usd <= 0 || usd > MaxBudgetUsd))
+        if (limit is { } usd && !IsLimit(usd))
         {
             diagnostics.Error(path, $"must be an amount of USD greater than 0 and at most {MaxBudgetUsd:0}, got {Usd(usd)}; leave it out for no limit");
         }
     }
+
+    // A limit already reported as bad is not compared with another as well: one line per problem.
+    private static bool IsLimit(double usd) => usd > 0 && usd <= MaxBudgetUsd;
 
     private static string Usd(double value) => value.ToString("0.##########", System.Globalization.CultureInfo.InvariantCulture);
 

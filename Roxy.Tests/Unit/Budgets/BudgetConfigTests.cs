@@ -42,10 +42,10 @@ public sealed class BudgetConfigTests : IDisposable
     [Fact]
     public void A_budget_changes_the_config_fingerprint_and_its_absence_keeps_the_old_one()
     {
-        const string Tokens = "tokens: [{ token_env: ROXY_TOKEN, role: admin }]\n";
-        var plain = ConfigLoader.Load(Write(Tokens), Env).Config!.Fingerprint;
-        var empty = ConfigLoader.Load(Write(Tokens + "budget: {}\n"), Env).Config!.Fingerprint;
-        var budgeted = ConfigLoader.Load(Write(Tokens + "budget: { daily_usd: 1 }\n"), Env).Config!.Fingerprint;
+        const string tokens = "tokens: [{ token_env: ROXY_TOKEN, role: admin }]\n";
+        var plain = ConfigLoader.Load(Write(tokens), Env).Config!.Fingerprint;
+        var empty = ConfigLoader.Load(Write(tokens + "budget: {}\n"), Env).Config!.Fingerprint;
+        var budgeted = ConfigLoader.Load(Write(tokens + "budget: { daily_usd: 1 }\n"), Env).Config!.Fingerprint;
 
         Assert.Equal(plain, empty);
         Assert.NotEqual(plain, budgeted);

@@ -150,6 +150,35 @@ public sealed class PromptCacheStore(NpgsqlDataSource database, string serviceId
         return deleted;
     }
 
+    /// <summary>
+    /// After the tenant was deleted: every row of it goes, <see cref="ChunkRows"/> at a time so no transaction holds the
+    /// table long. Returns the rows deleted.
+    /// </summary>
+    public async Task<long> DeleteTenantAsync(string tenantId, CancellationToken cancellationToken = default)
+    {
+        long total = 0;
+        while (true)
+        {
+            // SKIP LOCKED like the sweeper: a row the writer holds is left to its TTL (its key's generation is gone).
+            await using var command = database.CreateCommand(
+                $"""
+                DELETE FROM roxy_prompt_cache WHERE ctid = ANY(ARRAY(
+                    SELECT ctid FROM roxy_prompt_cache WHERE service_id = $1 AND tenant_id = $2
+                    LIMIT {ChunkRows} FOR UPDATE SKIP LOCKED))
+                """);
+            command.Parameters.Add(new NpgsqlParameter { Value = serviceId });
+            command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+            var deleted = await command.ExecuteNonQueryAsync(cancellationToken);
+            if (deleted == 0)
+            {
+                return total;
+            }
+
+            total += deleted;
+            Interlocked.Add(ref _deletes, deleted);
+        }
+    }
+
     /// <summary>The entries and their stored bytes under <paramref name="generation"/> not expired at <paramref name="now"/>.</summary>
     public async Task<(long Entries, long Bytes)> CountAsync(string tenantId, long generation, DateTimeOffset now, CancellationToken cancellationToken = default)
     {

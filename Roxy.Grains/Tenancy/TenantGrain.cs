@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Logging;
+using Roxy.Grains.Budgets;
 using Roxy.Grains.Caching;
 using Roxy.Grains.Keys;
 using Roxy.Grains.Rotation;
 using Roxy.Grains.Routing;
+using Roxy.Grains.Usage;
 
 namespace Roxy.Grains.Tenancy;
 
@@ -75,8 +77,12 @@ public sealed class TenantGrain(
             k => k.Owner,
             (old, wanted) => wanted with { Enabled = old.Enabled, DisabledReason = old.DisabledReason });
         var rules = await ApplyConfigRulesAsync(config.ModelRules);
+        var (budget, budgetOwner) = ConfigBudget(s, config.Budget);
 
         var changed = !s.Exists
+            || s.Owner != Owner.Config
+            || s.Budget != budget
+            || s.BudgetOwner != budgetOwner
             || tokens.Added + tokens.Changed + tokens.Removed
              + keys.Added + keys.Changed + keys.Removed
              + rules.Added + rules.Changed + rules.Removed > 0
@@ -96,6 +102,9 @@ public sealed class TenantGrain(
                 next.Cache = config.Cache;
                 next.AllowUnlisted = config.AllowUnlisted;
                 next.ConfigFingerprint = config.ConfigFingerprint;
+                next.Budget = budget;
+                next.BudgetOwner = budgetOwner;
+                next.Owner = Owner.Config;
             });
 
             // Only once the tenant no longer lists them: released first, a failed write would leave a key here that another tenant could claim.
@@ -112,7 +121,7 @@ public sealed class TenantGrain(
 
         // Pushed on every apply, changed or not: an earlier push may have failed after the write (the process died, the
         // registry's write failed), and this is what repairs it. Both receivers ignore a push that changes nothing.
-        await GrainFactory.GetGrain<ITenantRegistryGrain>(GrainKeys.Registry).SetTenantTokensAsync(TenantId, s.Tokens);
+        await Registry.SetTenantTokensAsync(TenantId, s.Tokens);
         previousProviders.UnionWith(s.Keys.Select(k => k.Provider));
         await PushKeysAsync(previousProviders);
 
@@ -274,15 +283,172 @@ public sealed class TenantGrain(
         return generation;
     }
 
-    Task<TokenChangeResult> ITenantGrain.IssueTokenAsync(TenantToken token, AuditEntry audit) => throw new NotImplementedException();
+    async Task<TokenChangeResult> ITenantGrain.IssueTokenAsync(TenantToken token, AuditEntry audit)
+    {
+        if (!state.State.Exists)
+        {
+            return new TokenChangeResult(TokenChangeStatus.TenantNotFound, null);
+        }
 
-    Task<TokenChangeResult> ITenantGrain.RevokeTokenAsync(string tokenId, AuditEntry audit) => throw new NotImplementedException();
+        var existing = state.State.Tokens.Find(t => t.Id == token.Id || t.Hash == token.Hash);
+        if (existing is not null)
+        {
+            return new TokenChangeResult(TokenChangeStatus.AlreadyPresent, existing);
+        }
 
-    Task<TenantChangeStatus> ITenantGrain.SetBudgetAsync(Budgets.BudgetLimits? budget, AuditEntry audit) => throw new NotImplementedException();
+        var issued = token with { Owner = Owner.Runtime };
+        await SaveAsync(s => s.Tokens.Add(issued));
+        // Before answering: the frontend that issued it refreshes its directory next and must find the token there.
+        await Registry.SetTenantTokensAsync(TenantId, state.State.Tokens);
+        await AuditAsync(audit);
+        return new TokenChangeResult(TokenChangeStatus.Done, issued);
+    }
 
-    Task<TenantChangeStatus> ITenantGrain.CreateAsync(AuditEntry audit) => throw new NotImplementedException();
+    async Task<TokenChangeResult> ITenantGrain.RevokeTokenAsync(string tokenId, AuditEntry audit)
+    {
+        if (!state.State.Exists)
+        {
+            return new TokenChangeResult(TokenChangeStatus.TenantNotFound, null);
+        }
 
-    Task<TenantChangeStatus> ITenantGrain.DeleteAsync(AuditEntry audit) => throw new NotImplementedException();
+        var token = state.State.Tokens.Find(t => t.Id == tokenId);
+        if (token is null)
+        {
+            return new TokenChangeResult(TokenChangeStatus.NotFound, null);
+        }
+
+        if (token.Owner == Owner.Config)
+        {
+            return new TokenChangeResult(TokenChangeStatus.ConfigOwned, token);
+        }
+
+        await SaveAsync(s => s.Tokens.RemoveAll(t => t.Id == tokenId));
+        // Before answering, so the revoking frontend's forced refresh no longer finds it.
+        await Registry.SetTenantTokensAsync(TenantId, state.State.Tokens);
+        if (token.Budget is not null)
+        {
+            await TolerateAsync(() => Budget(token.Id).ResetAsync(), $"the budget of revoked token {token.Id}");
+        }
+
+        await AuditAsync(audit);
+        return new TokenChangeResult(TokenChangeStatus.Done, token);
+    }
+
+    async Task<TenantChangeStatus> ITenantGrain.SetBudgetAsync(BudgetLimits? budget, AuditEntry audit)
+    {
+        var s = state.State;
+        if (!s.Exists)
+        {
+            return TenantChangeStatus.NotFound;
+        }
+
+        if (s.Budget is not null && s.BudgetOwner == Owner.Config)
+        {
+            return TenantChangeStatus.ConfigOwned;
+        }
+
+        var next = budget is null || budget.IsEmpty ? null : budget;
+        if (next == s.Budget)
+        {
+            return TenantChangeStatus.Done;
+        }
+
+        await SaveAsync(t => (t.Budget, t.BudgetOwner) = (next, Owner.Runtime));
+        await AuditAsync(audit);
+        return TenantChangeStatus.Done;
+    }
+
+    async Task<TenantChangeStatus> ITenantGrain.CreateAsync(AuditEntry audit)
+    {
+        if (state.State.Exists || !await Registry.AddRuntimeTenantAsync(TenantId))
+        {
+            return TenantChangeStatus.AlreadyExists;
+        }
+
+        try
+        {
+            // Like a config tenant with nothing configured; the cache generation carries on from a deleted namesake.
+            await SaveAsync(s =>
+            {
+                s.Owner = Owner.Runtime;
+                s.Tokens = [];
+                s.Keys = [];
+                s.Rules = [];
+                s.ModelRules = [];
+                s.Cache = new CacheSettings(true, 3600, false);
+                s.AllowUnlisted = true;
+                s.ConfigFingerprint = null;
+                s.Budget = null;
+                s.BudgetOwner = Owner.Runtime;
+            });
+        }
+        catch
+        {
+            await Registry.RemoveRuntimeTenantAsync(TenantId);
+            throw;
+        }
+
+        await AuditAsync(audit);
+        return TenantChangeStatus.Done;
+    }
+
+    async Task<TenantChangeStatus> ITenantGrain.DeleteAsync(AuditEntry audit)
+    {
+        var s = state.State;
+        if (!s.Exists)
+        {
+            return TenantChangeStatus.NotFound;
+        }
+
+        if (s.Owner == Owner.Config)
+        {
+            return TenantChangeStatus.ConfigOwned;
+        }
+
+        var tokens = s.Tokens.ToArray();
+        var keys = s.Keys.ToArray();
+        var rules = s.Rules.Select(r => r.SourceModel).ToArray();
+
+        // Tokens first: from here on no frontend lets anyone in, whatever of the rest fails.
+        await Registry.RemoveRuntimeTenantAsync(TenantId);
+        await SaveAsync(next =>
+        {
+            next.Tokens = [];
+            next.Keys = [];
+            next.Rules = [];
+            next.ModelRules = [];
+            next.Budget = null;
+            next.BudgetOwner = Owner.Runtime;
+            next.CacheGeneration++;
+            next.Exists = false;
+        });
+
+        // The tenant is gone; what follows frees what it held. Each part is logged if it fails rather than undoing the delete.
+        var tenantId = TenantId;
+        var generation = state.State.CacheGeneration;
+        await TolerateAsync(() => PushKeysAsync(keys.Select(k => k.Provider).Distinct(StringComparer.Ordinal)), "its keys' rotation pools");
+        foreach (var key in keys)
+        {
+            await TolerateAsync(() => ApiKey(key).ReleaseAsync(tenantId, key.Id), $"key {key.Id}");
+        }
+
+        foreach (var source in rules)
+        {
+            await TolerateAsync(() => Rule(source).SetAsync(null), $"model rule {source}");
+        }
+
+        InBackground(() => cacheStore.DeleteTenantAsync(tenantId), "its prompt cache rows");
+        await TolerateAsync(() => GrainFactory.GetGrain<IUsageGrain>(GrainKeys.Usage(tenantId)).DeleteAllAsync(), "its usage");
+        await TolerateAsync(() => Budget(null).ResetAsync(), "its budget");
+        foreach (var token in tokens.Where(t => t.Budget is not null))
+        {
+            await TolerateAsync(() => Budget(token.Id).ResetAsync(), $"the budget of token {token.Id}");
+        }
+
+        logger.LogInformation("Tenant {Tenant} deleted: {Tokens} token(s), {Keys} key(s), {Rules} rule(s); cache generation now {Generation}", tenantId, tokens.Length, keys.Length, rules.Length, generation);
+        await AuditAsync(audit);
+        return TenantChangeStatus.Done;
+    }
 
     async ValueTask<IReadOnlyList<AuditEntry>> ITenantGrain.GetAuditAsync(int count) => await auditLog.ReadAsync(TenantId, count);
 
@@ -421,8 +587,8 @@ public sealed class TenantGrain(
     {
         _snapshot ??= BuildSnapshot();
         var before = Copy(state.State);
-        change(state.State);
         state.State.Exists = true;
+        change(state.State);
         state.State.Version++;
         try
         {
@@ -473,9 +639,38 @@ public sealed class TenantGrain(
         ConfigFingerprint = s.ConfigFingerprint,
         Audit = [.. s.Audit],
         CacheGeneration = s.CacheGeneration,
+        Budget = s.Budget,
+        BudgetOwner = s.BudgetOwner,
+        Owner = s.Owner,
     };
 
+    /// <summary>
+    /// The budget after a config apply: the YAML's wins and is config-owned; without one, a runtime budget stays and a
+    /// config-owned one (the YAML dropped it) goes.
+    /// </summary>
+    private static (BudgetLimits? Budget, Owner Owner) ConfigBudget(TenantState s, BudgetLimits? fromConfig) =>
+        fromConfig is { IsEmpty: false } ? (fromConfig, Owner.Config)
+        : s.BudgetOwner == Owner.Runtime ? (s.Budget, Owner.Runtime)
+        : (null, s.BudgetOwner);
+
     private string TenantId => this.GetPrimaryKeyString();
+
+    private ITenantRegistryGrain Registry => GrainFactory.GetGrain<ITenantRegistryGrain>(GrainKeys.Registry);
+
+    private IBudgetGrain Budget(string? tokenId) => GrainFactory.GetGrain<IBudgetGrain>(GrainKeys.Budget(TenantId, tokenId));
+
+    /// <summary>Cleanup after a change that already happened: a failure is logged, not thrown.</summary>
+    private async Task TolerateAsync(Func<Task> work, string what)
+    {
+        try
+        {
+            await work();
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Tenant {Tenant}: could not clean up {What}", TenantId, what);
+        }
+    }
 
     private IApiKeyGrain ApiKey(ProviderKey key) => GrainFactory.GetGrain<IApiKeyGrain>(key.Fingerprint);
 
@@ -507,7 +702,9 @@ public sealed class TenantGrain(
             s.AllowUnlisted,
             s.ConfigFingerprint,
             s.Exists,
-            s.CacheGeneration);
+            s.CacheGeneration,
+            s.Budget,
+            s.Owner);
     }
 
     /// <summary>

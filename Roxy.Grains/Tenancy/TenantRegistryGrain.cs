@@ -13,11 +13,59 @@ public sealed class TenantRegistryGrain(
 
     ValueTask<string?> ITenantRegistryGrain.GetConfigFingerprintAsync() => ValueTask.FromResult(state.State.ConfigFingerprint);
 
-    ValueTask<IReadOnlyList<TenantListing>> ITenantRegistryGrain.ListTenantsAsync() => throw new NotImplementedException();
+    ValueTask<IReadOnlyList<TenantListing>> ITenantRegistryGrain.ListTenantsAsync()
+    {
+        var s = state.State;
+        var listing = s.ConfiguredTenants.Select(t => new TenantListing(t, Owner.Config, TokenCount(t)))
+            .Concat(s.RuntimeTenants.Select(t => new TenantListing(t, Owner.Runtime, TokenCount(t))))
+            .OrderBy(t => t.Id, StringComparer.Ordinal)
+            .ToArray();
+        return ValueTask.FromResult<IReadOnlyList<TenantListing>>(listing);
+    }
 
-    Task<bool> ITenantRegistryGrain.AddRuntimeTenantAsync(string tenantId) => throw new NotImplementedException();
+    async Task<bool> ITenantRegistryGrain.AddRuntimeTenantAsync(string tenantId)
+    {
+        var s = state.State;
+        if (s.ConfiguredTenants.Contains(tenantId, StringComparer.Ordinal) || s.RuntimeTenants.Contains(tenantId, StringComparer.Ordinal))
+        {
+            return false;
+        }
 
-    Task ITenantRegistryGrain.RemoveRuntimeTenantAsync(string tenantId) => throw new NotImplementedException();
+        s.RuntimeTenants.Add(tenantId);
+        await WriteAsync(() => s.RuntimeTenants.Remove(tenantId));
+        return true;
+    }
+
+    async Task ITenantRegistryGrain.RemoveRuntimeTenantAsync(string tenantId)
+    {
+        var s = state.State;
+        var listed = s.RuntimeTenants.Contains(tenantId, StringComparer.Ordinal);
+        var hadTokens = s.TokensByTenant.TryGetValue(tenantId, out var tokens);
+        // A config tenant keeps its entry: only what was created at run time is forgotten here.
+        if (!listed)
+        {
+            return;
+        }
+
+        var runtime = s.RuntimeTenants;
+        s.RuntimeTenants = runtime.Where(t => t != tenantId).ToList();
+        s.TokensByTenant.Remove(tenantId);
+        if (hadTokens)
+        {
+            s.Version++;
+        }
+
+        await WriteAsync(() =>
+        {
+            s.RuntimeTenants = runtime;
+            if (hadTokens)
+            {
+                s.TokensByTenant[tenantId] = tokens!;
+                s.Version--;
+            }
+        });
+        _directory = null;
+    }
 
     async Task ITenantRegistryGrain.SetTenantTokensAsync(string tenantId, IReadOnlyList<TenantToken> tokens)
     {
@@ -53,13 +101,17 @@ public sealed class TenantRegistryGrain(
         // A dropped tenant stays pending until the applier has emptied it (CompleteRemovalAsync): a start that dies in
         // between leaves it to the next start instead of forgetting it with its tokens still valid.
         var pending = s.ConfiguredTenants.Concat(s.PendingRemoval).Except(tenantIds, StringComparer.Ordinal).Distinct(StringComparer.Ordinal).ToList();
-        if (s.ConfigFingerprint != configFingerprint || !s.ConfiguredTenants.SequenceEqual(tenantIds) || !s.PendingRemoval.SequenceEqual(pending))
+        // A runtime tenant the YAML now names becomes a config tenant (its grain's config apply takes it over).
+        var runtime = s.RuntimeTenants.Except(tenantIds, StringComparer.Ordinal).ToList();
+        if (s.ConfigFingerprint != configFingerprint || !s.ConfiguredTenants.SequenceEqual(tenantIds) || !s.PendingRemoval.SequenceEqual(pending)
+            || runtime.Count != s.RuntimeTenants.Count)
         {
-            var (configured, fingerprint, removal) = (s.ConfiguredTenants, s.ConfigFingerprint, s.PendingRemoval);
+            var (configured, fingerprint, removal, runtimeBefore) = (s.ConfiguredTenants, s.ConfigFingerprint, s.PendingRemoval, s.RuntimeTenants);
             s.ConfiguredTenants = tenantIds.ToList();
             s.ConfigFingerprint = configFingerprint;
             s.PendingRemoval = pending;
-            await WriteAsync(() => (s.ConfiguredTenants, s.ConfigFingerprint, s.PendingRemoval) = (configured, fingerprint, removal));
+            s.RuntimeTenants = runtime;
+            await WriteAsync(() => (s.ConfiguredTenants, s.ConfigFingerprint, s.PendingRemoval, s.RuntimeTenants) = (configured, fingerprint, removal, runtimeBefore));
         }
 
         return pending;
@@ -77,6 +129,8 @@ public sealed class TenantRegistryGrain(
         s.PendingRemoval = before.Where(t => t != tenantId).ToList();
         await WriteAsync(() => s.PendingRemoval = before);
     }
+
+    private int TokenCount(string tenantId) => state.State.TokensByTenant.TryGetValue(tenantId, out var tokens) ? tokens.Count : 0;
 
     /// <summary>
     /// Writes the state; on failure puts memory back as it was, so no frontend is handed a directory version that

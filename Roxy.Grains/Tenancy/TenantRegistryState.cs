@@ -10,4 +10,7 @@ public sealed class TenantRegistryState
 
     /// <summary>Tenants the YAML no longer names whose config-owned items are not yet known to be removed.</summary>
     [Id(4)] public List<string> PendingRemoval { get; set; } = [];
+
+    /// <summary>Tenants created through the admin API (never also in <see cref="ConfiguredTenants"/>).</summary>
+    [Id(5)] public List<string> RuntimeTenants { get; set; } = [];
 }

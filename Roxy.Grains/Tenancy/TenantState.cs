@@ -1,3 +1,4 @@
+using Roxy.Grains.Budgets;
 using Roxy.Grains.Rotation;
 using Roxy.Grains.Routing;
 
@@ -27,4 +28,13 @@ public sealed class TenantState
 
     /// <summary>Part of every prompt cache key; <c>#roxy cache clear</c> moves it on, so older entries are unreachable.</summary>
     [Id(10)] public long CacheGeneration { get; set; }
+
+    /// <summary>The tenant's spending cap; null when it has none.</summary>
+    [Id(11)] public BudgetLimits? Budget { get; set; }
+
+    /// <summary>Who set <see cref="Budget"/>: a config budget follows the YAML and the operator cannot change it.</summary>
+    [Id(12)] public Owner BudgetOwner { get; set; }
+
+    /// <summary>Config tenants follow the YAML; runtime ones were created through the admin API. Rows from before are config tenants.</summary>
+    [Id(13)] public Owner Owner { get; set; }
 }

@@ -97,7 +97,7 @@ internal static partial class ConfigValidator
     }
 
     // A limit already reported as bad is not compared with another as well: one line per problem.
-    private static bool IsLimit(double usd) => usd > 0 && usd <= MaxBudgetUsd;
+    private static bool IsLimit(double usd) => usd is > 0 and <= MaxBudgetUsd;
 
     private static string Usd(double value) => value.ToString("0.##########", System.Globalization.CultureInfo.InvariantCulture);
 

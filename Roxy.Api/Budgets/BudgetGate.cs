@@ -1,24 +1,191 @@
+using System.Collections.Frozen;
+using System.Globalization;
+using System.Runtime.CompilerServices;
 using Roxy.Api.Errors;
+using Roxy.Api.Pricing;
 using Roxy.Api.Proxy;
 using Roxy.Api.Routing;
+using Roxy.Grains;
+using Roxy.Grains.Budgets;
 using Roxy.Grains.Tenancy;
 
 namespace Roxy.Api.Budgets;
 
 /// <summary>
 /// SPEC §6's budgets on the request path: before a request goes upstream (or is served from the cache), its worst-case
-/// cost is reserved in the tenant's budget grain and, for a budgeted token, in the token's; when it ends, the hold is
-/// settled to what it really cost. A tenant and token without budgets pay nothing here: no grain call.
+/// cost is reserved in the budget grain of the caller's token (when the token has a budget) and then of its tenant; when
+/// it ends, the holds are settled to what it really cost. A tenant and token without budgets pay nothing here: no grain
+/// call, one lookup in a table built once per tenant snapshot.
 /// </summary>
-public sealed class BudgetGate
+public sealed class BudgetGate(IGrainFactory grains, ModelPrices prices, TimeProvider time, ILogger<BudgetGate> logger)
 {
+    private static readonly FrozenDictionary<string, BudgetLimits> NoTokenBudgets = FrozenDictionary<string, BudgetLimits>.Empty;
+
+    // The budgeted tokens of each snapshot, keyed by the snapshot itself: built on its first request, dropped with it.
+    private readonly ConditionalWeakTable<TenantSnapshot, FrozenDictionary<string, BudgetLimits>> _tokenBudgets = [];
+
     /// <summary>Whether <paramref name="tenant"/> or the caller's token has a budget (checked on the snapshot, no grain call).</summary>
-    public bool Applies(ProxyRequest request, TenantSnapshot tenant) => request is null || tenant is null; // seam: helper C
+    public bool Applies(ProxyRequest request, TenantSnapshot tenant) =>
+        tenant.Budget is { IsEmpty: false } || TokenBudget(request, tenant) is not null;
 
     /// <summary>Reserves the worst case and sets <see cref="ProxyRequest.BudgetHold"/>, or says why not (429 <c>budget_exceeded</c>).</summary>
-    public ValueTask<ProxyError?> ReserveAsync(ProxyRequest request, TenantSnapshot tenant, ResolvedRoute route) =>
-        throw new NotImplementedException();
+    public async ValueTask<ProxyError?> ReserveAsync(ProxyRequest request, TenantSnapshot tenant, ResolvedRoute route)
+    {
+        var tenantId = request.Identity.TenantId;
+        var tokenId = request.Identity.TokenId;
+        var worst = WorstCase(request, route);
+        var tokenLimits = TokenBudget(request, tenant);
+        var tenantLimits = tenant.Budget is { IsEmpty: false } limits ? limits : null;
+
+        // The token first: a refusal there takes nothing from the tenant's budget.
+        long tokenLease = 0;
+        IBudgetGrain? tokenGrain = null;
+        if (tokenLimits is not null)
+        {
+            tokenGrain = grains.GetGrain<IBudgetGrain>(GrainKeys.Budget(tenantId, tokenId));
+            var granted = await tokenGrain.ReserveAsync(tokenLimits, worst);
+            if (!granted.Granted)
+            {
+                return Refused(granted, $"token {tokenId}", worst);
+            }
+
+            tokenLease = granted.LeaseId;
+        }
+
+        long tenantLease = 0;
+        if (tenantLimits is not null)
+        {
+            BudgetReservation granted;
+            try
+            {
+                granted = await grains.GetGrain<IBudgetGrain>(GrainKeys.Budget(tenantId)).ReserveAsync(tenantLimits, worst);
+            }
+            catch
+            {
+                Release(tokenGrain, tokenLease);
+                throw;
+            }
+
+            if (!granted.Granted)
+            {
+                Release(tokenGrain, tokenLease);
+                return Refused(granted, $"tenant '{tenantId}'", worst);
+            }
+
+            tenantLease = granted.LeaseId;
+        }
+
+        request.BudgetHold = new BudgetHold(tenantId, tenantLease, tokenGrain is null ? null : tokenId, tokenLease, worst);
+        return null;
+    }
 
     /// <summary>Settles the request's hold, if it has one, to <paramref name="actualUsd"/> (one-way calls).</summary>
-    public void Settle(ProxyRequest request, decimal actualUsd) => _ = (request, actualUsd); // seam: helper C
+    public void Settle(ProxyRequest request, decimal actualUsd)
+    {
+        if (request.BudgetHold is not { } hold || !hold.TryClaimSettlement())
+        {
+            return;
+        }
+
+        if (hold.TokenId is { } tokenId)
+        {
+            Send(grains.GetGrain<IBudgetGrain>(GrainKeys.Budget(hold.TenantId, tokenId)), hold.TokenLease, actualUsd);
+        }
+
+        if (hold.TenantLease != 0)
+        {
+            Send(grains.GetGrain<IBudgetGrain>(GrainKeys.Budget(hold.TenantId)), hold.TenantLease, actualUsd);
+        }
+    }
+
+    /// <summary>
+    /// The most the request can cost: its prompt estimate at input price plus the rest of its estimate (max_tokens, or
+    /// the default) at output price, for the dearest of the route's targets, since failover may end on any of them. A
+    /// target without a price costs 0.
+    /// </summary>
+    public decimal WorstCase(ProxyRequest request, ResolvedRoute route)
+    {
+        var prompt = request.PromptEstimate;
+        var output = Math.Max(0, request.EstimatedTokens - prompt);
+        decimal worst = 0;
+        foreach (var target in route.Targets)
+        {
+            if (prices.Find(target.Provider, target.Model) is { } price)
+            {
+                worst = Math.Max(worst, price.Cost(prompt, output));
+            }
+        }
+
+        return worst;
+    }
+
+    private BudgetLimits? TokenBudget(ProxyRequest request, TenantSnapshot tenant)
+    {
+        var budgets = _tokenBudgets.TryGetValue(tenant, out var built) ? built : _tokenBudgets.GetValue(tenant, Build);
+        return budgets.Count != 0 && budgets.TryGetValue(request.Identity.TokenId, out var limits) ? limits : null;
+    }
+
+    private static FrozenDictionary<string, BudgetLimits> Build(TenantSnapshot tenant)
+    {
+        Dictionary<string, BudgetLimits>? budgets = null;
+        foreach (var token in tenant.Tokens)
+        {
+            if (token.Budget is { IsEmpty: false } limits)
+            {
+                (budgets ??= new(StringComparer.Ordinal))[token.Id] = limits;
+            }
+        }
+
+        return budgets is null ? NoTokenBudgets : budgets.ToFrozenDictionary(StringComparer.Ordinal);
+    }
+
+    private ProxyError Refused(BudgetReservation refusal, string whose, decimal worst)
+    {
+        var window = refusal.Window == BudgetWindow.Daily ? "daily" : "monthly";
+        var retryAfter = refusal.ResetsAt - time.GetUtcNow();
+        if (retryAfter < TimeSpan.FromSeconds(1))
+        {
+            retryAfter = TimeSpan.FromSeconds(1);
+        }
+
+        var resets = refusal.ResetsAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+        var message = worst > refusal.LimitUsd
+            ? $"Budget exceeded: this request may cost up to {Usd(worst)}, more than the whole {window} budget of {whose} ({Usd(refusal.LimitUsd)}). Lower max_tokens (or shorten the prompt) so that it fits."
+            : $"Budget exceeded: the {window} budget of {whose} is {Usd(refusal.LimitUsd)}, and {Usd(refusal.SpentUsd)} of it is spent or held by requests in flight; this request may cost up to {Usd(worst)}. It resets at {resets}; a lower max_tokens may still fit.";
+        return ProxyError.BudgetExceeded(message, retryAfter);
+    }
+
+    // Whole cents for amounts a person reads as money, more digits for the small amounts single requests cost.
+    private static string Usd(decimal amount) => "$" + amount.ToString("0.00####", CultureInfo.InvariantCulture);
+
+    private void Release(IBudgetGrain? grain, long lease)
+    {
+        if (grain is not null)
+        {
+            Send(grain, lease, 0);
+        }
+    }
+
+    // One-way: the task completes once the message is on its way; a failure to send is logged, never thrown at the
+    // request (its hold then expires in the grain after BudgetLedger.LeaseLifetime).
+    private void Send(IBudgetGrain grain, long lease, decimal actualUsd)
+    {
+        var sent = grain.SettleAsync(lease, actualUsd);
+        if (!sent.IsCompletedSuccessfully)
+        {
+            _ = ObserveAsync(sent);
+        }
+    }
+
+    private async Task ObserveAsync(Task sent)
+    {
+        try
+        {
+            await sent;
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "A budget settlement could not be sent; its hold expires on its own and its spend is not counted");
+        }
+    }
 }

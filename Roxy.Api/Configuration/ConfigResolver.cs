@@ -25,13 +25,13 @@ internal sealed class ConfigResolver(RoxyConfig config, IReadOnlyDictionary<stri
         var tenants = new List<ResolvedTenant>
         {
             ResolveTenant(DefaultTenant, "", config.Tokens, config.ApiKeys, EnvironmentKeyDiscovery.Discover(environment),
-                config.ModelRules, config.Cache, config.Models, known),
+                config.ModelRules, config.Cache, config.Models, known, config.Budget),
         };
         for (var i = 0; i < config.Tenants.Count; i++)
         {
             var tenant = config.Tenants[i];
             tenants.Add(ResolveTenant(tenant.Id, $"tenants[{i}].", tenant.Tokens, tenant.ApiKeys, [],
-                tenant.ModelRules, tenant.Cache ?? config.Cache, tenant.Models ?? config.Models, known));
+                tenant.ModelRules, tenant.Cache ?? config.Cache, tenant.Models ?? config.Models, known, tenant.Budget));
         }
 
         return new ResolvedConfig(config, providers, tenants, Fingerprint(providers, tenants), [.. diagnostics.Warnings]);
@@ -100,7 +100,8 @@ internal sealed class ConfigResolver(RoxyConfig config, IReadOnlyDictionary<stri
         List<ModelRuleConfig> rules,
         CacheConfig cache,
         ModelsConfig models,
-        IReadOnlySet<string> known)
+        IReadOnlySet<string> known,
+        BudgetConfig? budget)
     {
         return new ResolvedTenant(
             id,
@@ -112,8 +113,15 @@ internal sealed class ConfigResolver(RoxyConfig config, IReadOnlyDictionary<stri
                 r.SelectionPolicy,
                 r.FailoverOnContextLength))],
             cache,
-            models.AllowUnlisted);
+            models.AllowUnlisted,
+            Limits(budget));
     }
+
+    /// <summary>A budget with neither limit is no budget (validated before: each limit is positive and finite).</summary>
+    internal static Grains.Budgets.BudgetLimits? Limits(BudgetConfig? budget) =>
+        budget is null || (budget.DailyUsd is null && budget.MonthlyUsd is null)
+            ? null
+            : new((decimal?)budget.DailyUsd, (decimal?)budget.MonthlyUsd);
 
     private List<ResolvedToken> ResolveTokens(string tenant, string prefix, List<TokenConfig> tokens)
     {
@@ -138,7 +146,7 @@ internal sealed class ConfigResolver(RoxyConfig config, IReadOnlyDictionary<stri
             }
 
             _tokenOwners[hash] = (tenant, where);
-            resolved.Add(new ResolvedToken("t-" + hash[..10], hash, token.Role));
+            resolved.Add(new ResolvedToken("t-" + hash[..10], hash, token.Role, Limits(token.Budget)));
         }
 
         return resolved;
@@ -211,6 +219,9 @@ internal sealed class ConfigResolver(RoxyConfig config, IReadOnlyDictionary<stri
             : null;
 
     /// <summary>SHA-256 over a canonical JSON of providers and tenants (hashes and variable names only).</summary>
+    // Fields added later (a budget) are left out while unset, so a config that does not use them keeps its fingerprint.
+    private static readonly JsonSerializerOptions FingerprintJson = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+
     private static string Fingerprint(IReadOnlyList<ResolvedProvider> providers, IReadOnlyList<ResolvedTenant> tenants)
     {
         var canonical = new
@@ -227,7 +238,7 @@ internal sealed class ConfigResolver(RoxyConfig config, IReadOnlyDictionary<stri
             tenants = tenants.Select(t => new
             {
                 t.Id,
-                Tokens = t.Tokens.Select(k => new[] { k.Hash, k.Role }),
+                Tokens = t.Tokens.Select(k => k.Budget is null ? new object?[] { k.Hash, k.Role } : [k.Hash, k.Role, k.Budget.DailyUsd, k.Budget.MonthlyUsd]),
                 Keys = t.Keys.Select(k => new object[] { k.Fingerprint, k.Provider, k.EnvVar, k.MaxRpm, k.MaxTpm, k.CooldownSec, k.Source }),
                 Rules = t.ModelRules.Select(r => new
                 {
@@ -238,10 +249,11 @@ internal sealed class ConfigResolver(RoxyConfig config, IReadOnlyDictionary<stri
                 }),
                 Cache = new object[] { t.Cache.Enabled, t.Cache.TtlSec, t.Cache.Mode, t.Cache.MaxEntryBytes },
                 t.AllowUnlisted,
+                Budget = t.Budget is null ? null : new[] { t.Budget.DailyUsd, t.Budget.MonthlyUsd },
             }),
         };
 
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(canonical);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(canonical, FingerprintJson);
         return Convert.ToHexStringLower(SHA256.HashData(bytes));
     }
 }

@@ -44,8 +44,62 @@ internal static partial class ConfigValidator
             }
         }
 
+        ValidateBudgets(config, diagnostics);
         ValidateCluster(config.Cluster, diagnostics);
     }
+
+    /// <summary>More than a billion dollars a window is surely a typo (and far from where USD amounts lose precision).</summary>
+    internal const double MaxBudgetUsd = 1_000_000_000;
+
+    // SPEC §6: each limit positive or absent, and a token's never above its tenant's for the same window.
+    private static void ValidateBudgets(RoxyConfig config, ConfigDiagnostics diagnostics)
+    {
+        ValidateBudgetsOf("", config.Budget, config.Tokens, diagnostics);
+        for (var i = 0; i < config.Tenants.Count; i++)
+        {
+            ValidateBudgetsOf($"tenants[{i}].", config.Tenants[i].Budget, config.Tenants[i].Tokens, diagnostics);
+        }
+    }
+
+    private static void ValidateBudgetsOf(string prefix, BudgetConfig? tenant, List<TokenConfig> tokens, ConfigDiagnostics diagnostics)
+    {
+        ValidateLimit(prefix + "budget.daily_usd", tenant?.DailyUsd, diagnostics);
+        ValidateLimit(prefix + "budget.monthly_usd", tenant?.MonthlyUsd, diagnostics);
+        if (tenant is { DailyUsd: { } daily, MonthlyUsd: { } monthly } && IsLimit(daily) && IsLimit(monthly) && daily > monthly)
+        {
+            diagnostics.Warning(prefix + "budget.daily_usd", $"is above monthly_usd ({Usd(monthly)}); the monthly limit will stop requests first");
+        }
+
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var path = $"{prefix}tokens[{i}].budget";
+            var token = tokens[i].Budget;
+            ValidateLimit(path + ".daily_usd", token?.DailyUsd, diagnostics);
+            ValidateLimit(path + ".monthly_usd", token?.MonthlyUsd, diagnostics);
+            if (token?.DailyUsd is { } tokenDaily && tenant?.DailyUsd is { } tenantDaily && IsLimit(tokenDaily) && IsLimit(tenantDaily) && tokenDaily > tenantDaily)
+            {
+                diagnostics.Error(path + ".daily_usd", $"{Usd(tokenDaily)} is above the tenant's daily_usd ({Usd(tenantDaily)}); a token's budget can only be lower than its tenant's");
+            }
+
+            if (token?.MonthlyUsd is { } tokenMonthly && tenant?.MonthlyUsd is { } tenantMonthly && IsLimit(tokenMonthly) && IsLimit(tenantMonthly) && tokenMonthly > tenantMonthly)
+            {
+                diagnostics.Error(path + ".monthly_usd", $"{Usd(tokenMonthly)} is above the tenant's monthly_usd ({Usd(tenantMonthly)}); a token's budget can only be lower than its tenant's");
+            }
+        }
+    }
+
+    private static void ValidateLimit(string path, double? limit, ConfigDiagnostics diagnostics)
+    {
+        if (limit is { } usd && !IsLimit(usd))
+        {
+            diagnostics.Error(path, $"must be an amount of USD greater than 0 and at most {MaxBudgetUsd:0}, got {Usd(usd)}; leave it out for no limit");
+        }
+    }
+
+    // A limit already reported as bad is not compared with another as well: one line per problem.
+    private static bool IsLimit(double usd) => usd is > 0 and <= MaxBudgetUsd;
+
+    private static string Usd(double value) => value.ToString("0.##########", System.Globalization.CultureInfo.InvariantCulture);
 
     private static void ValidateProviders(RoxyConfig config, ConfigDiagnostics diagnostics)
     {

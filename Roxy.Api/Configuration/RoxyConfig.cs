@@ -7,6 +7,10 @@ public sealed class RoxyConfig
     public List<ApiKeyConfig> ApiKeys { get; set; } = [];
     public List<ModelRuleConfig> ModelRules { get; set; } = [];
     public List<TokenConfig> Tokens { get; set; } = [];
+
+    /// <summary>Tenant <c>default</c>'s budget, as the top-level keys and tokens are its own (not a default for other tenants).</summary>
+    public BudgetConfig? Budget { get; set; }
+
     public CacheConfig Cache { get; set; } = new();
     public ModelsConfig Models { get; set; } = new();
     public OrderedDictionary<string, ProviderConfig> Providers { get; set; } = [];

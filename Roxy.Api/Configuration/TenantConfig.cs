@@ -11,4 +11,7 @@ public sealed class TenantConfig
     public List<ModelRuleConfig> ModelRules { get; set; } = [];
     public CacheConfig? Cache { get; set; }
     public ModelsConfig? Models { get; set; }
+
+    /// <summary>The tenant's spending cap (SPEC §6); a runtime tenant's is set through the admin API instead.</summary>
+    public BudgetConfig? Budget { get; set; }
 }

@@ -8,4 +8,7 @@ public sealed class TokenConfig
 
     [OneOf("admin", "member")]
     public string Role { get; set; } = "member";
+
+    /// <summary>This token's own cap, at most its tenant's for each window the tenant limits.</summary>
+    public BudgetConfig? Budget { get; set; }
 }

@@ -42,6 +42,17 @@ public sealed record ProxyError(int Status, string Type, string Code, string Mes
         $"The model '{model}' does not exist or you do not have access to it.",
         "model");
 
+    /// <summary>
+    /// A tenant's or token's budget would be crossed (SPEC §6): 429 with <c>Retry-After</c> until the window resets.
+    /// Anthropic's shape maps it to <c>rate_limit_error</c>, the type its SDKs give every 429.
+    /// </summary>
+    public static ProxyError BudgetExceeded(string message, TimeSpan retryAfter) => new(
+        StatusCodes.Status429TooManyRequests,
+        "budget_exceeded",
+        "budget_exceeded",
+        message)
+    { RetryAfter = retryAfter };
+
     public static ProxyError ClusterUnavailable { get; } = new(
         StatusCodes.Status503ServiceUnavailable,
         "service_unavailable",

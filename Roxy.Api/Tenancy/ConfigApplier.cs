@@ -75,7 +75,7 @@ public sealed class ConfigApplier(
 
     private TenantConfigSnapshot ToSnapshot(ResolvedTenant tenant) => new(
         config.Fingerprint,
-        tenant.Tokens.Select(t => new TenantToken(t.Id, t.Hash, t.Role == "admin" ? TenantRole.Admin : TenantRole.Member, Owner.Config)).ToArray(),
+        tenant.Tokens.Select(t => new TenantToken(t.Id, t.Hash, t.Role == "admin" ? TenantRole.Admin : TenantRole.Member, Owner.Config, Budget: t.Budget)).ToArray(),
         tenant.Keys.Select(k => new ProviderKey(
             k.Id,
             k.Provider,
@@ -96,5 +96,6 @@ public sealed class ConfigApplier(
             r.FailoverOnContextLength,
             Owner.Config)).ToArray(),
         new CacheSettings(tenant.Cache.Enabled, tenant.Cache.TtlSec, tenant.Cache.Mode == "deterministic", tenant.Cache.MaxEntryBytes),
-        tenant.AllowUnlisted);
+        tenant.AllowUnlisted,
+        tenant.Budget);
 }

@@ -19,6 +19,7 @@ public static class CommandServiceExtensions
         services.AddSingleton<IRoxyCommand, ListModelsCommand>();
         services.AddSingleton<IRoxyCommand, CacheStatsCommand>();
         services.AddSingleton<IRoxyCommand, CacheClearCommand>();
+        services.AddSingleton<IRoxyCommand, UsageCommand>();
         services.AddSingleton<CommandRegistry>();
         services.AddSingleton<CommandHandler>();
         return services;

@@ -45,6 +45,31 @@ internal static partial class ConfigValidator
         }
 
         ValidateCluster(config.Cluster, diagnostics);
+        ValidatePrices(config.Prices, known, diagnostics);
+    }
+
+    /// <summary>Keys of <c>prices:</c>: a bare model or <c>provider:model</c> naming a known provider. Values were checked by the binder.</summary>
+    private static void ValidatePrices(OrderedDictionary<string, PriceConfig> prices, HashSet<string> known, ConfigDiagnostics diagnostics)
+    {
+        foreach (var key in prices.Keys)
+        {
+            var path = $"prices.{key}";
+            var colon = key.IndexOf(':', StringComparison.Ordinal);
+            if (colon < 0)
+            {
+                continue;
+            }
+
+            var provider = key[..colon];
+            if (colon == key.Length - 1 || string.IsNullOrWhiteSpace(key[(colon + 1)..]))
+            {
+                diagnostics.Error(path, "names no model; write `provider:model` (e.g. `openai:gpt-4o-mini`) or a bare model");
+            }
+            else if (!known.Contains(provider))
+            {
+                diagnostics.Error(path, $"unknown provider '{provider}'{Suggest(provider, known)}; write `provider:model` with a provider of this config or a bare model");
+            }
+        }
     }
 
     private static void ValidateProviders(RoxyConfig config, ConfigDiagnostics diagnostics)

@@ -18,6 +18,7 @@ namespace Roxy.Api.Json;
 [JsonSerializable(typeof(MessagesRequestDoc))]
 [JsonSerializable(typeof(AnthropicErrorResponse))]
 [JsonSerializable(typeof(CountTokensResult))]
+[JsonSerializable(typeof(Usage.UsageReport))]
 public sealed partial class RoxyJsonContext : JsonSerializerContext
 {
     /// <summary>

@@ -51,9 +51,18 @@ internal static partial class ConfigValidator
     /// <summary>Keys of <c>prices:</c>: a bare model or <c>provider:model</c> naming a known provider. Values were checked by the binder.</summary>
     private static void ValidatePrices(OrderedDictionary<string, PriceConfig> prices, HashSet<string> known, ConfigDiagnostics diagnostics)
     {
-        foreach (var key in prices.Keys)
+        foreach (var (key, price) in prices)
         {
             var path = $"prices.{key}";
+            // Checked here, not by a range rule: a refused value would leave a required field empty and say so twice.
+            foreach (var (field, value) in new[] { ("input", price.Input), ("output", price.Output), ("cached_input", price.CachedInput) })
+            {
+                if (value < 0)
+                {
+                    diagnostics.Error($"{path}.{field}", $"must be a price in USD per 1M tokens (0 or more), got '{value.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}'");
+                }
+            }
+
             var colon = key.IndexOf(':', StringComparison.Ordinal);
             if (colon < 0)
             {

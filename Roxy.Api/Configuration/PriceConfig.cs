@@ -7,13 +7,10 @@ namespace Roxy.Api.Configuration;
 public sealed class PriceConfig
 {
     [RequiredField("the USD price per 1M input tokens, e.g. `input: 0.15`")]
-    [RangeRule(0, double.MaxValue, Expectation = "a price in USD per 1M tokens (0 or more)")]
     public double? Input { get; set; }
 
     [RequiredField("the USD price per 1M output tokens, e.g. `output: 0.60`")]
-    [RangeRule(0, double.MaxValue, Expectation = "a price in USD per 1M tokens (0 or more)")]
     public double? Output { get; set; }
 
-    [RangeRule(0, double.MaxValue, Expectation = "a price in USD per 1M tokens (0 or more)")]
     public double? CachedInput { get; set; }
 }

@@ -5,16 +5,16 @@ namespace Roxy.Api.Usage;
 
 /// <summary>
 /// Sends each tenant's usage counted on this frontend to its <see cref="IUsageGrain"/> every second, and what is left at
-/// shutdown: one one-way message per active tenant, never one per request. A report flushes its tenant first, so it
-/// sees this frontend's requests up to the moment it was asked.
+/// shutdown: one one-way message per active tenant, never one per request. A report adds this frontend's unsent rows to
+/// what the grain holds, so it sees this frontend's requests up to the moment it was asked.
 /// </summary>
 public sealed class UsageFlusher(UsageRecorder recorder, IGrainFactory grains, TimeProvider time, ILogger<UsageFlusher> logger) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
-    // Taking a tenant's rows and sending them is one step: a report that flushes and then reads cannot slip between
-    // another flush's take and its send, so it never misses rows that are on their way.
-    private readonly Lock _sending = new();
+    // A report reads the grain and this frontend's unsent rows while no send runs, so no row is counted twice. One-way
+    // messages are not ordered with later calls: rows sent just before a read may show up a moment later, never twice.
+    private readonly SemaphoreSlim _sending = new(1, 1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -35,8 +35,8 @@ public sealed class UsageFlusher(UsageRecorder recorder, IGrainFactory grains, T
     {
         await base.StopAsync(cancellationToken);
         var sent = await FlushAsync();
-        // One-way messages are not awaited by their grain; a read after them (an empty range reads nothing) returns once
-        // each grain has taken them in, so the silo's shutdown, which deactivates and saves the grains, includes them.
+        // One-way messages are not awaited; a read after them (an empty range reads nothing) gives each grain time to
+        // take them in before the silo's shutdown deactivates and saves it. Best effort: Orleans does not order the two.
         foreach (var tenantId in sent)
         {
             try
@@ -71,41 +71,52 @@ public sealed class UsageFlusher(UsageRecorder recorder, IGrainFactory grains, T
     /// </summary>
     public async Task<IReadOnlyList<UsageDelta>> ReadAsync(string tenantId, DateOnly firstDay, DateOnly lastDay)
     {
-        Task<IReadOnlyList<UsageDelta>> read;
-        Task? flushed;
-        lock (_sending)
+        await _sending.WaitAsync();
+        try
         {
-            flushed = Send(tenantId);
-            read = Grain(tenantId).GetAsync(firstDay, lastDay);
-        }
+            var rows = new Dictionary<(DateOnly, string, string, string, string), UsageDelta>();
+            foreach (var row in await Grain(tenantId).GetAsync(firstDay, lastDay))
+            {
+                UsageRows.AddTo(rows, row);
+            }
 
-        if (flushed is not null)
+            foreach (var row in recorder.Pending(tenantId))
+            {
+                if (row.Day >= firstDay && row.Day <= lastDay)
+                {
+                    UsageRows.AddTo(rows, row);
+                }
+            }
+
+            return [.. rows.Values];
+        }
+        finally
         {
-            await flushed;
+            _sending.Release();
         }
-
-        return await read;
     }
 
     private async Task<bool> SendAsync(string tenantId)
     {
-        Task? send;
-        lock (_sending)
+        await _sending.WaitAsync();
+        try
         {
-            send = Send(tenantId);
-        }
+            if (Send(tenantId) is not { } send)
+            {
+                return false;
+            }
 
-        if (send is null)
+            await send;
+            return true;
+        }
+        finally
         {
-            return false;
+            _sending.Release();
         }
-
-        await send;
-        return true;
     }
 
     /// <summary>
-    /// Takes and sends the tenant's rows (the caller holds <see cref="_sending"/>); a failed send returns them. Null when
+    /// Takes and sends the tenant's rows (the caller holds <c>_sending</c>); a failed send returns them. Null when
     /// there was nothing to send.
     /// </summary>
     private Task? Send(string tenantId)
@@ -118,7 +129,7 @@ public sealed class UsageFlusher(UsageRecorder recorder, IGrainFactory grains, T
 
         try
         {
-            return Returning(Grain(tenantId).RecordAsync(rows), tenantId, rows);
+            return Returning(Grain(tenantId).RecordAsync([.. rows]), tenantId, rows);
         }
         catch (Exception ex)
         {
@@ -143,6 +154,12 @@ public sealed class UsageFlusher(UsageRecorder recorder, IGrainFactory grains, T
     {
         recorder.Return(tenantId, rows);
         logger.LogWarning(ex, "Could not report the usage of tenant {Tenant}; it goes with the next report", tenantId);
+    }
+
+    public override void Dispose()
+    {
+        _sending.Dispose();
+        base.Dispose();
     }
 
     private IUsageGrain Grain(string tenantId) => grains.GetGrain<IUsageGrain>(GrainKeys.Usage(tenantId));

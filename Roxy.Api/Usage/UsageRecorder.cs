@@ -45,7 +45,12 @@ public sealed class UsageRecorder(TimeProvider time)
     /// What was counted for the tenant since the last <see cref="Take"/>, now zeroed; empty when nothing was. Rows idle
     /// since the last take are removed, so memory holds only the rows in use.
     /// </summary>
-    public List<UsageDelta> Take(string tenantId)
+    public List<UsageDelta> Take(string tenantId) => Read(tenantId, take: true);
+
+    /// <summary>What <see cref="Take"/> would send, left in place: added to the grain's rows when a report reads them.</summary>
+    public List<UsageDelta> Pending(string tenantId) => Read(tenantId, take: false);
+
+    private List<UsageDelta> Read(string tenantId, bool take)
     {
         var taken = new List<UsageDelta>();
         if (!_tenants.TryGetValue(tenantId, out var rows))
@@ -59,6 +64,11 @@ public sealed class UsageRecorder(TimeProvider time)
             {
                 if (row.Requests == 0)
                 {
+                    if (!take)
+                    {
+                        continue;
+                    }
+
                     row.Retired = true;
                     rows.TryRemove(new KeyValuePair<RowKey, Row>(key, row));
                     continue;
@@ -66,6 +76,11 @@ public sealed class UsageRecorder(TimeProvider time)
 
                 taken.Add(new UsageDelta(key.Day, key.Provider, key.Model, key.KeyId, key.TokenId, row.Requests, row.CacheHits,
                     row.PromptTokens, row.CompletionTokens, row.CachedTokens, row.CostUsd, row.SavedUsd, row.LastAt));
+                if (!take)
+                {
+                    continue;
+                }
+
                 row.Requests = row.CacheHits = row.PromptTokens = row.CompletionTokens = row.CachedTokens = 0;
                 row.CostUsd = row.SavedUsd = 0;
             }

@@ -46,7 +46,7 @@ public sealed class PriceConfigTests : IDisposable
             """), Env());
 
         Assert.Null(result.Config);
-        Assert.Equal(5, result.Errors.Count);
+        Assert.True(result.Errors.Count == 5, string.Join("\n", result.Errors));
         Assert.Contains(result.Errors, e => e.Contains("prices.gpt-4o.input: must be a price in USD per 1M tokens (0 or more), got '-1'", StringComparison.Ordinal));
         Assert.Contains(result.Errors, e => e.Contains("prices.gpt-4o-mini.output: is required", StringComparison.Ordinal));
         Assert.Contains(result.Errors, e => e.Contains("prices.o3.cache: unknown field; allowed here: input, output, cached_input", StringComparison.Ordinal));

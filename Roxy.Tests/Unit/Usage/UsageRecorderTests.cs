@@ -71,6 +71,18 @@ public sealed class UsageRecorderTests
     }
 
     [Fact]
+    public void Pending_rows_are_read_without_being_taken()
+    {
+        var recorder = new UsageRecorder(new FakeTimeProvider(Noon));
+        recorder.Add("acme", Row(), cacheHit: false, 100, 10, 0, 0.1m, 0, Noon);
+
+        Assert.Equal(1, Assert.Single(recorder.Pending("acme")).Requests);
+        Assert.Equal(1, Assert.Single(recorder.Pending("acme")).Requests);
+        Assert.Equal(1, Assert.Single(recorder.Take("acme")).Requests);
+        Assert.Empty(recorder.Pending("acme"));
+    }
+
+    [Fact]
     public void Rows_of_different_days_are_kept_apart()
     {
         var recorder = new UsageRecorder(new FakeTimeProvider(Noon));

@@ -24,6 +24,7 @@ public static class CommandServiceExtensions
         services.AddSingleton<Administration.RuleAdministration>();
         services.AddSingleton<Administration.CacheAdministration>();
         services.AddSingleton<Administration.AuditAdministration>();
+        services.AddSingleton<IRoxyCommand, UsageCommand>();
         services.AddSingleton<CommandRegistry>();
         services.AddSingleton<CommandHandler>();
         return services;

@@ -4,13 +4,18 @@ using System.Text;
 using Roxy.Api.Caching;
 using Roxy.Api.Configuration;
 using Roxy.Api.Hosting;
+using Roxy.Api.Pricing;
 using Roxy.Api.Proxy;
+using Roxy.Api.Routing;
+using Roxy.Api.Usage;
 using Roxy.Grains;
 using Roxy.Grains.Tenancy;
 
 namespace Roxy.Api.Commands;
 
-public sealed class StatusCommand(RoxyRuntime runtime, ResolvedConfig config, IGrainFactory grains, RotationGrains rotations, CacheStatsRecorder cacheStats) : IRoxyCommand
+public sealed class StatusCommand(
+    RoxyRuntime runtime, ResolvedConfig config, IGrainFactory grains, RotationGrains rotations, CacheStatsRecorder cacheStats,
+    UsageReports usage, RuleCache rules, ModelPrices prices) : IRoxyCommand
 {
     private static readonly string Version =
         typeof(StatusCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "dev";
@@ -84,7 +89,40 @@ public sealed class StatusCommand(RoxyRuntime runtime, ResolvedConfig config, IG
             // Counting entries reads PostgreSQL: when it is down, status is what an operator reaches for, so it still answers.
             text.Append(CultureInfo.InvariantCulture, $"stats unavailable ({ex.GetType().Name}).\n");
         }
-        text.Append("\nSpend: not tracked by this version yet (cost accounting comes in a later release).");
+        await AppendSpendAsync(text, context, snapshot, now);
         return CommandReply.Ok(text.ToString());
+    }
+
+    /// <summary>Spend and savings today, and the models that answered today or that a rule targets but have no price.</summary>
+    private async Task AppendSpendAsync(StringBuilder text, CommandContext context, TenantSnapshot snapshot, DateTimeOffset now)
+    {
+        var unpriced = new SortedSet<string>(StringComparer.Ordinal);
+        try
+        {
+            var today = await usage.BuildAsync(context.Identity.TenantId, UsageReports.Day, now);
+            text.Append(CultureInfo.InvariantCulture,
+                $"\nSpend today: {UsageCommand.Usd(today.Total.CostUsd)} (cache saved {UsageCommand.Usd(today.Total.SavedUsd)}) · {today.Total.Requests} requests. Details: `#roxy usage`.\n");
+            unpriced.UnionWith(today.Unpriced);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"\nSpend today: unavailable ({ex.GetType().Name}).\n");
+        }
+
+        foreach (var rule in await rules.GetAllAsync(snapshot))
+        {
+            foreach (var target in rule.Targets)
+            {
+                if (prices.Find(target.Provider, target.Model) is null)
+                {
+                    unpriced.Add(target.Provider is null ? target.Model : $"{target.Provider}:{target.Model}");
+                }
+            }
+        }
+
+        if (unpriced.Count > 0)
+        {
+            text.Append("No price (costs $0): ").AppendJoin(", ", unpriced.Select(Markdown.Code)).Append(". Add them under `prices:` in the config.\n");
+        }
     }
 }

@@ -46,6 +46,40 @@ internal static partial class ConfigValidator
 
         ValidateBudgets(config, diagnostics);
         ValidateCluster(config.Cluster, diagnostics);
+        ValidatePrices(config.Prices, known, diagnostics);
+    }
+
+    /// <summary>Keys of <c>prices:</c>: a bare model or <c>provider:model</c> naming a known provider. Values were checked by the binder.</summary>
+    private static void ValidatePrices(OrderedDictionary<string, PriceConfig> prices, HashSet<string> known, ConfigDiagnostics diagnostics)
+    {
+        foreach (var (key, price) in prices)
+        {
+            var path = $"prices.{key}";
+            // Checked here, not by a range rule: a refused value would leave a required field empty and say so twice.
+            foreach (var (field, value) in new[] { ("input", price.Input), ("output", price.Output), ("cached_input", price.CachedInput) })
+            {
+                if (value < 0)
+                {
+                    diagnostics.Error($"{path}.{field}", $"must be a price in USD per 1M tokens (0 or more), got '{value.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}'");
+                }
+            }
+
+            var colon = key.IndexOf(':', StringComparison.Ordinal);
+            if (colon < 0)
+            {
+                continue;
+            }
+
+            var provider = key[..colon];
+            if (colon == key.Length - 1 || string.IsNullOrWhiteSpace(key[(colon + 1)..]))
+            {
+                diagnostics.Error(path, "names no model; write `provider:model` (e.g. `openai:gpt-4o-mini`) or a bare model");
+            }
+            else if (!known.Contains(provider))
+            {
+                diagnostics.Error(path, $"unknown provider '{provider}'{Suggest(provider, known)}; write `provider:model` with a provider of this config or a bare model");
+            }
+        }
     }
 
     /// <summary>More than a billion dollars a window is surely a typo (and far from where USD amounts lose precision).</summary>

@@ -39,13 +39,16 @@ public static class RoxyServiceExtensions
         services.AddSingleton<FailoverLoop>();
         services.AddSingleton<Caching.PromptCache>();
         services.AddSingleton<ProxyPipeline>();
-        services.AddSingleton(ModelPrices.BuiltIn);
+        services.AddSingleton(ConfiguredPrices.From(config.Raw));
         services.AddSingleton<CacheStatsRecorder>();
         services.AddSingleton<Budgets.BudgetGate>();
         services.AddSingleton<Usage.UsageRecorder>();
         services.AddSingleton<Usage.UsageAccounting>();
+        services.AddSingleton<Usage.UsageFlusher>();
+        services.AddSingleton<Usage.UsageReports>();
         services.AddHostedService<ConfigApplier>();
         services.AddHostedService<UsageFlusher>();
+        services.AddHostedService(sp => sp.GetRequiredService<Usage.UsageFlusher>());
         services.AddHostedService<CacheStatsFlusher>();
         services.AddHostedService<KeyProber>();
         services.AddHostedService<TenantRefresher>();

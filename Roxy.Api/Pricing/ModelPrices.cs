@@ -1,67 +1,117 @@
 using System.Collections.Frozen;
+using System.Globalization;
+using System.Text.Json;
 
 namespace Roxy.Api.Pricing;
 
 /// <summary>
-/// What a model's tokens cost, in USD per million, for the cache's estimate of what it saved. A small built-in table
-/// of common OpenAI and Anthropic models (list prices, late 2025); a dated or <c>-latest</c> id is priced as its base
-/// model (<c>gpt-4o-2024-08-06</c> as <c>gpt-4o</c>), and a provider prefix (<c>openai/gpt-4o</c>, as OpenRouter names
-/// models) is ignored. Any other model has no price: it is reported as unpriced, never guessed.
+/// What a model's tokens cost, in USD per million: the built-in table (<c>prices.json</c>, embedded, with its date and
+/// sources) extended or overridden by <c>prices:</c> in config. Keys are <c>provider:model</c> or a bare model. A dated
+/// or <c>-latest</c> id is priced as its base model (<c>gpt-4o-2024-08-06</c> as <c>gpt-4o</c>), and a vendor prefix
+/// (<c>openai/gpt-4o</c>, as OpenRouter names models) falls back to the model after it. Any other model has no price:
+/// it costs 0 and is reported as unpriced, never guessed.
 /// </summary>
-public sealed class ModelPrices(IDictionary<string, ModelPrices.Price> prices)
+public sealed class ModelPrices
 {
-    public static readonly ModelPrices BuiltIn = new(new Dictionary<string, Price>(StringComparer.OrdinalIgnoreCase)
-    {
-        ["gpt-4o"] = new(2.50m, 10.00m, 1.25m),
-        ["gpt-4o-mini"] = new(0.15m, 0.60m, 0.075m),
-        ["gpt-4.1"] = new(2.00m, 8.00m, 0.50m),
-        ["gpt-4.1-mini"] = new(0.40m, 1.60m, 0.10m),
-        ["gpt-4.1-nano"] = new(0.10m, 0.40m, 0.025m),
-        ["o3"] = new(2.00m, 8.00m, 0.50m),
-        ["o3-mini"] = new(1.10m, 4.40m, 0.55m),
-        ["o4-mini"] = new(1.10m, 4.40m, 0.275m),
-        ["claude-3-5-sonnet"] = new(3.00m, 15.00m, 0.30m),
-        ["claude-3-5-haiku"] = new(0.80m, 4.00m, 0.08m),
-        ["claude-3-7-sonnet"] = new(3.00m, 15.00m, 0.30m),
-        ["claude-sonnet-4"] = new(3.00m, 15.00m, 0.30m),
-        ["claude-sonnet-4-5"] = new(3.00m, 15.00m, 0.30m),
-        ["claude-opus-4"] = new(15.00m, 75.00m, 1.50m),
-        ["claude-opus-4-1"] = new(15.00m, 75.00m, 1.50m),
-        ["claude-opus-4-5"] = new(5.00m, 25.00m, 0.50m),
-        ["claude-haiku-4-5"] = new(1.00m, 5.00m, 0.10m),
-    });
+    // Longer provider:model keys are looked up without the provider part only; no real id comes near this.
+    private const int MaxKeyChars = 256;
 
-    private readonly FrozenDictionary<string, Price> _prices = prices.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+    public static readonly ModelPrices BuiltIn = new(LoadBuiltIn());
+
+    private readonly FrozenDictionary<string, Price> _prices;
+    private readonly FrozenDictionary<string, Price>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+
+    public ModelPrices(IEnumerable<KeyValuePair<string, Price>> prices)
+    {
+        _prices = prices.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        _lookup = _prices.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
 
     /// <summary>USD per million tokens: fresh input, output, and input read from the provider's own prompt cache.</summary>
     public readonly record struct Price(decimal InputPerMillion, decimal OutputPerMillion, decimal CachedInputPerMillion)
     {
-        public decimal Cost(long promptTokens, long completionTokens, long cachedTokens = 0) =>
-            ((promptTokens - cachedTokens) * InputPerMillion + cachedTokens * CachedInputPerMillion + completionTokens * OutputPerMillion) / 1_000_000m;
+        /// <param name="promptTokens">Every input token, the cached ones included (as OpenAI reports them).</param>
+        /// <param name="cachedTokens">The part of <paramref name="promptTokens"/> read from the provider's cache.</param>
+        public decimal Cost(long promptTokens, long completionTokens, long cachedTokens = 0)
+        {
+            var cached = Math.Clamp(cachedTokens, 0, Math.Max(promptTokens, 0));
+            return ((promptTokens - cached) * InputPerMillion + cached * CachedInputPerMillion + completionTokens * OutputPerMillion) / 1_000_000m;
+        }
     }
 
-    /// <summary>The price of <paramref name="model"/> as <paramref name="provider"/> named it; null when it has none.</summary>
-    public Price? Find(string provider, string model) => provider is null ? null : Find(model); // seam: helper B
+    /// <summary>Every entry of the table, for listings and tests.</summary>
+    public IReadOnlyDictionary<string, Price> Entries => _prices;
 
-    /// <summary>The price of <paramref name="model"/> as the provider named it; null when it has none.</summary>
-    public Price? Find(string model)
+    /// <summary>This table with <paramref name="overrides"/> (keys <c>provider:model</c> or bare) added or replacing entries.</summary>
+    public ModelPrices With(IEnumerable<KeyValuePair<string, Price>> overrides)
     {
-        var slash = model.LastIndexOf('/');
-        var id = slash >= 0 ? model[(slash + 1)..] : model;
-        if (_prices.TryGetValue(id, out var price))
+        var merged = new Dictionary<string, Price>(_prices, StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, price) in overrides)
+        {
+            merged[key] = price;
+        }
+
+        return new ModelPrices(merged);
+    }
+
+    /// <summary>
+    /// The price of <paramref name="model"/> as <paramref name="provider"/> named it; null when it has none. Tried in
+    /// order: <c>provider:model</c>, the bare model, both without a date or <c>-latest</c> suffix, then the same for the
+    /// model after a vendor prefix. Runs per request: span lookups, no allocation.
+    /// </summary>
+    public Price? Find(string? provider, string? model)
+    {
+        if (string.IsNullOrEmpty(model))
+        {
+            return null;
+        }
+
+        var id = model.AsSpan();
+        if (FindId(provider, id) is { } price)
+        {
+            return price;
+        }
+
+        var slash = id.LastIndexOf('/');
+        return slash >= 0 && slash < id.Length - 1 ? FindId(provider, id[(slash + 1)..]) : null;
+    }
+
+    /// <summary>The price of <paramref name="model"/> whichever provider serves it; null when it has none.</summary>
+    public Price? Find(string model) => Find(null, model);
+
+    private Price? FindId(string? provider, ReadOnlySpan<char> id)
+    {
+        if (Lookup(provider, id) is { } price)
         {
             return price;
         }
 
         var baseId = WithoutVersionSuffix(id);
-        return baseId.Length < id.Length && _prices.TryGetValue(baseId, out price) ? price : null;
+        return baseId.Length < id.Length && baseId.Length > 0 ? Lookup(provider, baseId) : null;
+    }
+
+    private Price? Lookup(string? provider, ReadOnlySpan<char> id)
+    {
+        if (!string.IsNullOrEmpty(provider) && provider.Length + 1 + id.Length <= MaxKeyChars)
+        {
+            Span<char> key = stackalloc char[provider.Length + 1 + id.Length];
+            provider.AsSpan().CopyTo(key);
+            key[provider.Length] = ':';
+            id.CopyTo(key[(provider.Length + 1)..]);
+            if (_lookup.TryGetValue(key, out var specific))
+            {
+                return specific;
+            }
+        }
+
+        return _lookup.TryGetValue(id, out var price) ? price : null;
     }
 
     /// <summary>
     /// The id without a trailing <c>-YYYY-MM-DD</c> (OpenAI), <c>-YYYYMMDD</c> (Anthropic) or <c>-latest</c>. Only these:
     /// <c>o3-pro</c> is not <c>o3</c>, and <c>claude-sonnet-4-7</c> is not <c>claude-sonnet-4</c>.
     /// </summary>
-    private static string WithoutVersionSuffix(string id)
+    private static ReadOnlySpan<char> WithoutVersionSuffix(ReadOnlySpan<char> id)
     {
         if (id.EndsWith("-latest", StringComparison.OrdinalIgnoreCase))
         {
@@ -69,12 +119,12 @@ public sealed class ModelPrices(IDictionary<string, ModelPrices.Price> prices)
         }
 
         if (id.Length > 11 && id[^11] == '-' && id[^6] == '-' && id[^3] == '-'
-            && AllDigits(id.AsSpan(id.Length - 10, 4)) && AllDigits(id.AsSpan(id.Length - 5, 2)) && AllDigits(id.AsSpan(id.Length - 2, 2)))
+            && AllDigits(id.Slice(id.Length - 10, 4)) && AllDigits(id.Slice(id.Length - 5, 2)) && AllDigits(id.Slice(id.Length - 2, 2)))
         {
             return id[..^11];
         }
 
-        if (id.Length > 9 && id[^9] == '-' && AllDigits(id.AsSpan(id.Length - 8)))
+        if (id.Length > 9 && id[^9] == '-' && AllDigits(id[^8..]))
         {
             return id[..^9];
         }
@@ -93,5 +143,33 @@ public sealed class ModelPrices(IDictionary<string, ModelPrices.Price> prices)
         }
 
         return true;
+    }
+
+    /// <summary>Reads <c>prices.json</c>: <c>{"prices": {"key": {"input", "output", "cached_input"?}}}</c>.</summary>
+    internal static Dictionary<string, Price> Parse(Stream json)
+    {
+        using var document = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+        var prices = new Dictionary<string, Price>(StringComparer.OrdinalIgnoreCase);
+        foreach (var entry in document.RootElement.GetProperty("prices").EnumerateObject())
+        {
+            var input = entry.Value.GetProperty("input").GetDecimal();
+            var output = entry.Value.GetProperty("output").GetDecimal();
+            var cached = entry.Value.TryGetProperty("cached_input", out var c) ? c.GetDecimal() : input;
+            if (input < 0 || output < 0 || cached < 0)
+            {
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"prices.json: '{entry.Name}' has a negative price"));
+            }
+
+            prices[entry.Name] = new Price(input, output, cached);
+        }
+
+        return prices;
+    }
+
+    private static Dictionary<string, Price> LoadBuiltIn()
+    {
+        using var stream = typeof(ModelPrices).Assembly.GetManifestResourceStream("Roxy.Api.Pricing.prices.json")
+            ?? throw new InvalidOperationException("The built-in price table (Roxy.Api.Pricing.prices.json) is not embedded.");
+        return Parse(stream);
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
 using Roxy.Grains.Caching;
+using Roxy.Grains.Usage;
 
 namespace Roxy.Grains.Hosting;
 
@@ -56,6 +57,7 @@ public static class RoxyOrleansHosting
         silo.Services.TryAddSingleton(sp => new Tenancy.AuditLog(
             NpgsqlDataSource.Create(postgresConnectionString), sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId));
         AddPromptCache(silo.Services, postgresConnectionString);
+        silo.Services.AddRoxyUsage(postgresConnectionString);
         return silo;
     }
 

@@ -382,8 +382,9 @@ public static class OpenAiAnswerDecoder
                 continue;
             }
 
-            var field = reader.ValueTextEquals("prompt_tokens"u8) ? 1
-                : reader.ValueTextEquals("completion_tokens"u8) ? 2
+            // input_tokens/output_tokens: the names some OpenAI-compatible servers use.
+            var field = reader.ValueTextEquals("prompt_tokens"u8) || reader.ValueTextEquals("input_tokens"u8) ? 1
+                : reader.ValueTextEquals("completion_tokens"u8) || reader.ValueTextEquals("output_tokens"u8) ? 2
                 : reader.ValueTextEquals("prompt_cache_hit_tokens"u8) ? 3
                 : 0;
             reader.Read();

@@ -85,8 +85,8 @@ public sealed class OpenAiCompatibleProvider(ResolvedProvider settings, HttpMess
 
         // The client's own protocol: checked and its usage read, then written as received. The check stays the
         // pass-through one even when the cache wants the completion: caching must not change what is relayed.
-        var usageKnown = SseEvent.ReadUsage(body, out var prompt, out var completion, out _, out var wellFormed);
-        var answer = new DecodedAnswer(wellFormed, new TokenUsage(prompt, completion), usageKnown);
+        var usageKnown = SseEvent.ReadUsage(body, out var usage, out _, out var wellFormed);
+        var answer = new DecodedAnswer(wellFormed, usage, usageKnown);
         return keepCompletion && wellFormed ? answer with { Completion = OpenAiAnswerDecoder.Decode(body).Completion } : answer;
     }
 

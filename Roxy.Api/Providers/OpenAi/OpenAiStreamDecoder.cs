@@ -47,10 +47,10 @@ public sealed class OpenAiStreamDecoder : IStreamDecoder
             return DecodeEvents(sseEvent, events);
         }
 
-        var kind = SseEvent.Inspect(sseEvent, out var prompt, out var completion);
-        if (prompt > 0 || completion > 0)
+        var kind = SseEvent.Inspect(sseEvent, out var usage);
+        if (usage.PromptTokens > 0 || usage.CompletionTokens > 0)
         {
-            Usage = new TokenUsage(prompt, completion);
+            Usage = usage;
             UsageKnown = true;
         }
 

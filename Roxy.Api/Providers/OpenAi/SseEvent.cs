@@ -1,3 +1,4 @@
+using Roxy.Api.Protocols;
 using System.Buffers;
 using System.Text.Json;
 using Roxy.Api.Proxy;
@@ -63,10 +64,9 @@ public static class SseEvent
     }
 
     /// <summary>Classifies an event and reads its usage, if it carries any.</summary>
-    public static Kind Inspect(ReadOnlySpan<byte> evt, out int promptTokens, out int completionTokens)
+    public static Kind Inspect(ReadOnlySpan<byte> evt, out TokenUsage usage)
     {
-        promptTokens = 0;
-        completionTokens = 0;
+        usage = default;
         var isErrorEvent = false;
         var kind = Kind.Empty;
         while (!evt.IsEmpty)
@@ -102,7 +102,7 @@ public static class SseEvent
             }
 
             kind = Kind.Content;
-            if (data.IndexOf("\"usage\""u8) >= 0 && ReadUsage(data, out promptTokens, out completionTokens, out var noChoices) && noChoices)
+            if (data.IndexOf("\"usage\""u8) >= 0 && ReadUsage(data, out usage, out var noChoices, out _) && noChoices)
             {
                 kind = Kind.UsageOnly;
             }
@@ -115,15 +115,14 @@ public static class SseEvent
     private static bool IsErrorObject(ReadOnlySpan<byte> data) =>
         data.Length > 0 && data[0] == (byte)'{' && data[1..].TrimStart(" \t\r\n"u8).StartsWith("\"error\""u8);
 
-    /// <summary>Reads <c>usage</c> from a chunk or a whole completion; <paramref name="noChoices"/> marks the usage-only chunk.</summary>
-    public static bool ReadUsage(ReadOnlySpan<byte> json, out int promptTokens, out int completionTokens, out bool noChoices) =>
-        ReadUsage(json, out promptTokens, out completionTokens, out noChoices, out _);
-
+    /// <summary>
+    /// Reads <c>usage</c> (the cached part of the prompt included) from a chunk or a whole completion;
+    /// <paramref name="noChoices"/> marks the usage-only chunk.
+    /// </summary>
     /// <param name="wellFormed">The whole of <paramref name="json"/> is one well-formed JSON object.</param>
-    public static bool ReadUsage(ReadOnlySpan<byte> json, out int promptTokens, out int completionTokens, out bool noChoices, out bool wellFormed)
+    public static bool ReadUsage(ReadOnlySpan<byte> json, out TokenUsage usage, out bool noChoices, out bool wellFormed)
     {
-        promptTokens = 0;
-        completionTokens = 0;
+        usage = default;
         noChoices = false;
         wellFormed = false;
         var found = false;
@@ -140,37 +139,9 @@ public static class SseEvent
                 if (reader.ValueTextEquals("usage"u8))
                 {
                     reader.Read();
-                    if (reader.TokenType != JsonTokenType.StartObject)
+                    if (OpenAiAnswerDecoder.ReadUsage(ref reader, out var read))
                     {
-                        continue;
-                    }
-
-                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                    {
-                        var prompt = reader.ValueTextEquals("prompt_tokens"u8) || reader.ValueTextEquals("input_tokens"u8);
-                        var completion = reader.ValueTextEquals("completion_tokens"u8) || reader.ValueTextEquals("output_tokens"u8);
-                        reader.Read();
-                        if (reader.TokenType == JsonTokenType.Number && (prompt || completion))
-                        {
-                            // Upstream numbers are untrusted: one that is not a count (negative, fractional, beyond
-                            // Int32) is ignored rather than thrown on or believed.
-                            if (reader.TryGetInt32(out var count) && count >= 0)
-                            {
-                                found = true;
-                                if (prompt)
-                                {
-                                    promptTokens = count;
-                                }
-                                else
-                                {
-                                    completionTokens = count;
-                                }
-                            }
-                        }
-                        else
-                        {
-                            reader.Skip();
-                        }
+                        (usage, found) = (read, true);
                     }
                 }
                 else if (reader.ValueTextEquals("choices"u8))

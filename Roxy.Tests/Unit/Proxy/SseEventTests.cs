@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Roxy.Api.Protocols;
 using Roxy.Api.Providers.OpenAi;
 
 namespace Roxy.Tests.Unit.Proxy;
@@ -41,7 +42,7 @@ public class SseEventTests
         return events;
     }
 
-    private static SseEvent.Kind Inspect(string evt) => SseEvent.Inspect(Encoding.UTF8.GetBytes(evt), out _, out _);
+    private static SseEvent.Kind Inspect(string evt) => SseEvent.Inspect(Encoding.UTF8.GetBytes(evt), out _);
 
     [Fact]
     public void Events_separated_by_lf_lf_are_cut_through_their_blank_line()
@@ -151,11 +152,24 @@ public class SseEventTests
         const string evt = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[],"
             + "\"usage\":{\"prompt_tokens\":17,\"completion_tokens\":42,\"total_tokens\":59,\"prompt_tokens_details\":{\"cached_tokens\":0}}}\n\n";
 
-        var kind = SseEvent.Inspect(Encoding.UTF8.GetBytes(evt), out var prompt, out var completion);
+        var kind = SseEvent.Inspect(Encoding.UTF8.GetBytes(evt), out var usage);
 
         Assert.Equal(SseEvent.Kind.UsageOnly, kind);
-        Assert.Equal(17, prompt);
-        Assert.Equal(42, completion);
+        Assert.Equal(17, usage.PromptTokens);
+        Assert.Equal(42, usage.CompletionTokens);
+    }
+
+    [Fact]
+    public void Usage_reads_the_cached_part_of_the_prompt_as_passed_through()
+    {
+        const string evt = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":2000,\"completion_tokens\":5,\"prompt_tokens_details\":{\"cached_tokens\":1280}}}\n\n";
+
+        SseEvent.Inspect(Encoding.UTF8.GetBytes(evt), out var usage);
+        Assert.True(SseEvent.ReadUsage(Encoding.UTF8.GetBytes(evt[6..^2]), out var whole, out _, out var wellFormed));
+
+        Assert.Equal(new TokenUsage(2000, 5, 1280), usage);
+        Assert.Equal(usage, whole);
+        Assert.True(wellFormed);
     }
 
     [Fact]
@@ -163,11 +177,11 @@ public class SseEventTests
     {
         const string evt = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null}],\"usage\":null}\n\n";
 
-        var kind = SseEvent.Inspect(Encoding.UTF8.GetBytes(evt), out var prompt, out var completion);
+        var kind = SseEvent.Inspect(Encoding.UTF8.GetBytes(evt), out var usage);
 
         Assert.Equal(SseEvent.Kind.Content, kind);
-        Assert.Equal(0, prompt);
-        Assert.Equal(0, completion);
+        Assert.Equal(0, usage.PromptTokens);
+        Assert.Equal(0, usage.CompletionTokens);
     }
 
     [Fact]
@@ -181,9 +195,9 @@ public class SseEventTests
     {
         var json = Encoding.UTF8.GetBytes("{\"id\":\"x\",\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"hi\"}}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}");
 
-        Assert.True(SseEvent.ReadUsage(json, out var prompt, out var completion, out var noChoices));
-        Assert.Equal(3, prompt);
-        Assert.Equal(4, completion);
+        Assert.True(SseEvent.ReadUsage(json, out var usage, out var noChoices, out _));
+        Assert.Equal(3, usage.PromptTokens);
+        Assert.Equal(4, usage.CompletionTokens);
         Assert.False(noChoices);
     }
 
@@ -192,9 +206,9 @@ public class SseEventTests
     {
         var json = Encoding.UTF8.GetBytes("{\"usage\":{\"input_tokens\":8,\"output_tokens\":9},\"choices\":[]}");
 
-        Assert.True(SseEvent.ReadUsage(json, out var prompt, out var completion, out var noChoices));
-        Assert.Equal(8, prompt);
-        Assert.Equal(9, completion);
+        Assert.True(SseEvent.ReadUsage(json, out var usage, out var noChoices, out _));
+        Assert.Equal(8, usage.PromptTokens);
+        Assert.Equal(9, usage.CompletionTokens);
         Assert.True(noChoices);
     }
 
@@ -223,9 +237,9 @@ public class SseEventTests
     {
         var json = Encoding.UTF8.GetBytes("{\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":99999999999}}");
 
-        Assert.True(SseEvent.ReadUsage(json, out var prompt, out var completion, out var noChoices));
-        Assert.Equal(12, prompt);
-        Assert.Equal(0, completion);
+        Assert.True(SseEvent.ReadUsage(json, out var usage, out var noChoices, out _));
+        Assert.Equal(12, usage.PromptTokens);
+        Assert.Equal(0, usage.CompletionTokens);
         Assert.True(noChoices);
     }
 

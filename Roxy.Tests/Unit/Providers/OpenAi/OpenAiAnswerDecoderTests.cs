@@ -169,7 +169,7 @@ public sealed class OpenAiAnswerDecoderTests
         var same = provider.DecodeAnswer(body, WireProtocol.OpenAiChat);
         Assert.True(same.WellFormed);
         Assert.Null(same.Completion);
-        Assert.Equal(new TokenUsage(1290, 8), same.Usage);
+        Assert.Equal(new TokenUsage(1290, 8, 1024), same.Usage);
 
         var other = provider.DecodeAnswer(body, WireProtocol.AnthropicMessages);
         Assert.True(other.WellFormed);

@@ -265,14 +265,14 @@ public sealed class OpenAiStreamDecoderTests
     }
 
     [Fact]
-    public void Pass_through_reads_the_usage_as_before()
+    public void Pass_through_reads_the_usage_with_its_cached_part()
     {
         var decoder = new OpenAiStreamDecoder();
         var kind = decoder.Decode("data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":7,\"prompt_tokens_details\":{\"cached_tokens\":64}}}\n\n"u8, null);
 
         Assert.Equal(UpstreamEventKind.UsageOnly, kind);
         Assert.True(decoder.UsageKnown);
-        Assert.Equal(new TokenUsage(100, 7), decoder.Usage);
+        Assert.Equal(new TokenUsage(100, 7, 64), decoder.Usage);
         Assert.Equal(UpstreamEventKind.Content, decoder.Decode("data: not json\n\n"u8, null));
         Assert.Equal(UpstreamEventKind.Error, decoder.Decode("data: {\"error\":{\"message\":\"x\"}}\n\n"u8, null));
     }

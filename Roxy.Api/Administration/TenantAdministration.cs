@@ -8,7 +8,7 @@ using Roxy.Grains.Tenancy;
 namespace Roxy.Api.Administration;
 
 /// <summary>The operator's tenant operations: list, create and delete runtime tenants, and set a tenant's budget.</summary>
-public sealed class TenantAdministration(IGrainFactory grains, TokenAuthenticator authenticator, TenantSnapshotCache tenants, TimeProvider time)
+public sealed class TenantAdministration(IGrainFactory grains, TokenAdministration tokens, TenantSnapshotCache tenants, TimeProvider time)
 {
     /// <summary>Every tenant with its snapshot (for its key count and budget).</summary>
     public async Task<IReadOnlyList<(TenantListing Listing, TenantSnapshot Snapshot)>> ListAsync()
@@ -27,13 +27,13 @@ public sealed class TenantAdministration(IGrainFactory grains, TokenAuthenticato
 
         if (!TenantIds.IsValid(tenantId))
         {
-            return (null, AdminErrors.Invalid($"'id' is not a valid tenant id: {TenantIds.Rule}.", "id"));
+            return (null, InvalidId);
         }
 
         var status = await Tenant(tenantId).CreateAsync(actor.Audit(time, $"create tenant {tenantId}"));
         if (status != TenantChangeStatus.Done)
         {
-            return (null, AdminErrors.Conflict("tenant_exists", $"A tenant '{tenantId}' exists already."));
+            return (null, Exists(tenantId));
         }
 
         await tenants.ReloadAsync(tenantId);
@@ -52,11 +52,10 @@ public sealed class TenantAdministration(IGrainFactory grains, TokenAuthenticato
         {
             case TenantChangeStatus.Done:
                 // Its tokens are refused by this frontend from the next request on.
-                await authenticator.RefreshAsync(force: true);
-                await tenants.ReloadAsync(tenantId);
+                await tokens.AfterChangeAsync(tenantId);
                 return null;
             case TenantChangeStatus.ConfigOwned:
-                return AdminErrors.Conflict("config_owned", $"Tenant '{tenantId}' comes from the config; remove it there.");
+                return ConfigOwned(tenantId);
             default:
                 return AdminErrors.TenantNotFound(tenantId);
         }
@@ -78,11 +77,20 @@ public sealed class TenantAdministration(IGrainFactory grains, TokenAuthenticato
                 await tenants.ReloadAsync(tenantId);
                 return ((await Tenant(tenantId).GetSnapshotAsync()).Budget, null);
             case TenantChangeStatus.ConfigOwned:
-                return (null, AdminErrors.Conflict("config_owned", $"Tenant '{tenantId}''s budget comes from the config; change it there."));
+                return (null, BudgetConfigOwned(tenantId));
             default:
                 return (null, AdminErrors.TenantNotFound(tenantId));
         }
     }
+
+    public static ProxyError InvalidId { get; } = AdminErrors.Invalid($"'id' is not a valid tenant id: {TenantIds.Rule}.", "id");
+
+    public static ProxyError Exists(string tenantId) => AdminErrors.Conflict("tenant_exists", $"A tenant '{tenantId}' exists already.");
+
+    public static ProxyError ConfigOwned(string tenantId) => AdminErrors.Conflict("config_owned", $"Tenant '{tenantId}' comes from the config; remove it there.");
+
+    public static ProxyError BudgetConfigOwned(string tenantId) =>
+        AdminErrors.Conflict("config_owned", $"Tenant '{tenantId}''s budget comes from the config; change it there.");
 
     private ITenantRegistryGrain Registry => grains.GetGrain<ITenantRegistryGrain>(GrainKeys.Registry);
 

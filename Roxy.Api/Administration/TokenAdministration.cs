@@ -87,7 +87,7 @@ public sealed class TokenAdministration(
                 await AfterChangeAsync(tenantId);
                 return null;
             case TokenChangeStatus.ConfigOwned:
-                return AdminErrors.Conflict("config_owned", $"Token {tokenId} comes from the config; remove it there.");
+                return ConfigOwned(tokenId);
             case TokenChangeStatus.TenantNotFound:
                 return AdminErrors.TenantNotFound(tenantId);
             default:
@@ -141,8 +141,13 @@ public sealed class TokenAdministration(
         }
     }
 
-    /// <summary>This frontend refuses a revoked token (and accepts an issued one) from its next request on.</summary>
-    private async Task AfterChangeAsync(string tenantId)
+    public static ProxyError ConfigOwned(string tokenId) => AdminErrors.Conflict("config_owned", $"Token {tokenId} comes from the config; remove it there.");
+
+    /// <summary>
+    /// After a change to the tenant's tokens (or the tenant itself): this frontend refuses a revoked token (and accepts
+    /// an issued one) from its next request on.
+    /// </summary>
+    public async Task AfterChangeAsync(string tenantId)
     {
         await authenticator.RefreshAsync(force: true);
         await tenants.ReloadAsync(tenantId);

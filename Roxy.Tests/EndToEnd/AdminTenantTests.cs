@@ -188,6 +188,29 @@ public sealed class AdminTenantTests(AdminFixture fixture) : IClassFixture<Admin
         Assert.Equal(new BudgetLimits(1m, 10m), (await Tenant("budgeted-config").GetSnapshotAsync()).Budget);
     }
 
+    [Theory]
+    [InlineData("POST", "admin/tenants")]
+    [InlineData("PUT", "admin/tenants/alpha/budget")]
+    [InlineData("POST", "admin/tenants/alpha/tokens")]
+    [InlineData("POST", "admin/tenants/alpha/keys")]
+    [InlineData("PUT", "admin/tenants/alpha/rules/m1")]
+    public async Task Every_admin_body_is_capped_named_when_empty_and_never_echoed(string method, string path)
+    {
+        var verb = new HttpMethod(method);
+        var (status, body) = await fixture.CallAsync(verb, path, Operator, $$"""{"name":"{{new string('x', 70 * 1024)}}"}""");
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
+        Assert.Equal("request_too_large", body!["error"]!["code"]!.GetValue<string>());
+
+        (status, body) = await fixture.CallAsync(verb, path, Operator, "");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("The request body is empty; send a JSON object.", body!["error"]!["message"]!.GetValue<string>());
+
+        (status, body) = await fixture.CallAsync(verb, path, Operator, """{"daily_usd":["sk-echo-me-0123456789"],"id":["sk-echo-me-0123456789"]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.NotNull(body!["error"]!["param"]);
+        Assert.DoesNotContain("sk-echo-me", body.ToJsonString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Every_tenant_and_token_route_is_in_the_openapi_document_with_examples()
     {

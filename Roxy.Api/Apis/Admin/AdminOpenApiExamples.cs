@@ -1,5 +1,8 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.OpenApi;
 using Roxy.Api.Errors;
 using Roxy.Api.Json;
 
@@ -8,23 +11,30 @@ namespace Roxy.Api.Apis.Admin;
 /// <summary>Request and response examples of the admin routes in the OpenAPI document (and so in Scalar).</summary>
 public static class AdminOpenApiExamples
 {
-    /// <summary>Sets the JSON request body's example; call after <c>DescribesJsonBody</c>.</summary>
+    /// <summary>
+    /// Describes the JSON request body as <typeparamref name="T"/> with this example. The routes read their body
+    /// themselves (<see cref="AdminJsonBody"/>), so nothing else declares it; <c>Accepts&lt;T&gt;</c> would also make
+    /// routing refuse a body without <c>Content-Type: application/json</c>.
+    /// </summary>
     public static RouteHandlerBuilder WithRequestExample<T>(this RouteHandlerBuilder builder, T example) =>
-        builder.AddOpenApiOperationTransformer((operation, _, _) =>
+        builder.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
         {
-            if (operation.RequestBody?.Content?.TryGetValue("application/json", out var media) == true)
+            var schema = await context.GetOrCreateSchemaAsync(typeof(T), null, cancellationToken);
+            operation.RequestBody = new OpenApiRequestBody
             {
-                media.Example = ToNode(example);
-            }
-
-            return Task.CompletedTask;
+                Required = true,
+                Content = new Dictionary<string, OpenApiMediaType>(StringComparer.Ordinal)
+                {
+                    ["application/json"] = new() { Schema = schema, Example = ToNode(example) },
+                },
+            };
         });
 
     /// <summary>Sets the example of the JSON response with <paramref name="status"/>; the route must declare that response.</summary>
     public static RouteHandlerBuilder WithResponseExample<T>(this RouteHandlerBuilder builder, int status, T example) =>
         builder.AddOpenApiOperationTransformer((operation, _, _) =>
         {
-            if (operation.Responses?.TryGetValue(status.ToString(System.Globalization.CultureInfo.InvariantCulture), out var response) == true
+            if (operation.Responses?.TryGetValue(status.ToString(CultureInfo.InvariantCulture), out var response) == true
                 && response.Content?.TryGetValue("application/json", out var media) == true)
             {
                 media.Example = ToNode(example);
@@ -32,6 +42,10 @@ public static class AdminOpenApiExamples
 
             return Task.CompletedTask;
         });
+
+    /// <summary>Sets an error response's example to what the route answers with <paramref name="error"/>.</summary>
+    public static RouteHandlerBuilder WithErrorExample(this RouteHandlerBuilder builder, ProxyError error) =>
+        builder.WithResponseExample(error.Status, new OpenAiErrorResponse(new OpenAiError(error.Message, error.Type, error.Param, error.Code)));
 
     /// <summary>The admin routes' error answers, all in OpenAI's error shape.</summary>
     public static RouteHandlerBuilder ProducesAdminErrors(this RouteHandlerBuilder builder, params int[] statuses)
@@ -45,5 +59,5 @@ public static class AdminOpenApiExamples
     }
 
     private static JsonNode? ToNode<T>(T example) =>
-        JsonSerializer.SerializeToNode(example, (System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>)RoxyJsonContext.Default.GetTypeInfo(typeof(T))!);
+        JsonSerializer.SerializeToNode(example, (JsonTypeInfo<T>)RoxyJsonContext.Default.GetTypeInfo(typeof(T))!);
 }

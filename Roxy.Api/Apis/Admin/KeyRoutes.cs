@@ -22,7 +22,6 @@ public static class KeyRoutes
             .WithSummary("Adds a provider key, as #roxy add key.")
             .WithDescription("Stores the key encrypted under ROXY_MASTER_KEY and puts it in rotation at once; answers 201 with its id and mask, never the key. " +
                 "400: unknown provider, bad limits, not a key, or ROXY_MASTER_KEY missing; 409: the key is already this tenant's or another tenant's.")
-            .DescribesJsonBody<KeyAddRequest>()
             .WithRequestExample(KeyAddRequest.Example)
             .WithResponseExample(StatusCodes.Status201Created, KeyAdded.Example)
             .ProducesAdminErrors(400, 401, 403, 404, 409);

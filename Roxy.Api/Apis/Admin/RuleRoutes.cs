@@ -25,7 +25,6 @@ public static class RuleRoutes
             .WithDescription("The rule gets exactly these targets and policy; every frontend routes by it within a second, this one at once. " +
                 "201 when created, 200 when replaced (or already so); 400 for a bad source, target or policy, no targets, or an embedding rule whose targets name different models; " +
                 "409 for a rule the configuration owns. The source may contain '/'.")
-            .DescribesJsonBody<RulePutRequest>()
             .WithRequestExample(RulePutRequest.Example)
             .WithResponseExample(StatusCodes.Status200OK, RuleView.Example)
             .WithResponseExample(StatusCodes.Status201Created, RuleView.Example)

@@ -78,4 +78,24 @@ public sealed class AdminCallerTests(AdminFixture fixture) : IClassFixture<Admin
         Assert.Equal("tenant_not_found", otherBody!["error"]!["code"]!.GetValue<string>());
         Assert.Equal("tenant_not_found", missingBody!["error"]!["code"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task The_admin_authentication_runs_on_admin_routes_only()
+    {
+        // A failed authentication by the admin scheme logs one line under the handler's category: none may come from the
+        // proxy routes, which keep their own lookup (with one scheme registered, ASP.NET Core would make it the default).
+        const string category = "Roxy.Api.Apis.Admin.RoxyTokenAuthentication";
+        var before = fixture.Roxy.Logs.Lines.Count(l => l.Contains(category, StringComparison.Ordinal));
+
+        var (chat, _) = await fixture.CallAsync(HttpMethod.Post, "v1/chat/completions", Unknown,
+            """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""");
+        var (models, _) = await fixture.CallAsync(HttpMethod.Get, "v1/models", Unknown);
+        Assert.Equal(HttpStatusCode.Unauthorized, chat);
+        Assert.Equal(HttpStatusCode.Unauthorized, models);
+        Assert.Equal(before, fixture.Roxy.Logs.Lines.Count(l => l.Contains(category, StringComparison.Ordinal)));
+
+        var (admin, _) = await fixture.CallAsync(HttpMethod.Get, "admin/tenants/alpha/tokens", Unknown);
+        Assert.Equal(HttpStatusCode.Unauthorized, admin);
+        Assert.True(fixture.Roxy.Logs.Lines.Count(l => l.Contains(category, StringComparison.Ordinal)) > before);
+    }
 }

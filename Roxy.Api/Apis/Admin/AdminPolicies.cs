@@ -7,7 +7,8 @@ namespace Roxy.Api.Apis.Admin;
 /// <summary>
 /// The two admin policies: <see cref="Operator"/> (the operator token only) and <see cref="TenantAdmin"/> (the operator,
 /// or an admin token; which tenant it may touch is <see cref="TenantScopeFilter"/>'s business). Both authenticate only
-/// with <see cref="RoxyTokenAuthentication"/>, and there is no default scheme, so the proxy routes never run it.
+/// with <see cref="RoxyTokenAuthentication"/>, and there is no default scheme (not even the automatic one), so the
+/// proxy routes never run it.
 /// </summary>
 public static class AdminPolicies
 {
@@ -17,6 +18,10 @@ public static class AdminPolicies
     public static IServiceCollection AddRoxyAdminAuth(this IServiceCollection services)
     {
         services.AddSingleton<OperatorToken>();
+        // With one scheme registered, ASP.NET Core makes it the default, and the authentication middleware runs it on
+        // every request: the proxy routes would pay a second token lookup, and a bad token a log line. This switch keeps
+        // the scheme to the routes whose policies name it.
+        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
         services.AddAuthentication().AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, RoxyTokenAuthentication>(RoxyTokenAuthentication.SchemeName, null);
         services.AddAuthorizationBuilder()
             .AddPolicy(Operator, p => p.AddAuthenticationSchemes(RoxyTokenAuthentication.SchemeName).RequireAuthenticatedUser().AddRequirements(new OperatorRequirement()))

@@ -23,15 +23,20 @@ public sealed class CacheAdministration(IGrainFactory grains, CacheStatsRecorder
 
     /// <summary>
     /// Makes every entry of the tenant unreachable at once (the next generation); their rows are removed in the background.
-    /// This frontend uses the new generation from the next request on, the others within a second.
+    /// This frontend uses the new generation from the next request on, the others within a second. Null when the
+    /// tenant does not exist (any more).
     /// </summary>
-    public async Task<CacheClearResult> ClearAsync(AdminActor actor, string tenantId)
+    public async Task<CacheClearResult?> ClearAsync(AdminActor actor, string tenantId)
     {
         var tenant = Tenant(tenantId);
         var before = await tenant.GetSnapshotAsync();
         // Counted before the clear: afterwards the background expiry races the count.
         var reachable = (await grains.GetGrain<ICacheStatsGrain>(GrainKeys.CacheStats(tenantId)).GetAsync(before.CacheGeneration)).Entries;
-        var generation = await tenant.ClearCacheAsync(actor.Audit(time, "cache clear"));
+        if (await tenant.ClearCacheAsync(actor.Audit(time, "cache clear")) is not { } generation)
+        {
+            return null;
+        }
+
         await tenants.ReloadAsync(tenantId);
         return new CacheClearResult(reachable, generation);
     }

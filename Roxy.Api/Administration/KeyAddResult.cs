@@ -17,6 +17,9 @@ public enum KeyAddStatus
     NoMasterKey,
     AlreadyPresent,
     HeldByAnotherTenant,
+
+    /// <summary>The tenant does not exist (any more): deleted while the request was on its way.</summary>
+    TenantNotFound,
 }
 
 /// <summary>What adding a key did. <see cref="Key"/> is the key added, or the one already holding the secret in this tenant.</summary>

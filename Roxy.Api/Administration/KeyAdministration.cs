@@ -69,6 +69,8 @@ public sealed class KeyAdministration(
                 return new KeyAddResult(KeyAddStatus.Added, result.Key ?? key);
             case KeyChangeStatus.AlreadyPresent:
                 return new KeyAddResult(KeyAddStatus.AlreadyPresent, result.Key);
+            case KeyChangeStatus.TenantNotFound:
+                return new KeyAddResult(KeyAddStatus.TenantNotFound);
             default:
                 return new KeyAddResult(KeyAddStatus.HeldByAnotherTenant);
         }
@@ -82,7 +84,13 @@ public sealed class KeyAdministration(
     {
         var lookup = IsKeyId(keyOrId) ? keyOrId : SecretFingerprint.OfKey(keyOrId);
         var tenant = Tenant(tenantId);
-        var key = (await tenant.GetSnapshotAsync()).Keys.FirstOrDefault(k => k.Id == lookup || k.Fingerprint == lookup);
+        var snapshot = await tenant.GetSnapshotAsync();
+        if (!snapshot.Exists)
+        {
+            return new KeyChangeOutcome(KeyChangeOutcomeStatus.TenantNotFound, null);
+        }
+
+        var key = snapshot.Keys.FirstOrDefault(k => k.Id == lookup || k.Fingerprint == lookup);
         if (key is null || (provider is not null && !string.Equals(key.Provider, provider, StringComparison.OrdinalIgnoreCase)))
         {
             return new KeyChangeOutcome(KeyChangeOutcomeStatus.NotFound, null);
@@ -97,6 +105,8 @@ public sealed class KeyAdministration(
                 return new KeyChangeOutcome(KeyChangeOutcomeStatus.Done, row);
             case KeyChangeStatus.ConfigOwned:
                 return new KeyChangeOutcome(KeyChangeOutcomeStatus.ConfigOwned, row);
+            case KeyChangeStatus.TenantNotFound:
+                return new KeyChangeOutcome(KeyChangeOutcomeStatus.TenantNotFound, null);
             default:
                 return new KeyChangeOutcome(KeyChangeOutcomeStatus.NotFound, null);
         }
@@ -108,9 +118,12 @@ public sealed class KeyAdministration(
         var verb = enabled ? "enable" : "disable";
         // Only a well-formed id goes into the audit log: anything else may be a secret typed in the wrong place.
         var shown = IsKeyId(keyId) ? keyId : "(not a key id)";
-        if (!IsKeyId(keyId) || !await Tenant(tenantId).SetKeyEnabledAsync(keyId, enabled, enabled ? null : "admin", actor.Audit(time, $"{verb} key {shown}")))
+        var tenant = Tenant(tenantId);
+        if (!IsKeyId(keyId) || !await tenant.SetKeyEnabledAsync(keyId, enabled, enabled ? null : "admin", actor.Audit(time, $"{verb} key {shown}")))
         {
-            return new KeyChangeOutcome(KeyChangeOutcomeStatus.NotFound, null);
+            // False for a missing key and for a missing tenant alike; the snapshot tells which.
+            var exists = (await tenant.GetSnapshotAsync()).Exists;
+            return new KeyChangeOutcome(exists ? KeyChangeOutcomeStatus.NotFound : KeyChangeOutcomeStatus.TenantNotFound, null);
         }
 
         await tenants.ReloadAsync(tenantId);

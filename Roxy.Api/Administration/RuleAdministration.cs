@@ -135,6 +135,7 @@ public sealed class RuleAdministration(ProviderRegistry providers, RuleCache rul
             RuleChangeStatus.ConfigOwned => RuleOutcome.ConfigOwned,
             RuleChangeStatus.TargetNotFound => RuleOutcome.TargetNotFound,
             RuleChangeStatus.EmbeddingModelsDiffer => RuleOutcome.EmbeddingModelsDiffer,
+            RuleChangeStatus.TenantNotFound => RuleOutcome.TenantNotFound,
             _ => RuleOutcome.NotFound,
         };
         if (outcome == RuleOutcome.Done)

@@ -19,6 +19,9 @@ public enum RuleOutcome
 
     /// <summary>An embedding rule whose targets would name different models.</summary>
     EmbeddingModelsDiffer,
+
+    /// <summary>The tenant does not exist (any more): deleted while the request was on its way.</summary>
+    TenantNotFound,
 }
 
 /// <summary>

@@ -46,6 +46,7 @@ public sealed class AddKeyCommand(KeyAdministration keys) : IRoxyCommand
                 "so set ROXY_MASTER_KEY on every Roxy process and restart, or add the key through an environment variable instead."),
             KeyAddStatus.AlreadyPresent => CommandReply.Error($"This key is already configured as `{key!.Id}` ({key.Mask}) for {key.Provider}; a secret is one key with one set of limits."),
             KeyAddStatus.HeldByAnotherTenant => CommandReply.Error("This key is already used by another tenant. One provider quota can only have one limiter, so it cannot be added here."),
+            KeyAddStatus.TenantNotFound => CommandReply.TenantGone,
             _ => CommandReply.Error("The key could not be added."),
         };
 

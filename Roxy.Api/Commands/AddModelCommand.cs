@@ -39,6 +39,7 @@ public sealed class AddModelCommand(RuleAdministration rules, ModelResolver reso
             RuleOutcome.EmbeddingModelsDiffer => CommandReply.Error(
                 $"{Markdown.Code(source)} is an embedding rule (a model name contains \"embed\") and already sends to {ModelRuleArgs.Targets(rule!)}: " +
                 "vectors of different embedding models cannot be compared, so its targets may differ only in provider, not in model."),
+            RuleOutcome.TenantNotFound => CommandReply.TenantGone,
             _ => CommandReply.Error("The rule could not be changed."),
         };
     }

@@ -17,7 +17,12 @@ public sealed class CacheClearCommand(CacheAdministration cache) : IRoxyCommand
             return CommandReply.Error("This command takes no arguments.", Syntax);
         }
 
-        var (reachable, generation) = await cache.ClearAsync(context.Actor, context.Identity.TenantId);
+        if (await cache.ClearAsync(context.Actor, context.Identity.TenantId) is not { } cleared)
+        {
+            return CommandReply.TenantGone;
+        }
+
+        var (reachable, generation) = cleared;
         return CommandReply.Ok(string.Create(CultureInfo.InvariantCulture,
             $"🧹 Cache cleared: {reachable} entr{(reachable == 1 ? "y is" : "ies are")} no longer reachable (generation {generation}); their rows are removed in the background. Every Roxy frontend misses them within a second."));
     }

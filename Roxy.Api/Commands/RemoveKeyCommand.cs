@@ -24,6 +24,7 @@ public sealed class RemoveKeyCommand(KeyAdministration keys) : IRoxyCommand
             KeyChangeOutcomeStatus.Done => CommandReply.Ok($"🗑️ Removed key `{key!.Id}` ({key.Mask}) of **{provider}**."),
             KeyChangeOutcomeStatus.ConfigOwned => CommandReply.Error(
                 $"Key `{key!.Id}` comes from the configuration ({result.Row!.Source}); remove it there, or take it out of rotation with `#roxy disable key {key.Id}`."),
+            KeyChangeOutcomeStatus.TenantNotFound => CommandReply.TenantGone,
             // Only a well-formed id is echoed; anything else may be a secret typed in the wrong place.
             _ => CommandReply.Error($"No such key {(KeyAdministration.IsKeyId(given) ? $"`{given}` " : "")}for that provider in this tenant. `#roxy list keys` shows them.", Syntax),
         };

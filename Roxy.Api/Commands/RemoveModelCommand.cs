@@ -35,6 +35,7 @@ public sealed class RemoveModelCommand(RuleAdministration rules) : IRoxyCommand
                 $"The rule for {Markdown.Code(source)} comes from the configuration file: the YAML owns it, so chat cannot remove it. Remove it from `model_rules` in the config."),
             RuleOutcome.TargetNotFound => CommandReply.Error(
                 $"The rule for {Markdown.Code(source)} has no target {Markdown.Code(target!)}; its targets: {ModelRuleArgs.Targets(result.Rule!)}."),
+            RuleOutcome.TenantNotFound => CommandReply.TenantGone,
             _ => CommandReply.Error($"This tenant has no rule for {Markdown.Code(source)}. `#roxy list models` shows the rules.", Syntax),
         };
     }

@@ -33,6 +33,11 @@ internal static class KeyState
 
         var id = args.Positional[0];
         var result = await keys.SetEnabledAsync(context.Actor, context.Identity.TenantId, id, enabled);
+        if (result.Status == KeyChangeOutcomeStatus.TenantNotFound)
+        {
+            return CommandReply.TenantGone;
+        }
+
         if (result.Status != KeyChangeOutcomeStatus.Done)
         {
             // Short k- words are echoed; anything else may be a secret typed in the wrong place.

@@ -56,12 +56,23 @@ internal static partial class ConfigValidator
         {
             var path = $"prices.{key}";
             // Checked here, not by a range rule: a refused value would leave a required field empty and say so twice.
+            var valid = true;
             foreach (var (field, value) in new[] { ("input", price.Input), ("output", price.Output), ("cached_input", price.CachedInput) })
             {
-                if (value < 0)
+                // Written so that NaN fails too.
+                if (value is { } v && v is not (>= 0 and <= MaxPricePerMillion))
                 {
-                    diagnostics.Error($"{path}.{field}", $"must be a price in USD per 1M tokens (0 or more), got '{value.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}'");
+                    valid = false;
+                    diagnostics.Error($"{path}.{field}",
+                        $"must be a price in USD per 1M tokens from 0 to {MaxPricePerMillion:0}, got '{v.ToString(System.Globalization.CultureInfo.InvariantCulture)}'");
                 }
+            }
+
+            // A budget's worst case prices every input token at `input`: a dearer cached rate would let a request cost more.
+            if (valid && price is { Input: { } input, CachedInput: { } cached } && cached > input)
+            {
+                diagnostics.Error($"{path}.cached_input",
+                    string.Create(System.Globalization.CultureInfo.InvariantCulture, $"must not be above input ({input}), got '{cached}'; input read from the provider's cache costs at most fresh input"));
             }
 
             var colon = key.IndexOf(':', StringComparison.Ordinal);
@@ -81,6 +92,12 @@ internal static partial class ConfigValidator
             }
         }
     }
+
+    /// <summary>
+    /// A million USD per 1M tokens is far above any real price (a typo), and well inside decimal's range, which a
+    /// price like 1e30 is not.
+    /// </summary>
+    internal const double MaxPricePerMillion = 1_000_000;
 
     /// <summary>More than a billion dollars a window is surely a typo (and far from where USD amounts lose precision).</summary>
     internal const double MaxBudgetUsd = 1_000_000_000;

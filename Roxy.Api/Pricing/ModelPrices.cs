@@ -8,7 +8,8 @@ namespace Roxy.Api.Pricing;
 /// What a model's tokens cost, in USD per million: the built-in table (<c>prices.json</c>, embedded, with its date and
 /// sources) extended or overridden by <c>prices:</c> in config. Keys are <c>provider:model</c> or a bare model. A dated
 /// or <c>-latest</c> id is priced as its base model (<c>gpt-4o-2024-08-06</c> as <c>gpt-4o</c>), and a vendor prefix
-/// (<c>openai/gpt-4o</c>, as OpenRouter names models) falls back to the model after it. Any other model has no price:
+/// (<c>openai/gpt-4o</c>, as OpenRouter names models) falls back to the model after it; last, dots are read as dashes
+/// (OpenRouter's <c>anthropic/claude-3.5-sonnet</c> is Anthropic's <c>claude-3-5-sonnet</c>). Any other model has no price:
 /// it costs 0 and is reported as unpriced, never guessed.
 /// </summary>
 public sealed class ModelPrices
@@ -57,7 +58,8 @@ public sealed class ModelPrices
     /// <summary>
     /// The price of <paramref name="model"/> as <paramref name="provider"/> named it; null when it has none. Tried in
     /// order: <c>provider:model</c>, the bare model, both without a date or <c>-latest</c> suffix, then the same for the
-    /// model after a vendor prefix. Runs per request: span lookups, no allocation.
+    /// model after a vendor prefix; only when all of that finds nothing, the same again with every '.' read as '-'
+    /// (so <c>gpt-4.1</c> stays <c>gpt-4.1</c>). Runs per request: span lookups, no allocation.
     /// </summary>
     public Price? Find(string? provider, string? model)
     {
@@ -67,6 +69,27 @@ public sealed class ModelPrices
         }
 
         var id = model.AsSpan();
+        if (FindModel(provider, id) is { } price)
+        {
+            return price;
+        }
+
+        if (!id.Contains('.') || id.Length > MaxKeyChars)
+        {
+            return null;
+        }
+
+        Span<char> dashed = stackalloc char[id.Length];
+        id.CopyTo(dashed);
+        dashed.Replace('.', '-');
+        return FindModel(provider, dashed);
+    }
+
+    /// <summary>The price of <paramref name="model"/> whichever provider serves it; null when it has none.</summary>
+    public Price? Find(string model) => Find(null, model);
+
+    private Price? FindModel(string? provider, ReadOnlySpan<char> id)
+    {
         if (FindId(provider, id) is { } price)
         {
             return price;
@@ -75,9 +98,6 @@ public sealed class ModelPrices
         var slash = id.LastIndexOf('/');
         return slash >= 0 && slash < id.Length - 1 ? FindId(provider, id[(slash + 1)..]) : null;
     }
-
-    /// <summary>The price of <paramref name="model"/> whichever provider serves it; null when it has none.</summary>
-    public Price? Find(string model) => Find(null, model);
 
     private Price? FindId(string? provider, ReadOnlySpan<char> id)
     {

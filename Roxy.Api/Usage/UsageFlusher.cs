@@ -5,15 +5,23 @@ namespace Roxy.Api.Usage;
 
 /// <summary>
 /// Sends each tenant's usage counted on this frontend to its <see cref="IUsageGrain"/> every second, and what is left at
-/// shutdown: one one-way message per active tenant, never one per request. A report adds this frontend's unsent rows to
-/// what the grain holds, so it sees this frontend's requests up to the moment it was asked.
+/// shutdown: one call per active tenant, never one per request, all in parallel and awaited. A call that fails (the
+/// grain's silo died, the cluster is unreachable) puts its rows back, to go with the next report. A report adds this
+/// frontend's unsent rows to what the grain holds, so it sees this frontend's requests up to the moment it was asked.
 /// </summary>
 public sealed class UsageFlusher(UsageRecorder recorder, IGrainFactory grains, TimeProvider time, ILogger<UsageFlusher> logger) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
-    // A report reads the grain and this frontend's unsent rows while no send runs, so no row is counted twice. One-way
-    // messages are not ordered with later calls: rows sent just before a read may show up a moment later, never twice.
+    /// <summary>
+    /// How long a flush waits for its calls. A call still running then is not given up: its rows go back if it fails
+    /// later (Orleans ends every call, at the latest at its response timeout), so a slow grain delays neither the next
+    /// flush for long nor counts a row twice.
+    /// </summary>
+    public static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(5);
+
+    // A report reads the grain and this frontend's unsent rows while no flush runs, so no row is counted twice or
+    // missed (only a call that outlives SendTimeout may show up in a report a moment later).
     private readonly SemaphoreSlim _sending = new(1, 1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -34,35 +42,49 @@ public sealed class UsageFlusher(UsageRecorder recorder, IGrainFactory grains, T
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        var sent = await FlushAsync();
-        // One-way messages are not awaited; a read after them (an empty range reads nothing) gives each grain time to
-        // take them in before the silo's shutdown deactivates and saves it. Best effort: Orleans does not order the two.
-        foreach (var tenantId in sent)
+        await FlushAsync();
+        foreach (var tenantId in recorder.Tenants)
         {
-            try
+            if (recorder.Pending(tenantId) is { Count: > 0 } left)
             {
-                await Grain(tenantId).GetAsync(DateOnly.MaxValue, DateOnly.MinValue).WaitAsync(cancellationToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.LogWarning(ex, "Usage of tenant {Tenant} may not have reached its grain before shutdown", tenantId);
+                logger.LogError("Usage of tenant {Tenant} could not be reported before shutdown: {Requests} request(s) not counted", tenantId, left.Sum(r => r.Requests));
             }
         }
     }
 
-    /// <summary>Sends every tenant's unsent rows; returns the tenants that had any.</summary>
+    /// <summary>Sends every tenant's unsent rows and waits for the calls (at most <see cref="SendTimeout"/>); returns the tenants that had any.</summary>
     public async Task<List<string>> FlushAsync()
     {
-        var sent = new List<string>();
-        foreach (var tenantId in recorder.Tenants)
+        await _sending.WaitAsync();
+        try
         {
-            if (await SendAsync(tenantId))
+            var sent = new List<string>();
+            var calls = new List<Task>();
+            foreach (var tenantId in recorder.Tenants)
             {
-                sent.Add(tenantId);
+                if (Send(tenantId) is { } call)
+                {
+                    sent.Add(tenantId);
+                    calls.Add(call);
+                }
             }
-        }
 
-        return sent;
+            try
+            {
+                // The calls never throw (a failure returns its rows); only the wait can time out.
+                await Task.WhenAll(calls).WaitAsync(SendTimeout, time);
+            }
+            catch (TimeoutException)
+            {
+                logger.LogWarning("Usage reports of {Tenants} tenant(s) still unanswered after {Timeout}; their rows go back if the calls fail", sent.Count, SendTimeout);
+            }
+
+            return sent;
+        }
+        finally
+        {
+            _sending.Release();
+        }
     }
 
     /// <summary>
@@ -96,25 +118,6 @@ public sealed class UsageFlusher(UsageRecorder recorder, IGrainFactory grains, T
         }
     }
 
-    private async Task<bool> SendAsync(string tenantId)
-    {
-        await _sending.WaitAsync();
-        try
-        {
-            if (Send(tenantId) is not { } send)
-            {
-                return false;
-            }
-
-            await send;
-            return true;
-        }
-        finally
-        {
-            _sending.Release();
-        }
-    }
-
     /// <summary>
     /// Takes and sends the tenant's rows (the caller holds <c>_sending</c>); a failed send returns them. Null when
     /// there was nothing to send.
@@ -129,7 +132,7 @@ public sealed class UsageFlusher(UsageRecorder recorder, IGrainFactory grains, T
 
         try
         {
-            return Returning(Grain(tenantId).RecordAsync([.. rows]), tenantId, rows);
+            return Returning(Grain(tenantId).RecordAsync(rows.ToArray()), tenantId, rows);
         }
         catch (Exception ex)
         {

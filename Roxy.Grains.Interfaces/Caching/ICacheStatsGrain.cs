@@ -12,4 +12,8 @@ public interface ICacheStatsGrain : IGrainWithStringKey
     /// <summary>The counters, with the entries and bytes stored under <paramref name="generation"/> that have not expired.</summary>
     [Alias("Get")]
     Task<CacheStats> GetAsync(long generation);
+
+    /// <summary>Zeroes the counters and removes their row (the tenant was deleted).</summary>
+    [Alias("Reset")]
+    Task ResetAsync();
 }

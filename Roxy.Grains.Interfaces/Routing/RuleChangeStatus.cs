@@ -19,4 +19,7 @@ public enum RuleChangeStatus
 
     /// <summary>An embedding rule whose targets would name different models (see <see cref="EmbeddingModels"/>).</summary>
     EmbeddingModelsDiffer = 5,
+
+    /// <summary>The tenant does not exist (never created, or deleted).</summary>
+    TenantNotFound = 6,
 }

@@ -19,7 +19,7 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("ApplyConfig")]
     Task<ConfigApplyResult> ApplyConfigAsync(TenantConfigSnapshot config);
 
-    /// <summary>Takes a key in or out of rotation (by an admin, or because the provider refused it).</summary>
+    /// <summary>Takes a key in or out of rotation (by an admin, or because the provider refused it); false when the tenant or the key does not exist.</summary>
     /// <param name="audit">Set when a person made the change; provider refusals and probes are not audited.</param>
     [Alias("SetKeyEnabled")]
     Task<bool> SetKeyEnabledAsync(string keyId, bool enabled, string? reason, AuditEntry? audit = null);
@@ -56,10 +56,10 @@ public interface ITenantGrain : IGrainWithStringKey
 
     /// <summary>
     /// Makes every prompt cache entry of the tenant unreachable at once (the next generation); their rows are removed
-    /// in the background. Returns the new generation.
+    /// in the background. Returns the new generation; null when the tenant does not exist.
     /// </summary>
     [Alias("ClearCache")]
-    Task<long> ClearCacheAsync(AuditEntry audit);
+    Task<long?> ClearCacheAsync(AuditEntry audit);
 
     /// <summary>Adds a runtime-owned token (hash only: the frontend made the token and shows it once).</summary>
     [Alias("IssueToken")]
@@ -78,7 +78,8 @@ public interface ITenantGrain : IGrainWithStringKey
     Task<TenantChangeStatus> CreateAsync(AuditEntry audit);
 
     /// <summary>
-    /// Deletes a runtime-owned tenant with its tokens, keys, rules, cache entries, usage and budgets. Its cache
+    /// Deletes a runtime-owned tenant with its tokens, keys, rules, cache entries and stats, usage, budgets and audit log
+    /// (the deletion itself is logged, not audited). Its cache
     /// generation moves on rather than starting again, so a tenant created later under the same id never meets old entries.
     /// </summary>
     [Alias("Delete")]

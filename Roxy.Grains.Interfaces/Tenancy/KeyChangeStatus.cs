@@ -14,4 +14,7 @@ public enum KeyChangeStatus
 
     /// <summary>Config-owned keys follow the YAML: they can be disabled at run time, not removed.</summary>
     ConfigOwned = 4,
+
+    /// <summary>The tenant does not exist (never created, or deleted).</summary>
+    TenantNotFound = 5,
 }

@@ -1,5 +1,3 @@
-using Orleans.Concurrency;
-
 namespace Roxy.Grains.Usage;
 
 /// <summary>
@@ -10,8 +8,12 @@ namespace Roxy.Grains.Usage;
 [Alias("roxy.IUsageGrain")]
 public interface IUsageGrain : IGrainWithStringKey
 {
-    [Alias("Record"), OneWay]
-    Task RecordAsync(IReadOnlyList<UsageDelta> deltas);
+    /// <summary>
+    /// Adds the deltas to the rows held in memory. Awaited, not one-way: a frontend whose call fails keeps the deltas and
+    /// sends them with its next report. An array: a list typed as a read-only interface did not always arrive.
+    /// </summary>
+    [Alias("Record")]
+    Task RecordAsync(UsageDelta[] deltas);
 
     /// <summary>Every row from <paramref name="firstDay"/> to <paramref name="lastDay"/> (UTC days, inclusive), stored and not yet stored alike.</summary>
     [Alias("Get")]

@@ -48,6 +48,13 @@ public sealed class CacheStatsGrain(
         return new CacheStats(entries, bytes, counters.Hits, counters.Misses, counters.Savings.ToArray());
     }
 
+    async Task ICacheStatsGrain.ResetAsync()
+    {
+        await state.ClearStateAsync();
+        state.State = new CacheStatsState();
+        _dirty = false;
+    }
+
     private static void Add(List<ModelSavings> savings, ModelSavings delta)
     {
         for (var i = 0; i < savings.Count; i++)

@@ -34,6 +34,15 @@ public sealed class AuditLog(NpgsqlDataSource database, string serviceId) : IAsy
         await batch.ExecuteNonQueryAsync();
     }
 
+    /// <summary>Removes every entry of the tenant (it was deleted: a tenant created later under its id starts with none).</summary>
+    public async Task DeleteTenantAsync(string tenantId)
+    {
+        await using var command = database.CreateCommand("DELETE FROM roxy_audit WHERE service_id = $1 AND tenant_id = $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = serviceId });
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>The newest <paramref name="count"/> entries, newest first.</summary>
     public async Task<IReadOnlyList<AuditEntry>> ReadAsync(string tenantId, int count)
     {

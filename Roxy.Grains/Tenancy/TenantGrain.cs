@@ -105,6 +105,7 @@ public sealed class TenantGrain(
                 next.Budget = budget;
                 next.BudgetOwner = budgetOwner;
                 next.Owner = Owner.Config;
+                next.Exists = true;
             });
 
             // Only once the tenant no longer lists them: released first, a failed write would leave a key here that another tenant could claim.
@@ -134,6 +135,11 @@ public sealed class TenantGrain(
 
     async Task<bool> ITenantGrain.SetKeyEnabledAsync(string keyId, bool enabled, string? reason, AuditEntry? audit)
     {
+        if (!state.State.Exists)
+        {
+            return false;
+        }
+
         var keys = state.State.Keys;
         var index = keys.FindIndex(k => k.Id == keyId);
         if (index < 0)
@@ -186,6 +192,11 @@ public sealed class TenantGrain(
 
     async Task<KeyChangeResult> ITenantGrain.AddKeyAsync(ProviderKey key, AuditEntry audit)
     {
+        if (!state.State.Exists)
+        {
+            return new KeyChangeResult(KeyChangeStatus.TenantNotFound, null);
+        }
+
         var existing = state.State.Keys.FirstOrDefault(k => k.Fingerprint == key.Fingerprint || k.Id == key.Id);
         if (existing is not null)
         {
@@ -215,6 +226,11 @@ public sealed class TenantGrain(
 
     async Task<KeyChangeResult> ITenantGrain.RemoveKeyAsync(string keyIdOrFingerprint, AuditEntry audit)
     {
+        if (!state.State.Exists)
+        {
+            return new KeyChangeResult(KeyChangeStatus.TenantNotFound, null);
+        }
+
         var keys = state.State.Keys;
         var index = keys.FindIndex(k => k.Id == keyIdOrFingerprint || k.Fingerprint == keyIdOrFingerprint);
         if (index < 0)
@@ -237,6 +253,11 @@ public sealed class TenantGrain(
 
     async Task<RuleChangeResult> ITenantGrain.AddRuleTargetAsync(string sourceModel, RuleTarget target, SelectionPolicy? policy, AuditEntry audit)
     {
+        if (!state.State.Exists)
+        {
+            return new RuleChangeResult(RuleChangeStatus.TenantNotFound, null);
+        }
+
         var current = await CurrentRuleAsync(sourceModel);
         var status = RuleEdits.AddTarget(current, sourceModel, target, policy, out var next);
         if (status != RuleChangeStatus.Done)
@@ -252,6 +273,11 @@ public sealed class TenantGrain(
 
     async Task<RuleChangeResult> ITenantGrain.RemoveRuleAsync(string sourceModel, RuleTarget? target, AuditEntry audit)
     {
+        if (!state.State.Exists)
+        {
+            return new RuleChangeResult(RuleChangeStatus.TenantNotFound, null);
+        }
+
         var current = await CurrentRuleAsync(sourceModel);
         if (current is null && state.State.Rules.Exists(r => r.SourceModel == sourceModel))
         {
@@ -273,6 +299,11 @@ public sealed class TenantGrain(
 
     async Task<RuleChangeResult> ITenantGrain.SetRuleAsync(ModelRule rule, AuditEntry audit)
     {
+        if (!state.State.Exists)
+        {
+            return new RuleChangeResult(RuleChangeStatus.TenantNotFound, null);
+        }
+
         var current = await CurrentRuleAsync(rule.SourceModel);
         if (current?.Owner == Owner.Config)
         {
@@ -297,8 +328,13 @@ public sealed class TenantGrain(
         return new RuleChangeResult(RuleChangeStatus.Done, next);
     }
 
-    async Task<long> ITenantGrain.ClearCacheAsync(AuditEntry audit)
+    async Task<long?> ITenantGrain.ClearCacheAsync(AuditEntry audit)
     {
+        if (!state.State.Exists)
+        {
+            return null;
+        }
+
         await SaveAsync(s => s.CacheGeneration++);
         var generation = state.State.CacheGeneration;
         await AuditAsync(audit);
@@ -406,6 +442,7 @@ public sealed class TenantGrain(
                 s.ConfigFingerprint = null;
                 s.Budget = null;
                 s.BudgetOwner = Owner.Runtime;
+                s.Exists = true;
             });
         }
         catch
@@ -464,6 +501,8 @@ public sealed class TenantGrain(
         }
 
         InBackground(() => cacheStore.DeleteTenantAsync(tenantId), "its prompt cache rows");
+        await TolerateAsync(() => GrainFactory.GetGrain<ICacheStatsGrain>(GrainKeys.CacheStats(tenantId)).ResetAsync(), "its cache stats");
+        await TolerateAsync(() => auditLog.DeleteTenantAsync(tenantId), "its audit log");
         await TolerateAsync(() => GrainFactory.GetGrain<IUsageGrain>(GrainKeys.Usage(tenantId)).DeleteAllAsync(), "its usage");
         await TolerateAsync(() => Budget(null).ResetAsync(), "its budget");
         foreach (var token in tokens.Where(t => t.Budget is not null))
@@ -471,8 +510,10 @@ public sealed class TenantGrain(
             await TolerateAsync(() => Budget(token.Id).ResetAsync(), $"the budget of token {token.Id}");
         }
 
-        logger.LogInformation("Tenant {Tenant} deleted: {Tokens} token(s), {Keys} key(s), {Rules} rule(s); cache generation now {Generation}", tenantId, tokens.Length, keys.Length, rules.Length, generation);
-        await AuditAsync(audit);
+        // Not in the audit log: that went with the tenant, and a tenant created later under this id starts with none.
+        logger.LogInformation(
+            "Tenant {Tenant} deleted by {TokenId} ({Channel}): {Tokens} token(s), {Keys} key(s), {Rules} rule(s); cache generation now {Generation}",
+            tenantId, audit.TokenId, audit.Channel, tokens.Length, keys.Length, rules.Length, generation);
         return TenantChangeStatus.Done;
     }
 
@@ -607,13 +648,13 @@ public sealed class TenantGrain(
     /// <summary>
     /// Makes a change and writes it. Memory never runs ahead of storage: readers that interleave (snapshots) keep
     /// seeing the stored state until the write succeeded, and a failed write is undone, with the activation dropped
-    /// so the next call reloads the truth.
+    /// so the next call reloads the truth. It never makes the tenant exist: only a config apply and a create do, so a
+    /// change that races a delete cannot bring the tenant back outside the registry.
     /// </summary>
     private async Task SaveAsync(Action<TenantState> change)
     {
         _snapshot ??= BuildSnapshot();
         var before = Copy(state.State);
-        state.State.Exists = true;
         change(state.State);
         state.State.Version++;
         try

@@ -29,7 +29,7 @@ public sealed class UsageGrain(UsageStore store, ILogger<UsageGrain> logger) : G
         }
     }
 
-    Task IUsageGrain.RecordAsync(IReadOnlyList<UsageDelta> deltas)
+    Task IUsageGrain.RecordAsync(UsageDelta[] deltas)
     {
         foreach (var delta in deltas)
         {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Npgsql;
 using Orleans.TestingHost;
 using Roxy.Grains.Hosting;
@@ -10,6 +11,9 @@ namespace Roxy.Tests.Fixtures;
 /// </summary>
 public sealed class GrainClusterFixture : IAsyncLifetime
 {
+    // Grain calls the silos refuse, as a silo that died would: (grain id, method name).
+    private readonly ConcurrentDictionary<(string Grain, string Method), bool> _refused = new();
+
     public InProcessTestCluster Cluster { get; private set; } = null!;
     public string Postgres { get; private set; } = null!;
     public IGrainFactory Grains => Cluster.Client;
@@ -19,7 +23,12 @@ public sealed class GrainClusterFixture : IAsyncLifetime
         Postgres = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("grains");
         var postgres = Postgres;
         var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) => silo.UseRoxyStorage(postgres));
+        var refused = _refused;
+        builder.ConfigureSilo((_, silo) => silo
+            .UseRoxyStorage(postgres)
+            .AddIncomingGrainCallFilter(context => refused.ContainsKey((context.TargetId.ToString(), context.MethodName))
+                ? throw new InvalidOperationException($"{context.MethodName} refused by the test")
+                : context.Invoke()));
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }
@@ -28,6 +37,22 @@ public sealed class GrainClusterFixture : IAsyncLifetime
     {
         await Cluster.StopAllSilosAsync();
         await Cluster.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Until disposed, every call of <paramref name="method"/> on the grain fails before the grain sees it: what a
+    /// caller meets when the grain's silo is gone.
+    /// </summary>
+    public IDisposable Refuse(GrainId grain, string method)
+    {
+        var key = (grain.ToString(), method);
+        _refused[key] = true;
+        return new Restore(() => _refused.TryRemove(key, out _));
+    }
+
+    private sealed class Restore(Action undo) : IDisposable
+    {
+        public void Dispose() => undo();
     }
 
     /// <summary>The JSON PostgreSQL holds for one grain's state (null when it has no row).</summary>

@@ -90,6 +90,7 @@ public sealed class ModelRuleGrainTests(GrainClusterFixture fixture) : IClassFix
     public async Task Targets_are_added_and_removed_one_at_a_time_and_the_last_one_takes_the_rule()
     {
         var tenant = Tenant("edits");
+        await tenant.ApplyConfigAsync(Config()); // only an applied (or created) tenant takes changes
         var a = new RuleTarget("openai", "gpt-4o");
         var b = new RuleTarget("openrouter", "anthropic/claude-3.5-sonnet");
         Assert.Equal(SelectionPolicy.Fallback, (await tenant.AddRuleTargetAsync("smart", a, null, Audit)).Rule!.Policy);
@@ -116,6 +117,7 @@ public sealed class ModelRuleGrainTests(GrainClusterFixture fixture) : IClassFix
     public async Task Embedding_rule_takes_another_provider_of_its_model_but_not_another_model()
     {
         var tenant = Tenant("embeddings");
+        await tenant.ApplyConfigAsync(Config()); // only an applied (or created) tenant takes changes
         await tenant.AddRuleTargetAsync("vectors", new RuleTarget("openai", "text-embedding-3-small"), null, Audit);
         var sameModel = await tenant.AddRuleTargetAsync("vectors", new RuleTarget("openrouter", "openai/text-embedding-3-small"), null, Audit);
         Assert.Equal(RuleChangeStatus.Done, sameModel.Status);
@@ -134,6 +136,7 @@ public sealed class ModelRuleGrainTests(GrainClusterFixture fixture) : IClassFix
     public async Task A_failed_index_write_puts_the_rule_grain_back()
     {
         var tenant = Tenant("torn");
+        await tenant.ApplyConfigAsync(Config()); // only an applied (or created) tenant takes changes
         var kept = new RuleTarget("openai", "gpt-4o");
         await tenant.AddRuleTargetAsync("sturdy", kept, null, Audit);
         var before = await RuleGrain("torn", "sturdy").GetAsync();
@@ -160,6 +163,7 @@ public sealed class ModelRuleGrainTests(GrainClusterFixture fixture) : IClassFix
     public async Task Config_apply_reconciles_runtime_stamps_with_their_grains()
     {
         var tenant = Tenant("drift");
+        await tenant.ApplyConfigAsync(Config()); // only an applied (or created) tenant takes changes
         await tenant.AddRuleTargetAsync("changed-behind", new RuleTarget("openai", "gpt-4o"), null, Audit);
         await tenant.AddRuleTargetAsync("emptied-behind", new RuleTarget("openai", "gpt-4o"), null, Audit);
 

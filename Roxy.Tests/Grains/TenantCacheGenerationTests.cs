@@ -55,7 +55,7 @@ public sealed class TenantCacheGenerationTests(GrainClusterFixture fixture) : IC
         await StoreAsync(tenantId, 0, "gpt-4o", "fp-a", count: 3);
         await Eventually.TrueAsync(async () => await LiveRowsAsync(tenantId) == 3, because: "the writer stores the rows");
 
-        var generation = await tenant.ClearCacheAsync(Audit);
+        var generation = (await tenant.ClearCacheAsync(Audit))!.Value;
         await StoreAsync(tenantId, generation, "gpt-4o", "fp-a", count: 1);
 
         await Eventually.TrueAsync(async () => await LiveRowsAsync(tenantId, "generation = 0") == 0, because: "the old generation's rows expire");

@@ -1,4 +1,6 @@
 using Roxy.Grains;
+using Roxy.Grains.Budgets;
+using Roxy.Grains.Caching;
 using Roxy.Grains.Keys;
 using Roxy.Grains.Rotation;
 using Roxy.Grains.Routing;
@@ -85,6 +87,13 @@ public sealed class TenantLifecycleGrainTests(GrainClusterFixture fixture) : ICl
         await tenant.ClearCacheAsync(Audit("cache clear"));
         var generation = (await tenant.GetSnapshotAsync()).CacheGeneration;
 
+        // Cache stats the old owner ran up, stored (not only held in memory), and its audit log.
+        var stats = fixture.Grains.GetGrain<ICacheStatsGrain>(GrainKeys.CacheStats("life-delete"));
+        await stats.RecordAsync(new CacheStatsDelta(3, 2, [new ModelSavings("openai", "gpt-4o-mini", 3, 300, 30)]));
+        await Eventually.TrueAsync(async () => await fixture.StoredJsonAsync("cachestats", "life-delete") is { } json && json.Contains("\"Hits\":3", StringComparison.Ordinal),
+            because: "the stats grain stores its counters");
+        Assert.Equal(5, (await tenant.GetAuditAsync(10)).Count);
+
         Assert.Equal(TenantChangeStatus.Done, await tenant.DeleteAsync(Audit("delete tenant life-delete")));
         var gone = await tenant.GetSnapshotAsync();
         Assert.False(gone.Exists);
@@ -109,5 +118,52 @@ public sealed class TenantLifecycleGrainTests(GrainClusterFixture fixture) : ICl
         Assert.Empty(fresh.Keys);
         Assert.Empty(fresh.Rules);
         Assert.True(fresh.CacheGeneration > generation, "the generation carries on past the deleted tenant's");
+
+        // No history of the old owner: its audit log and cache stats went with it, also once the stats grain reloads.
+        Assert.Equal(["create again"], (await tenant.GetAuditAsync(10)).Select(a => a.Action).ToArray());
+        await fixture.Cluster.DeactivateAsync(stats);
+        var freshStats = await stats.GetAsync(fresh.CacheGeneration);
+        Assert.Equal((0L, 0L), (freshStats.Hits, freshStats.Misses));
+        Assert.Empty(freshStats.Savings);
+    }
+
+    [Fact]
+    public async Task A_deleted_tenant_refuses_every_change_and_stays_deleted()
+    {
+        var tenant = Tenant("life-ghost");
+        await tenant.CreateAsync(Audit("create"));
+        var key = new ProviderKey("k-ghost00001", "openai", "fp-life-ghost-key", KeySource.Chat, "enc:unused", "sk-...ghst", 100, 100000, 30, Owner.Runtime, true, null);
+        await tenant.AddKeyAsync(key, Audit("add key"));
+        await tenant.IssueTokenAsync(Token("t-ghos000001"), Audit("issue"));
+        Assert.Equal(TenantChangeStatus.Done, await tenant.DeleteAsync(Audit("delete tenant life-ghost")));
+
+        // What a frontend with a stale snapshot, or a request racing the DELETE, may still send.
+        var rule = new ModelRule("fast", [new RuleTarget("openai", "gpt-4o-mini")], SelectionPolicy.Fallback, false, Owner.Runtime);
+        Assert.Equal(KeyChangeStatus.TenantNotFound, (await tenant.AddKeyAsync(key, Audit("add key"))).Status);
+        Assert.Equal(KeyChangeStatus.TenantNotFound, (await tenant.RemoveKeyAsync(key.Id, Audit("remove key"))).Status);
+        Assert.False(await tenant.SetKeyEnabledAsync(key.Id, false, "admin", Audit("disable key")));
+        Assert.False(await tenant.SetKeyEnabledAsync(key.Id, false, "auth")); // a provider's refusal, from a rotation grain
+        Assert.False(await tenant.ReenableRefusedKeyAsync(key.Id));
+        Assert.Equal(RuleChangeStatus.TenantNotFound, (await tenant.AddRuleTargetAsync("fast", new RuleTarget("openai", "gpt-4o"), null, Audit("add model"))).Status);
+        Assert.Equal(RuleChangeStatus.TenantNotFound, (await tenant.SetRuleAsync(rule, Audit("put model"))).Status);
+        Assert.Equal(RuleChangeStatus.TenantNotFound, (await tenant.RemoveRuleAsync("fast", null, Audit("remove model"))).Status);
+        Assert.Null(await tenant.ClearCacheAsync(Audit("cache clear")));
+        Assert.Equal(TokenChangeStatus.TenantNotFound, (await tenant.IssueTokenAsync(Token("t-ghos000002"), Audit("issue"))).Status);
+        Assert.Equal(TokenChangeStatus.TenantNotFound, (await tenant.RevokeTokenAsync("t-ghos000001", Audit("revoke"))).Status);
+        Assert.Equal(TenantChangeStatus.NotFound, await tenant.SetBudgetAsync(new BudgetLimits(5, null), Audit("set budget")));
+
+        // Still deleted, in memory, in its row (after a reload) and in the registry; nothing claimed, written or audited.
+        await fixture.Cluster.DeactivateAsync(tenant);
+        var gone = await tenant.GetSnapshotAsync();
+        Assert.False(gone.Exists);
+        Assert.Empty(gone.Keys);
+        Assert.Empty(gone.Rules);
+        Assert.Empty(gone.Tokens);
+        Assert.Null(gone.Budget);
+        Assert.DoesNotContain(await Registry.ListTenantsAsync(), t => t.Id == "life-ghost");
+        Assert.False(await InDirectoryAsync("t-ghos000002"));
+        Assert.Null(await fixture.Grains.GetGrain<IApiKeyGrain>(key.Fingerprint).GetHolderTenantAsync());
+        Assert.Null((await fixture.Grains.GetGrain<IModelRuleGrain>(GrainKeys.ModelRule("life-ghost", "fast")).GetAsync()).Rule);
+        Assert.Empty(await tenant.GetAuditAsync(10));
     }
 }

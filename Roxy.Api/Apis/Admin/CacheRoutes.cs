@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Roxy.Api.Administration;
+using Roxy.Api.Errors;
 
 namespace Roxy.Api.Apis.Admin;
 
@@ -27,9 +28,8 @@ public static class CacheRoutes
     public static async Task<Ok<CacheStatsView>> StatsAsync(string tenant, CacheAdministration cache) =>
         TypedResults.Ok(CacheStatsView.From(await cache.StatsAsync(tenant)));
 
-    public static async Task<Ok<CacheCleared>> ClearAsync(string tenant, HttpContext http, CacheAdministration cache)
-    {
-        var (unreachable, generation) = await cache.ClearAsync(AdminCaller.From(http.User).Actor, tenant);
-        return TypedResults.Ok(new CacheCleared(unreachable, generation));
-    }
+    public static async Task<Results<Ok<CacheCleared>, OpenAiErrorResult>> ClearAsync(string tenant, HttpContext http, CacheAdministration cache) =>
+        await cache.ClearAsync(AdminCaller.From(http.User).Actor, tenant) is { } cleared
+            ? TypedResults.Ok(new CacheCleared(cleared.Unreachable, cleared.Generation))
+            : ErrorWriter.ToResult(AdminErrors.TenantNotFound(tenant));
 }

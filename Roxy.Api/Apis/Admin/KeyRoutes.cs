@@ -82,6 +82,7 @@ public static class KeyRoutes
                 "or add the key through an environment variable instead.", "key")),
             KeyAddStatus.AlreadyPresent => ErrorWriter.ToResult(AdminErrors.Conflict(
                 "key_already_present", $"This key is already configured as '{key!.Id}' ({key.Mask}) for {key.Provider}; a secret is one key with one set of limits.")),
+            KeyAddStatus.TenantNotFound => ErrorWriter.ToResult(AdminErrors.TenantNotFound(tenant)),
             _ => ErrorWriter.ToResult(AdminErrors.Conflict(
                 "key_held_by_another_tenant", "This key is already used by another tenant. One provider quota can only have one limiter, so it cannot be added here.")),
         };
@@ -100,6 +101,7 @@ public static class KeyRoutes
             KeyChangeOutcomeStatus.Done => TypedResults.NoContent(),
             KeyChangeOutcomeStatus.ConfigOwned => ErrorWriter.ToResult(AdminErrors.Conflict(
                 "config_owned", $"Key '{id}' comes from the {result.Row!.Source}; remove it there, or take it out of rotation with POST …/keys/{id}/disable.")),
+            KeyChangeOutcomeStatus.TenantNotFound => ErrorWriter.ToResult(AdminErrors.TenantNotFound(tenant)),
             _ => ErrorWriter.ToResult(NotFound(id)),
         };
     }
@@ -107,7 +109,12 @@ public static class KeyRoutes
     public static async Task<Results<Ok<KeyView>, OpenAiErrorResult>> SetEnabledAsync(string tenant, string id, bool enabled, HttpContext http, KeyAdministration keys)
     {
         var result = await keys.SetEnabledAsync(AdminCaller.From(http.User).Actor, tenant, id, enabled);
-        return result.Status == KeyChangeOutcomeStatus.Done ? TypedResults.Ok(KeyView.From(result.Row!)) : ErrorWriter.ToResult(NotFound(id));
+        return result.Status switch
+        {
+            KeyChangeOutcomeStatus.Done => TypedResults.Ok(KeyView.From(result.Row!)),
+            KeyChangeOutcomeStatus.TenantNotFound => ErrorWriter.ToResult(AdminErrors.TenantNotFound(tenant)),
+            _ => ErrorWriter.ToResult(NotFound(id)),
+        };
     }
 
     // Only a well-formed id is echoed: anything else in the URL may be a secret pasted in the wrong place.

@@ -61,21 +61,22 @@ public static class RuleRoutes
         {
             RuleOutcome.Done when result.Created => TypedResults.Created($"/admin/tenants/{tenant}/rules/{source}", RuleView.From(result.Rule!)),
             RuleOutcome.Done or RuleOutcome.Unchanged => TypedResults.Ok(RuleView.From(result.Rule!)),
-            _ => ErrorWriter.ToResult(Refusal(result, source)),
+            _ => ErrorWriter.ToResult(Refusal(result, tenant, source)),
         };
     }
 
     public static async Task<Results<NoContent, OpenAiErrorResult>> RemoveAsync(string tenant, string source, HttpContext http, RuleAdministration rules)
     {
         var result = await rules.RemoveAsync(AdminCaller.From(http.User).Actor, tenant, source, null);
-        return result.Outcome == RuleOutcome.Done ? TypedResults.NoContent() : ErrorWriter.ToResult(Refusal(result, source));
+        return result.Outcome == RuleOutcome.Done ? TypedResults.NoContent() : ErrorWriter.ToResult(Refusal(result, tenant, source));
     }
 
-    private static ProxyError Refusal(RuleResult result, string source) => result.Outcome switch
+    private static ProxyError Refusal(RuleResult result, string tenant, string source) => result.Outcome switch
     {
         RuleOutcome.Invalid => AdminErrors.Invalid(result.Problem!, result.Param),
         RuleOutcome.ConfigOwned => AdminErrors.Conflict(
             "config_owned", $"The rule for '{source}' comes from the configuration file: the YAML owns it. Change it under model_rules in the config."),
+        RuleOutcome.TenantNotFound => AdminErrors.TenantNotFound(tenant),
         RuleOutcome.EmbeddingModelsDiffer => AdminErrors.Invalid(
             $"'{source}' is an embedding rule (a model name contains \"embed\"): vectors of different embedding models cannot be compared, " +
             "so its targets may differ only in provider, not in model.", "targets"),

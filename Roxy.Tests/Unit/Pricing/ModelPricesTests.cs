@@ -72,6 +72,35 @@ public sealed class ModelPricesTests
         Assert.Equal((decimal)output, price.Value.OutputPerMillion);
     }
 
+    [Theory]
+    [InlineData("openrouter", "anthropic/claude-3.5-sonnet", 3.00, 15.00)] // SPEC §3's example: Anthropic's claude-3-5-sonnet
+    [InlineData("openrouter", "anthropic/claude-3.5-sonnet-20241022", 3.00, 15.00)]
+    [InlineData(null, "claude-3.5-haiku", 0.80, 4.00)]
+    [InlineData("openrouter", "anthropic/claude-opus-4.5", 5.00, 25.00)] // listed as such: found before any dot is read as a dash
+    public void Dotted_ids_fall_back_to_their_dashed_vendor_id(string? provider, string model, double input, double output)
+    {
+        var price = Prices.Find(provider, model);
+        Assert.NotNull(price);
+        Assert.Equal(((decimal)input, (decimal)output), (price.Value.InputPerMillion, price.Value.OutputPerMillion));
+    }
+
+    [Fact]
+    public void An_exact_dotted_id_wins_over_its_dashed_reading()
+    {
+        // A table where both readings exist: gpt-4.1 must stay gpt-4.1, and a listed dotted OpenRouter id keeps its own price.
+        var prices = Prices.With([
+            KeyValuePair.Create("gpt-4-1", new ModelPrices.Price(99m, 99m, 99m)),
+            KeyValuePair.Create("openrouter:anthropic/claude-3.5-sonnet", new ModelPrices.Price(7m, 8m, 1m)),
+        ]);
+
+        Assert.Equal(2.00m, prices.Find("gpt-4.1")!.Value.InputPerMillion);
+        Assert.Equal(2.00m, prices.Find("openai", "gpt-4.1-2025-04-14")!.Value.InputPerMillion);
+        Assert.Equal(2.00m, prices.Find("openrouter", "openai/gpt-4.1")!.Value.InputPerMillion);
+        Assert.Equal(new ModelPrices.Price(7m, 8m, 1m), prices.Find("openrouter", "anthropic/claude-3.5-sonnet"));
+        Assert.Equal(3.00m, prices.Find("anthropic", "claude-3.5-sonnet")!.Value.InputPerMillion);
+        Assert.Null(prices.Find("openai", "gpt-4.2")); // "gpt-4-2" is not listed either: still unpriced, not guessed
+    }
+
     [Fact]
     public void A_provider_specific_price_wins_over_the_bare_model_and_applies_only_to_that_provider()
     {

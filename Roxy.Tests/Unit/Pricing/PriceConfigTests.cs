@@ -47,10 +47,41 @@ public sealed class PriceConfigTests : IDisposable
 
         Assert.Null(result.Config);
         Assert.True(result.Errors.Count == 5, string.Join("\n", result.Errors));
-        Assert.Contains(result.Errors, e => e.Contains("prices.gpt-4o.input: must be a price in USD per 1M tokens (0 or more), got '-1'", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.Contains("prices.gpt-4o.input: must be a price in USD per 1M tokens from 0 to 1000000, got '-1'", StringComparison.Ordinal));
         Assert.Contains(result.Errors, e => e.Contains("prices.gpt-4o-mini.output: is required", StringComparison.Ordinal));
         Assert.Contains(result.Errors, e => e.Contains("prices.o3.cache: unknown field; allowed here: input, output, cached_input", StringComparison.Ordinal));
         Assert.Contains(result.Errors, e => e.Contains("prices.nosuch:gpt-4o: unknown provider 'nosuch'", StringComparison.Ordinal));
         Assert.Contains(result.Errors, e => e.Contains("prices.openai:: names no model", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Cached_input_above_input_and_prices_beyond_a_million_are_refused_one_line_each()
+    {
+        var result = ConfigLoader.Load(Write("""
+            prices:
+              gpt-4o: { input: 2.5, output: 10, cached_input: 3 }
+              huge: { input: 1e30, output: 1 }
+              dear: { input: 1, output: 2000000, cached_input: 1000001 }
+              "openai:at-the-limit": { input: 1000000, output: 1000000, cached_input: 1000000 }
+            """), Env());
+
+        Assert.Null(result.Config);
+        Assert.True(result.Errors.Count == 4, string.Join("\n", result.Errors));
+        Assert.Contains(result.Errors, e => e.Contains("prices.gpt-4o.cached_input: must not be above input (2.5), got '3'", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.Contains("prices.huge.input: must be a price in USD per 1M tokens from 0 to 1000000, got '1E+30'", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.Contains("prices.dear.output: must be a price in USD per 1M tokens from 0 to 1000000, got '2000000'", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.Contains("prices.dear.cached_input: must be a price in USD per 1M tokens from 0 to 1000000, got '1000001'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Prices_at_the_limit_reach_the_price_table()
+    {
+        var result = ConfigLoader.Load(Write("""
+            prices:
+              house: { input: 1000000, output: 1000000, cached_input: 0 }
+            """), Env());
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(new ModelPrices.Price(1_000_000m, 1_000_000m, 0m), ConfiguredPrices.From(result.Config!.Raw).Find("house"));
     }
 }

@@ -54,9 +54,15 @@ public sealed class TokenAdministration(
         }
 
         var tenant = Tenant(tenantId);
-        if (budget is not null && OverTenant(budget, (await tenant.GetSnapshotAsync()).Budget) is { } over)
+        var snapshot = await tenant.GetSnapshotAsync();
+        if (budget is not null && OverTenant(budget, snapshot.Budget) is { } over)
         {
             return (null, over);
+        }
+
+        if (OverCaller(actor, budget, snapshot) is { } escapes)
+        {
+            return (null, escapes);
         }
 
         // 32 random bytes: no guessing; the prefix lets secret scanners and people recognise a Roxy token.
@@ -114,6 +120,37 @@ public sealed class TokenAdministration(
         if (tenant?.MonthlyUsd is { } monthly && token.MonthlyUsd > monthly)
         {
             return AdminErrors.Invalid($"'budget.monthly_usd' may not be above the tenant's monthly budget ({monthly} USD).", "budget.monthly_usd");
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A budgeted token may issue only tokens held to its own limits (each window it has, at most as high): else it could
+    /// spend past its budget through the token it issues. The operator is not limited.
+    /// </summary>
+    private static ProxyError? OverCaller(AdminActor actor, BudgetLimits? budget, TenantSnapshot snapshot)
+    {
+        if (actor.TokenId == AdminActor.OperatorTokenId
+            || snapshot.Tokens.FirstOrDefault(t => t.Id == actor.TokenId)?.Budget is not { IsEmpty: false } own)
+        {
+            return null;
+        }
+
+        if (budget is null || budget.IsEmpty)
+        {
+            return AdminErrors.Invalid(
+                $"'budget' is required: your token has a budget ({Limits(own)}), so a token it issues needs one too, at most as high.", "budget");
+        }
+
+        if (own.DailyUsd is { } daily && !(budget.DailyUsd <= daily))
+        {
+            return AdminErrors.Invalid($"'budget.daily_usd' is required and may not be above your token's daily budget ({daily} USD).", "budget.daily_usd");
+        }
+
+        if (own.MonthlyUsd is { } monthly && !(budget.MonthlyUsd <= monthly))
+        {
+            return AdminErrors.Invalid($"'budget.monthly_usd' is required and may not be above your token's monthly budget ({monthly} USD).", "budget.monthly_usd");
         }
 
         return null;

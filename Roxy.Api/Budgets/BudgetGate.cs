@@ -3,6 +3,9 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using Roxy.Api.Errors;
 using Roxy.Api.Pricing;
+using Roxy.Api.Protocols;
+using Roxy.Api.Providers;
+using Roxy.Api.Providers.Anthropic;
 using Roxy.Api.Proxy;
 using Roxy.Api.Routing;
 using Roxy.Grains;
@@ -17,16 +20,26 @@ namespace Roxy.Api.Budgets;
 /// it ends, the holds are settled to what it really cost. A tenant and token without budgets pay nothing here: no grain
 /// call, one lookup in a table built once per tenant snapshot.
 /// </summary>
-public sealed class BudgetGate(IGrainFactory grains, ModelPrices prices, TimeProvider time, ILogger<BudgetGate> logger)
+public sealed class BudgetGate(
+    IGrainFactory grains, ModelPrices prices, ProviderRegistry providers, TimeProvider time, ILogger<BudgetGate> logger)
 {
-    private static readonly FrozenDictionary<string, BudgetLimits> NoTokenBudgets = FrozenDictionary<string, BudgetLimits>.Empty;
+    // Every token of each snapshot with its budget (null: none), keyed by the snapshot itself: built on its first
+    // request, dropped with it.
+    private readonly ConditionalWeakTable<TenantSnapshot, FrozenDictionary<string, BudgetLimits?>> _tokens = [];
 
-    // The budgeted tokens of each snapshot, keyed by the snapshot itself: built on its first request, dropped with it.
-    private readonly ConditionalWeakTable<TenantSnapshot, FrozenDictionary<string, BudgetLimits>> _tokenBudgets = [];
+    /// <summary>
+    /// Whether <paramref name="tenant"/> or the caller's token has a budget, checked on the snapshot (no grain call, one
+    /// lookup); <see cref="BudgetCheck.UnlistedToken"/> when the snapshot does not list the caller's token yet.
+    /// </summary>
+    public BudgetCheck Check(ProxyRequest request, TenantSnapshot tenant)
+    {
+        if (!Tokens(tenant).TryGetValue(request.Identity.TokenId, out var limits))
+        {
+            return BudgetCheck.UnlistedToken;
+        }
 
-    /// <summary>Whether <paramref name="tenant"/> or the caller's token has a budget (checked on the snapshot, no grain call).</summary>
-    public bool Applies(ProxyRequest request, TenantSnapshot tenant) =>
-        tenant.Budget is { IsEmpty: false } || TokenBudget(request, tenant) is not null;
+        return tenant.Budget is { IsEmpty: false } || limits is not null ? BudgetCheck.Applies : BudgetCheck.None;
+    }
 
     /// <summary>Reserves the worst case and sets <see cref="ProxyRequest.BudgetHold"/>, or says why not (429 <c>budget_exceeded</c>).</summary>
     public async ValueTask<ProxyError?> ReserveAsync(ProxyRequest request, TenantSnapshot tenant, ResolvedRoute route)
@@ -99,44 +112,51 @@ public sealed class BudgetGate(IGrainFactory grains, ModelPrices prices, TimePro
     }
 
     /// <summary>
-    /// The most the request can cost: its prompt estimate at input price plus the rest of its estimate (max_tokens, or
-    /// the default) at output price, for the dearest of the route's targets, since failover may end on any of them. A
-    /// target without a price costs 0.
+    /// The most the request can cost: its prompt estimate at input price plus the rest of its estimate (max_tokens
+    /// times n, or the default) at output price, for the dearest of the route's targets, since failover may end on any
+    /// of them. A target without a price costs 0.
     /// </summary>
+    /// <remarks>
+    /// An OpenAI chat request without max_tokens sent to a provider of Anthropic's protocol carries the max_tokens the
+    /// translation writes (the model's own maximum, 32k-128k), so that target's output is reserved at that, not at
+    /// the default. An OpenAI-compatible provider given no max_tokens may also write more than the default: a client
+    /// that sets max_tokens bounds its budget exactly.
+    /// </remarks>
     public decimal WorstCase(ProxyRequest request, ResolvedRoute route)
     {
         var prompt = request.PromptEstimate;
         var output = Math.Max(0, request.EstimatedTokens - prompt);
+        var uncapped = request.Info is { MaxTokens: null };
         decimal worst = 0;
         foreach (var target in route.Targets)
         {
             if (prices.Find(target.Provider, target.Model) is { } price)
             {
-                worst = Math.Max(worst, price.Cost(prompt, output));
+                var sent = uncapped && providers.Get(target.Provider) is { Protocol: WireProtocol.AnthropicMessages } anthropic
+                    ? AnthropicModelDefaults.MaxTokensToSend(target.Model, anthropic.Settings.DefaultMaxTokens)
+                    : output;
+                worst = Math.Max(worst, price.Cost(prompt, sent));
             }
         }
 
         return worst;
     }
 
-    private BudgetLimits? TokenBudget(ProxyRequest request, TenantSnapshot tenant)
-    {
-        var budgets = _tokenBudgets.TryGetValue(tenant, out var built) ? built : _tokenBudgets.GetValue(tenant, Build);
-        return budgets.Count != 0 && budgets.TryGetValue(request.Identity.TokenId, out var limits) ? limits : null;
-    }
+    private BudgetLimits? TokenBudget(ProxyRequest request, TenantSnapshot tenant) =>
+        Tokens(tenant).GetValueOrDefault(request.Identity.TokenId);
 
-    private static FrozenDictionary<string, BudgetLimits> Build(TenantSnapshot tenant)
+    private FrozenDictionary<string, BudgetLimits?> Tokens(TenantSnapshot tenant) =>
+        _tokens.TryGetValue(tenant, out var built) ? built : _tokens.GetValue(tenant, Build);
+
+    private static FrozenDictionary<string, BudgetLimits?> Build(TenantSnapshot tenant)
     {
-        Dictionary<string, BudgetLimits>? budgets = null;
+        var tokens = new Dictionary<string, BudgetLimits?>(tenant.Tokens.Count, StringComparer.Ordinal);
         foreach (var token in tenant.Tokens)
         {
-            if (token.Budget is { IsEmpty: false } limits)
-            {
-                (budgets ??= new(StringComparer.Ordinal))[token.Id] = limits;
-            }
+            tokens[token.Id] = token.Budget is { IsEmpty: false } limits ? limits : null;
         }
 
-        return budgets is null ? NoTokenBudgets : budgets.ToFrozenDictionary(StringComparer.Ordinal);
+        return tokens.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
     private ProxyError Refused(BudgetReservation refusal, string whose, decimal worst)

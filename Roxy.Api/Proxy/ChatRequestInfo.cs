@@ -12,7 +12,11 @@ public sealed class ChatRequestInfo
     /// <summary>The client asked for the usage chunk itself (so Roxy must not strip it).</summary>
     public bool ClientWantsUsage { get; set; }
 
+    /// <summary>The client's <c>max_tokens</c> (or <c>max_completion_tokens</c>); null when it set none.</summary>
     public int? MaxTokens { get; set; }
+
+    /// <summary><c>n</c>: how many choices are generated, each up to <see cref="MaxTokens"/>; 1 when absent.</summary>
+    public int Choices { get; set; } = 1;
 
     /// <summary>The JSON string token of the last user message's text (string content or first text part).</summary>
     public Range? LastUserTextToken { get; set; }

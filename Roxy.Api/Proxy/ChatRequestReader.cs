@@ -12,6 +12,9 @@ public static class ChatRequestReader
     /// <summary>How deep a request's JSON may nest; everything else that walks a body uses the same.</summary>
     public const int MaxDepth = 128;
 
+    /// <summary>The most choices (<c>n</c>) one request may ask for, as OpenAI allows.</summary>
+    public const int MaxChoices = 128;
+
     public static ProxyError? TryRead(ReadOnlySpan<byte> body, out ChatRequestInfo info)
     {
         info = new ChatRequestInfo();
@@ -83,6 +86,19 @@ public static class ChatRequestReader
                     {
                         return ProxyError.InvalidRequest(
                             $"'{field}' must be an integer from 1 to {TokenEstimator.MaxCompletionTokens}.", field);
+                    }
+                }
+                else if (reader.ValueTextEquals("n"u8))
+                {
+                    reader.Read();
+                    // OpenAI generates (and bills) up to max_tokens for each of the n choices; its own bounds.
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var choices) && choices is >= 1 and <= MaxChoices)
+                    {
+                        info.Choices = choices;
+                    }
+                    else if (reader.TokenType != JsonTokenType.Null)
+                    {
+                        return ProxyError.InvalidRequest($"'n' must be an integer from 1 to {MaxChoices}.", "n");
                     }
                 }
                 else if (reader.ValueTextEquals("messages"u8))

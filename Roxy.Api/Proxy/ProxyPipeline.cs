@@ -454,12 +454,30 @@ public sealed class ProxyPipeline(
             return Task.FromResult<ProxyError?>(invalid);
         }
 
-        if (budgets.Applies(request, tenant))
+        return budgets.Check(request, tenant) switch
         {
-            return BudgetedAsync(request, tenant, route, plan);
+            BudgetCheck.Applies => BudgetedAsync(request, tenant, route, plan),
+            BudgetCheck.UnlistedToken => UnlistedTokenAsync(request, route, plan),
+            _ => plan is null ? failover.RunAsync(request) : CachedAsync(request, plan),
+        };
+    }
+
+    /// <summary>
+    /// A token this frontend's snapshot does not list yet (issued on another frontend a moment ago): its budget is read
+    /// from the snapshot fetched again, once, so that it is not skipped until the next poll.
+    /// </summary>
+    private async Task<ProxyError?> UnlistedTokenAsync(ProxyRequest request, ResolvedRoute route, CachePlan? plan)
+    {
+        await tenants.ReloadAsync(request.Identity.TenantId);
+        var tenant = await tenants.GetAsync(request.Identity.TenantId);
+        var check = budgets.Check(request, tenant);
+        // Still unlisted (revoked since): the tenant's own budget, if any, holds; a token with no entry has none.
+        if (check == BudgetCheck.Applies || (check == BudgetCheck.UnlistedToken && tenant.Budget is { IsEmpty: false }))
+        {
+            return await BudgetedAsync(request, tenant, route, plan);
         }
 
-        return plan is null ? failover.RunAsync(request) : CachedAsync(request, plan);
+        return await (plan is null ? failover.RunAsync(request) : CachedAsync(request, plan));
     }
 
     /// <summary>

@@ -6,7 +6,8 @@ namespace Roxy.Api.Proxy;
 
 /// <summary>
 /// The token reservation made before a request goes upstream: prompt tokens plus the completion budget
-/// (<c>max_tokens</c> / <c>max_completion_tokens</c>, or the configured default). The real usage corrects it afterwards.
+/// (<c>max_tokens</c> / <c>max_completion_tokens</c>, or the configured default) times <c>n</c>, the choices asked for.
+/// The real usage corrects it afterwards.
 /// </summary>
 /// <remarks>
 /// Prompt tokens follow OpenAI's published chat counting recipe: every string value of a message (role, content,
@@ -72,7 +73,8 @@ public sealed class TokenEstimator(int defaultMaxTokens)
     {
         var model = string.IsNullOrEmpty(upstreamModel) ? info.Model : upstreamModel;
         var prompt = Math.Clamp(CountPrompt(body, TokenizerFor(model)), 0, MaxEstimate);
-        long completion = Math.Clamp(info.MaxTokens ?? defaultMaxTokens, 0, MaxCompletionTokens);
+        // Each of the n choices may run to the completion budget, and is billed: the prompt is read once.
+        long completion = Math.Clamp(info.MaxTokens ?? defaultMaxTokens, 0, MaxCompletionTokens) * Math.Max(1, info.Choices);
         promptTokens = (int)prompt;
         return (int)Math.Clamp(prompt + completion, 1, MaxEstimate);
     }

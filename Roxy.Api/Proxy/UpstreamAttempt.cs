@@ -238,9 +238,21 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             }
         }
 
-        request.PromptTokens = answer.Usage.PromptTokens;
-        request.CompletionTokens = answer.Usage.CompletionTokens;
-        request.CachedTokens = answer.Usage.CachedTokens;
+        if (answer.UsageKnown)
+        {
+            request.PromptTokens = answer.Usage.PromptTokens;
+            request.CompletionTokens = answer.Usage.CompletionTokens;
+            request.CachedTokens = answer.Usage.CachedTokens;
+        }
+        else
+        {
+            // A provider that reports no usage still bills: charged what was reserved (the prompt as estimated, the whole
+            // completion budget), which errs high, never nothing.
+            request.PromptTokens = request.PromptEstimate;
+            request.CompletionTokens = Math.Max(0, request.EstimatedTokens - request.PromptEstimate);
+            request.CachedTokens = 0;
+        }
+
         sink.Commit(response, target, key.Id, stream: false);
         request.FirstByteAt = Stopwatch.GetTimestamp();
         // The cache may have asked for the completion of an answer in the client's own protocol: that one still goes
@@ -259,8 +271,8 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             Outcome = UpstreamOutcome.Success,
             Committed = true,
             Hints = hints,
-            PromptTokens = answer.Usage.PromptTokens,
-            CompletionTokens = answer.Usage.CompletionTokens,
+            PromptTokens = request.PromptTokens,
+            CompletionTokens = request.CompletionTokens,
             UsageKnown = answer.UsageKnown,
         };
     }
@@ -486,7 +498,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             // Client gone: the upstream call is cancelled with it. What was streamed is what it cost: the prompt
             // (as estimated, unless the provider already said) and about a token per content chunk, not the whole
             // completion budget reserved up front.
-            CountStreamed(request, decoder, contentEvents, estimatePrompt: true);
+            CountStreamed(request, decoder, contentEvents);
             return new AttemptResult
             {
                 Outcome = UpstreamOutcome.Cancelled,
@@ -496,6 +508,12 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                 CompletionTokens = request.CompletionTokens,
                 UsageKnown = committed || decoder.UsageKnown,
             };
+        }
+        catch (Exception ex) when (committed && ex is OperationCanceledException or HttpRequestException or IOException)
+        {
+            // Cut off after commit (RunAsync aborts the client): charged what was streamed, as for a client gone.
+            CountStreamed(request, decoder, contentEvents);
+            throw;
         }
         finally
         {
@@ -522,7 +540,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             };
         }
 
-        CountStreamed(request, decoder, contentEvents, estimatePrompt: false);
+        CountStreamed(request, decoder, contentEvents);
         if (!passThrough && !sawDone && sawFinish && !failedMidStream)
         {
             // The answer said how it ended and then the provider closed without its end marker (some servers never send
@@ -608,7 +626,9 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         }
     }
 
-    private static void CountStreamed(ProxyRequest request, IStreamDecoder decoder, int contentEvents, bool estimatePrompt)
+    // The provider's usage when it said; else the prompt as estimated (it was read and billed, whatever came back) and
+    // about a token per content event, a provider that never reports usage included.
+    private static void CountStreamed(ProxyRequest request, IStreamDecoder decoder, int contentEvents)
     {
         if (decoder.UsageKnown)
         {
@@ -618,11 +638,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
         }
         else
         {
-            if (estimatePrompt)
-            {
-                request.PromptTokens = request.PromptEstimate;
-            }
-
+            request.PromptTokens = request.PromptEstimate;
             request.CompletionTokens = contentEvents;
         }
     }

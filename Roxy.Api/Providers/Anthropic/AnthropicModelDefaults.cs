@@ -48,6 +48,15 @@ public static class AnthropicModelDefaults
     public static int DefaultMaxTokens(string model) => KnownMaxOutputTokens(model) ?? UnknownModelMaxTokens;
 
     /// <summary>
+    /// The <c>max_tokens</c> a translated request carries: the client's (or else the provider's configured default),
+    /// never above the model's own maximum (Anthropic would refuse it, OpenAI would not); without either, the model's
+    /// own maximum. Budgets reserve what this says, since it is what the provider may generate.
+    /// </summary>
+    public static int MaxTokensToSend(string model, int? asked) => asked is { } value
+        ? Math.Min(value, KnownMaxOutputTokens(model) ?? value)
+        : DefaultMaxTokens(model);
+
+    /// <summary>
     /// Models that answer 400 ("`temperature` is deprecated for this model") to any sampling parameter
     /// (<c>temperature</c>, <c>top_p</c>, <c>top_k</c>); a translated request leaves them out.
     /// </summary>

@@ -686,13 +686,7 @@ public static class AnthropicRequestTranslator
         {
             writer.WriteStartObject();
             writer.WriteString("model"u8, model);
-            var known = AnthropicModelDefaults.KnownMaxOutputTokens(model);
-            // A client's ceiling above the model's own is the model's: Anthropic would refuse it, OpenAI would not.
-            // Without one, the provider's configured default (capped the same way), else the model's own maximum.
-            var maxTokens = (info.MaxTokens ?? defaultMaxTokens) is { } asked
-                ? Math.Min(asked, known ?? asked)
-                : AnthropicModelDefaults.DefaultMaxTokens(model);
-            writer.WriteNumber("max_tokens"u8, maxTokens);
+            writer.WriteNumber("max_tokens"u8, AnthropicModelDefaults.MaxTokensToSend(model, info.MaxTokens ?? defaultMaxTokens));
 
             if (_system.Count > 0)
             {

@@ -622,8 +622,10 @@ public class AnthropicRequestTranslatorTests
     [InlineData("\"2\"")]
     public void N_that_is_not_a_positive_integer_is_a_400(string n)
     {
-        var error = TranslateError($$"""{"model":"m","messages":[{"role":"user","content":"go"}],"n":{{n}}}""");
-        Assert.Equal("n", error.Param);
+        // Refused as the request is read, for every target (n sizes the reservation), so never translated.
+        var error = ChatRequestReader.TryRead(Encoding.UTF8.GetBytes($$"""{"model":"m","messages":[{"role":"user","content":"go"}],"n":{{n}}}"""), out _);
+        Assert.NotNull(error);
+        Assert.Equal((400, "n"), (error.Status, error.Param));
     }
 
     [Fact]

@@ -37,7 +37,7 @@ public static class RoxyServiceExtensions
         services.AddSingleton<UpstreamAttempt>();
         services.AddSingleton<RotationGrains>();
         services.AddSingleton<FailoverLoop>();
-        services.AddSingleton<Caching.PromptCache>();
+        services.AddSingleton<PromptCache>();
         services.AddSingleton<ProxyPipeline>();
         services.AddSingleton(ConfiguredPrices.From(config.Raw));
         services.AddSingleton<CacheStatsRecorder>();
@@ -47,7 +47,7 @@ public static class RoxyServiceExtensions
         services.AddSingleton<Usage.UsageFlusher>();
         services.AddSingleton<Usage.UsageReports>();
         services.AddHostedService<ConfigApplier>();
-        services.AddHostedService<UsageFlusher>();
+        services.AddHostedService<RotationReportFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<Usage.UsageFlusher>());
         services.AddHostedService<CacheStatsFlusher>();
         services.AddHostedService<KeyProber>();

@@ -95,7 +95,7 @@ public sealed class RotationChannel(IRotationGrain grain, TimeProvider time, ILo
 
     /// <summary>
     /// Hands back expired credits (all of them when <paramref name="force"/>) and sends reports that waited longer
-    /// than <paramref name="maxAgeTicks"/>; called by <see cref="UsageFlusher"/>.
+    /// than <paramref name="maxAgeTicks"/>; called by <see cref="RotationReportFlusher"/>.
     /// </summary>
     public async ValueTask FlushAsync(long now, long maxAgeTicks, bool force)
     {

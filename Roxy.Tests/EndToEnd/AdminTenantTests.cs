@@ -1,8 +1,8 @@
 using System.Net;
 using Npgsql;
 using Roxy.Grains;
-using Roxy.Grains.Caching;
 using Roxy.Grains.Budgets;
+using Roxy.Grains.Caching;
 using Roxy.Grains.Routing;
 using Roxy.Grains.Tenancy;
 using Roxy.Tests.Fixtures;

@@ -1,6 +1,6 @@
-using Roxy.Api.Protocols;
 using System.Buffers;
 using System.Text.Json;
+using Roxy.Api.Protocols;
 using Roxy.Api.Proxy;
 
 namespace Roxy.Api.Providers.OpenAi;

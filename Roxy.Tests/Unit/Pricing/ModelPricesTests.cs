@@ -115,7 +115,7 @@ public sealed class ModelPricesTests
     [Fact]
     public void Config_prices_override_and_extend_the_built_in_table()
     {
-        var prices = ConfiguredPrices.From(ModelPrices.BuiltIn, new Dictionary<string, Roxy.Api.Configuration.PriceConfig>
+        var prices = ConfiguredPrices.From(ModelPrices.BuiltIn, new Dictionary<string, Api.Configuration.PriceConfig>
         {
             ["openai:gpt-4o-mini"] = new() { Input = 0.2, Output = 0.8, CachedInput = 0.1 },
             ["house-llama"] = new() { Input = 0.05, Output = 0.1 },

@@ -266,7 +266,7 @@ public class MessagesRequestReaderTests
 
             // Accepted bodies stay walkable for the stripper and the estimator.
             using var stripped = MessagesHistoryStripper.Strip(body);
-            new Roxy.Api.Proxy.TokenEstimator(100).EstimateMessages(body, info, null, out var prompt);
+            new Api.Proxy.TokenEstimator(100).EstimateMessages(body, info, null, out var prompt);
             return prompt >= 1 && stripped.Length <= body.Length;
         });
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(3000), property);
@@ -340,10 +340,10 @@ public class MessagesRequestReaderTests
             select string.Concat(prefix) + word + rest;
         var anything = Gen.Elements(spaces.Concat(["#", "r", "R", "oxy", "roxy", "a", "\"", "\\", "é", "<"]).ToArray()).ArrayOf().Select(string.Concat);
         var property = Prop.ForAll(Gen.OneOf(commands, anything).ToArbitrary(), text =>
-            !Roxy.Api.Commands.CommandParser.IsCommand(text) || RawForms(text).All(raw => MessagesRequestReader.MightBeCommand(raw)));
+            !Api.Commands.CommandParser.IsCommand(text) || RawForms(text).All(raw => MessagesRequestReader.MightBeCommand(raw)));
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(5000), property);
 
-        Assert.True(Roxy.Api.Commands.CommandParser.IsCommand("\u3000\u2028 #roxy"));
+        Assert.True(Api.Commands.CommandParser.IsCommand("\u3000\u2028 #roxy"));
         Assert.All(RawForms("\u3000\u2028 #roxy"), raw => Assert.True(MessagesRequestReader.MightBeCommand(raw)));
         Assert.True(MessagesRequestReader.MightBeCommand(@" \n\u00a0\u0023\u0072oxy"u8));
         Assert.False(MessagesRequestReader.MightBeCommand("<system-reminder>#roxy help"u8));

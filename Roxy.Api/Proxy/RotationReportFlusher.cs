@@ -1,10 +1,10 @@
 namespace Roxy.Api.Proxy;
 
 /// <summary>
-/// Sends deferred usage reports that no acquire picked up within a quarter second, and everything left at
+/// Sends the rotation grains deferred usage reports that no acquire picked up within a quarter second, and everything left at
 /// shutdown, so token windows are corrected promptly even when a tenant goes quiet.
 /// </summary>
-public sealed class UsageFlusher(RotationGrains rotations, TimeProvider time, ILogger<UsageFlusher> logger) : BackgroundService
+public sealed class RotationReportFlusher(RotationGrains rotations, TimeProvider time, ILogger<RotationReportFlusher> logger) : BackgroundService
 {
     private static readonly TimeSpan MaxDelay = TimeSpan.FromMilliseconds(250);
 

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Hosting;
 using Roxy.FakeUpstream;
 using Roxy.Tests.Fixtures;
+using Xunit.Abstractions;
 using static Roxy.Tests.EndToEnd.BudgetFixture;
 
 namespace Roxy.Tests.EndToEnd;
@@ -10,7 +11,7 @@ namespace Roxy.Tests.EndToEnd;
 /// A budget across a deployed cluster (two silo hosts, two frontends on one PostgreSQL): both frontends spend from the
 /// one budget grain, so together they stop exactly where one would; and the spend outlives the whole cluster.
 /// </summary>
-public sealed class BudgetClusterTests : IAsyncLifetime
+public sealed class BudgetClusterTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Token = "budget-cluster-token-0123456789";
     private const string ClusterId = "roxy-budget-cluster";
@@ -127,6 +128,7 @@ public sealed class BudgetClusterTests : IAsyncLifetime
         var gap = costs.Sum(c => Math.Max(0, c.Cost - c.WorstCase));
         var spend = await SettledAsync(_a, "default");
         Assert.Equal(costs.Sum(c => c.Cost), spend.DaySpentUsd);
+        output.WriteLine($"budget 0.0001 USD over two frontends: {answered.Length} answered, spent {spend.DaySpentUsd} USD, over by {Math.Max(0, spend.DaySpentUsd - 0.0001m)} USD, bound {gap} USD");
         Assert.True(spend.DaySpentUsd <= 0.0001m + gap, $"spent {spend.DaySpentUsd} (gap {gap})");
     }
 }

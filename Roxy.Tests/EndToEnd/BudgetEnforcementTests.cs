@@ -4,6 +4,7 @@ using System.Text.Json;
 using Roxy.Api.Secrets;
 using Roxy.FakeUpstream;
 using Roxy.Tests.Fixtures;
+using Xunit.Abstractions;
 using static Roxy.Tests.EndToEnd.BudgetFixture;
 
 namespace Roxy.Tests.EndToEnd;
@@ -13,7 +14,7 @@ namespace Roxy.Tests.EndToEnd;
 /// after, so sequential, concurrent, streamed and cut-off requests all stop at the limit.
 /// </summary>
 [Collection(BudgetGroup.Name)]
-public sealed class BudgetEnforcementTests(BudgetFixture fixture)
+public sealed class BudgetEnforcementTests(BudgetFixture fixture, ITestOutputHelper output)
 {
     private RoxyTestHost Roxy => fixture.Roxy;
 
@@ -61,6 +62,8 @@ public sealed class BudgetEnforcementTests(BudgetFixture fixture)
         var gap = costs.Sum(c => Math.Max(0, c.Cost - c.WorstCase));
         var spend = await SettledAsync(Roxy, "conc");
         Assert.Equal(costs.Sum(c => c.Cost), spend.DaySpentUsd);
+        // For the record (dotnet test --logger "console;verbosity=detailed"): how far spend went past the limit, if at all.
+        output.WriteLine($"budget {SmallBudget} USD: {answered.Length} answered, {refused.Length} refused, spent {spend.DaySpentUsd} USD, over by {Math.Max(0, spend.DaySpentUsd - SmallBudget)} USD, bound {gap} USD");
         Assert.True(spend.DaySpentUsd <= SmallBudget + gap, $"spent {spend.DaySpentUsd} of {SmallBudget} (gap {gap})");
         Assert.Equal(0m, spend.ReservedUsd);
     }

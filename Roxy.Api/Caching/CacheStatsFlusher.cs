@@ -1,3 +1,4 @@
+using Roxy.Api.Hosting;
 using Roxy.Grains;
 using Roxy.Grains.Caching;
 
@@ -7,30 +8,12 @@ namespace Roxy.Api.Caching;
 /// Reports each tenant's cache hits and misses counted on this frontend to its <see cref="ICacheStatsGrain"/> about
 /// every second, and what is left at shutdown: one one-way message per active tenant, never one per request.
 /// </summary>
-public sealed class CacheStatsFlusher(CacheStatsRecorder recorder, IGrainFactory grains, TimeProvider time, ILogger<CacheStatsFlusher> logger) : BackgroundService
+public sealed class CacheStatsFlusher(CacheStatsRecorder recorder, IGrainFactory grains, TimeProvider time, ILogger<CacheStatsFlusher> logger)
+    : PeriodicFlusher(Interval, time)
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(Interval, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                await FlushAsync();
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken);
-        await FlushAsync();
-    }
+    protected override Task FlushOnceAsync(bool final) => FlushAsync();
 
     public async Task FlushAsync()
     {

@@ -1,3 +1,4 @@
+using Roxy.Api.Hosting;
 using Roxy.Grains;
 using Roxy.Grains.Usage;
 
@@ -9,7 +10,8 @@ namespace Roxy.Api.Usage;
 /// grain's silo died, the cluster is unreachable) puts its rows back, to go with the next report. A report adds this
 /// frontend's unsent rows to what the grain holds, so it sees this frontend's requests up to the moment it was asked.
 /// </summary>
-public sealed class UsageFlusher(UsageRecorder recorder, IGrainFactory grains, TimeProvider time, ILogger<UsageFlusher> logger) : BackgroundService
+public sealed class UsageFlusher(UsageRecorder recorder, IGrainFactory grains, TimeProvider time, ILogger<UsageFlusher> logger)
+    : PeriodicFlusher(Interval, time)
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
@@ -24,25 +26,14 @@ public sealed class UsageFlusher(UsageRecorder recorder, IGrainFactory grains, T
     // missed (only a call that outlives SendTimeout may show up in a report a moment later).
     private readonly SemaphoreSlim _sending = new(1, 1);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task FlushOnceAsync(bool final)
     {
-        using var timer = new PeriodicTimer(Interval, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                await FlushAsync();
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken);
         await FlushAsync();
+        if (!final)
+        {
+            return;
+        }
+
         foreach (var tenantId in recorder.Tenants)
         {
             if (recorder.Pending(tenantId) is { Count: > 0 } left)
@@ -72,7 +63,7 @@ public sealed class UsageFlusher(UsageRecorder recorder, IGrainFactory grains, T
             try
             {
                 // The calls never throw (a failure returns its rows); only the wait can time out.
-                await Task.WhenAll(calls).WaitAsync(SendTimeout, time);
+                await Task.WhenAll(calls).WaitAsync(SendTimeout, Time);
             }
             catch (TimeoutException)
             {

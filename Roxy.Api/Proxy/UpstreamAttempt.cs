@@ -85,6 +85,9 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                         http.Abort();
                     }
 
+                    // What went out was counted (the relay's usage, or its estimate of what was streamed): the key's
+                    // window is corrected to it, not left at the whole reservation. A client that left shows up here
+                    // too when its connection failed before the request was marked aborted.
                     return new AttemptResult
                     {
                         Outcome = http.RequestAborted.IsCancellationRequested ? UpstreamOutcome.Cancelled : UpstreamOutcome.Failed,
@@ -92,6 +95,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                         Hints = hints,
                         PromptTokens = request.PromptTokens,
                         CompletionTokens = request.CompletionTokens,
+                        UsageKnown = true,
                     };
                 }
 

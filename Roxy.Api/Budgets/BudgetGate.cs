@@ -21,7 +21,7 @@ namespace Roxy.Api.Budgets;
 /// call, one lookup in a table built once per tenant snapshot.
 /// </summary>
 public sealed class BudgetGate(
-    IGrainFactory grains, ModelPrices prices, ProviderRegistry providers, TimeProvider time, ILogger<BudgetGate> logger)
+    IGrainFactory grains, ModelPrices prices, ProviderRegistry providers, Observability.RequestObserver observer, TimeProvider time, ILogger<BudgetGate> logger)
 {
     // Every token of each snapshot with its budget (null: none), keyed by the snapshot itself: built on its first
     // request, dropped with it.
@@ -59,6 +59,7 @@ public sealed class BudgetGate(
             var granted = await tokenGrain.ReserveAsync(tokenLimits, worst);
             if (!granted.Granted)
             {
+                observer.BudgetRejected(request, "token");
                 return Refused(granted, $"token {tokenId}", worst);
             }
 
@@ -82,6 +83,7 @@ public sealed class BudgetGate(
             if (!granted.Granted)
             {
                 Release(tokenGrain, tokenLease);
+                observer.BudgetRejected(request, "tenant");
                 return Refused(granted, $"tenant '{tenantId}'", worst);
             }
 

@@ -46,6 +46,9 @@ public static class RoxyServiceExtensions
         services.AddSingleton<Usage.UsageAccounting>();
         services.AddSingleton<Usage.UsageFlusher>();
         services.AddSingleton<Usage.UsageReports>();
+        services.AddSingleton<Observability.RoxyMetrics>();
+        services.AddSingleton<Tracing.TraceRecorder>();
+        services.AddSingleton<Observability.RequestObserver>();
         services.AddHostedService<ConfigApplier>();
         services.AddHostedService<RotationReportFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<Usage.UsageFlusher>());

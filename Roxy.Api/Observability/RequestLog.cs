@@ -29,6 +29,17 @@ public static partial class RequestLog
             request.Stream);
     }
 
+    // seam: helper L decides the fields of a request refused before routing.
+    public static void Rejected(ILogger logger, HttpContext http, string requestId, Tenancy.TenantIdentity? identity, Protocols.WireProtocol protocol, Errors.ProxyError error)
+    {
+        _ = http;
+        _ = protocol;
+        Refused(logger, requestId, identity?.TenantId, error.Status, error.Code);
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "request {RequestId} tenant={Tenant} status={Status} error={ErrorCode}")]
+    private static partial void Refused(ILogger logger, string requestId, string? tenant, int status, string errorCode);
+
     [LoggerMessage(
         EventId = 1000,
         Level = LogLevel.Information,

@@ -1,5 +1,6 @@
 using Roxy.Api.Configuration;
 using Roxy.Api.Errors;
+using Roxy.Api.Observability;
 using Roxy.Api.Protocols;
 using Roxy.Api.Providers;
 using Roxy.Api.Secrets;
@@ -17,6 +18,7 @@ public sealed class FailoverLoop(
     ProviderRegistry providers,
     SecretResolver secrets,
     UpstreamAttempt attempt,
+    RequestObserver observer,
     ResolvedConfig config,
     TimeProvider time,
     ILogger<FailoverLoop> logger)
@@ -50,6 +52,7 @@ public sealed class FailoverLoop(
                 {
                     // Every provider kind the config accepts has a protocol; this guards a registry out of step with it.
                     lastError ??= ProxyError.ProviderNotSupported(target.Provider);
+                    observer.TargetUnsupported(request, target, "provider_not_supported");
                     continue;
                 }
 
@@ -57,6 +60,7 @@ public sealed class FailoverLoop(
                 {
                     // Only OpenAI's protocol has embeddings: refused before a key is reserved for it.
                     lastError ??= ProxyError.EmbeddingsNotSupported(target.Provider);
+                    observer.TargetUnsupported(request, target, "embeddings_not_supported");
                     continue;
                 }
 
@@ -66,6 +70,7 @@ public sealed class FailoverLoop(
                 if (untranslatable is not null)
                 {
                     lastError ??= untranslatable;
+                    observer.TargetUnsupported(request, target, untranslatable.Code);
                     continue;
                 }
 
@@ -75,6 +80,11 @@ public sealed class FailoverLoop(
                 while (request.Attempts < MaxAttempts)
                 {
                     var lease = await AcquireAsync(rotation, request, excluded);
+                    if (lease.Status != LeaseStatus.Granted)
+                    {
+                        observer.LeaseRefused(request, target, lease);
+                    }
+
                     if (lease.Status == LeaseStatus.NoKeys)
                     {
                         noKeys++;
@@ -110,13 +120,16 @@ public sealed class FailoverLoop(
                     if (secret is null)
                     {
                         logger.LogWarning("Key {KeyId} of provider {Provider} has no secret in this process (variable {Variable} unset?)", key.Id, key.Provider, key.Source is KeySource.Chat ? "-" : key.SecretRef);
+                        observer.SecretMissing(request, target, lease);
                         await rotation.ReportNowAsync(new UsageReport(key.Id, lease.LeaseId, 0, UpstreamOutcome.Failed, null, null, null, null));
                         (excluded ??= []).Add(key.Id);
                         continue;
                     }
 
                     request.Attempts++;
+                    var started = System.Diagnostics.Stopwatch.GetTimestamp();
                     var result = await attempt.RunAsync(request, provider, target, key, secret, upstreamBody);
+                    observer.AttemptEnded(request, target, lease, result, started);
                     var report = new UsageReport(
                         key.Id, lease.LeaseId, result.PromptTokens + result.CompletionTokens, result.Outcome,
                         result.Hints.RetryAfter, result.Hints.RemainingRequests, result.Hints.RemainingTokens, result.Hints.ResetAfter,
@@ -179,7 +192,9 @@ public sealed class FailoverLoop(
                 // Wait only when a slot frees within the budget; otherwise the wait would just delay the 429.
                 if (retryAfter <= remaining && request.Attempts < MaxAttempts)
                 {
+                    var delayStarted = time.GetTimestamp();
                     await Task.Delay(retryAfter < TimeSpan.FromMilliseconds(5) ? TimeSpan.FromMilliseconds(5) : retryAfter, time, request.Http.RequestAborted);
+                    observer.Waited(request, time.GetElapsedTime(delayStarted));
                     continue;
                 }
 

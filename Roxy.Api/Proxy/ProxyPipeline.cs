@@ -33,6 +33,7 @@ public sealed class ProxyPipeline(
     CacheStatsRecorder cacheStats,
     BudgetGate budgets,
     UsageAccounting accounting,
+    RequestObserver observer,
     ResolvedConfig config,
     TimeProvider time,
     ILogger<ProxyPipeline> logger)
@@ -225,13 +226,14 @@ public sealed class ProxyPipeline(
             accounting.Complete(request);
         }
 
+        request.Error = error;
         if (error is not null && !http.Response.HasStarted)
         {
             http.Response.Headers[CacheHeader] = request.CacheResult;
             await ErrorWriter.WriteAsync(http, error, request.Sink.Protocol);
         }
 
-        RequestLog.Write(logger, request, http.Response.StatusCode);
+        observer.Completed(request, http.Response.StatusCode);
     }
 
     private async Task HandleMessagesAsync(HttpContext http, string requestId)

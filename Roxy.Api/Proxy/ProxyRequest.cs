@@ -86,4 +86,19 @@ public sealed class ProxyRequest
 
     /// <summary>Set when the answer may be stored in the prompt cache: the relay feeds it what it passes on.</summary>
     public CompletionRecorder? Recorder { get; set; }
+
+    /// <summary>The error Roxy answered with, when it answered with one (for the log line, metrics and trace).</summary>
+    public Errors.ProxyError? Error { get; set; }
+
+    /// <summary>What the answer cost, in USD (zero for a cache hit), as priced when the request ended.</summary>
+    public decimal Cost { get; set; }
+
+    /// <summary>What a cache hit saved, in USD.</summary>
+    public decimal Saved { get; set; }
+
+    /// <summary>How long the request waited in the failover loop for a key to free up.</summary>
+    public TimeSpan Waited { get; set; }
+
+    /// <summary>The routing steps so far, for the request's trace (<c>#roxy why</c>); created at the first step.</summary>
+    public List<Grains.Tracing.TraceStep>? Steps { get; set; }
 }

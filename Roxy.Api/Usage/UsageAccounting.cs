@@ -27,6 +27,8 @@ public sealed class UsageAccounting(ModelPrices prices, BudgetGate budgets, Usag
             }
         }
 
+        request.Cost = cost;
+        request.Saved = saved;
         budgets.Settle(request, cost);
         if (request.Answered is not null)
         {

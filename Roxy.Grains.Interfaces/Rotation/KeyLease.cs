@@ -1,13 +1,17 @@
 namespace Roxy.Grains.Rotation;
 
-/// <summary>The rotation grain's answer: a key and the reservation made on it, or why there is none.</summary>
+/// <summary>
+/// The rotation grain's answer: a key and the reservation made on it, or why there is none. <see cref="Skipped"/> lists
+/// the keys passed over and why, for the request's trace; null on the common path, where no key was passed over.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("roxy.KeyLease")]
 public sealed record KeyLease(
     [property: Id(0)] LeaseStatus Status,
     [property: Id(1)] ProviderKey? Key,
     [property: Id(2)] long LeaseId,
     [property: Id(3)] long ReservedTokens,
-    [property: Id(4)] TimeSpan RetryAfter)
+    [property: Id(4)] TimeSpan RetryAfter,
+    [property: Id(5)] IReadOnlyList<Tracing.KeySkip>? Skipped = null)
 {
     public static KeyLease NoKeys { get; } = new(LeaseStatus.NoKeys, null, 0, 0, TimeSpan.Zero);
 }

@@ -111,9 +111,12 @@ public sealed class RequestTraceGrain(
 
     private Task TickAsync(CancellationToken cancellationToken)
     {
-        if (_pending.Count > 0 || _sincePrune >= _options.PruneEvery)
+        // Pruned every PruneEvery rows while busy, and at the first quiet tick after: the table soon holds no more
+        // than memory does.
+        if (_pending.Count > 0 || _sincePrune > 0)
         {
-            _writing.TryStart(() => WriteAsync(prune: false, cancellationToken));
+            var quiet = _pending.Count == 0;
+            _writing.TryStart(() => WriteAsync(prune: quiet, cancellationToken));
         }
 
         return Task.CompletedTask;

@@ -16,8 +16,9 @@ public sealed class RequestTraceOptions
     public int WriteBatchRows { get; set; } = 1000;
 
     /// <summary>
-    /// Rows a grain inserts between two prunes of its tenant's table: the table holds up to this many (plus one write
-    /// batch) beyond <see cref="Capacity"/>, and a busy tenant pays one prune per this many requests, not per write.
+    /// Rows a busy grain inserts between two prunes of its tenant's table (it also prunes at its first quiet tick): the
+    /// table holds up to this many (plus one write) beyond <see cref="Capacity"/>, and a busy tenant pays one prune per
+    /// this many requests, not one per write.
     /// </summary>
     public int PruneEvery { get; set; } = 1000;
 

@@ -1,3 +1,5 @@
+using Roxy.Grains.Tracing;
+
 namespace Roxy.Grains.Rotation;
 
 /// <summary>
@@ -122,23 +124,31 @@ public sealed class KeyPool(TimeProvider time)
         var largestTpm = 0L;
         var excludedSoonest = TimeSpan.MaxValue;
 
+        // Keys passed over, for the request's trace: allocated only when one is (a key that merely was not its turn
+        // is not passed over), so the common grant allocates nothing more.
+        List<KeySkip>? skipped = null;
+
         for (var i = 0; i < n; i++)
         {
             var index = (_cursor + i) % n;
             var k = _keys[index];
             if (!k.InRotation)
             {
+                (skipped ??= []).Add(new KeySkip(k.Key.Id, KeySkipReason.Disabled, null, DisabledDetail(k)));
                 continue;
             }
 
             if (exclude is not null && Contains(exclude, k.Key.Id))
             {
                 // Already tried for this request; still tells when the provider's keys free up again.
+                DateTimeOffset? coolingUntil = null;
                 if (k.CoolingUntil > now)
                 {
                     excludedSoonest = Min(excludedSoonest, k.CoolingUntil - now);
+                    coolingUntil = ToUtc(k.CoolingUntil, now);
                 }
 
+                (skipped ??= []).Add(new KeySkip(k.Key.Id, KeySkipReason.Excluded, coolingUntil, null));
                 continue;
             }
 
@@ -146,10 +156,12 @@ public sealed class KeyPool(TimeProvider time)
             largestTpm = Math.Max(largestTpm, k.Key.MaxTpm);
             if (estimatedTokens > k.Key.MaxTpm)
             {
+                (skipped ??= []).Add(new KeySkip(k.Key.Id, KeySkipReason.TooSmall, null, $"max_tpm {k.Key.MaxTpm} < {estimatedTokens} tokens"));
                 continue;
             }
 
             var wait = TimeSpan.Zero;
+            string? full = null;
             if (k.CoolingUntil > now)
             {
                 wait = k.CoolingUntil - now;
@@ -159,28 +171,32 @@ public sealed class KeyPool(TimeProvider time)
             var tokens = k.Tokens.Used(now);
             if (requests + 1 > k.Key.MaxRpm)
             {
-                wait = Max(wait, k.Requests.TimeUntilRoom(now, k.Key.MaxRpm, 1));
+                wait = Longer(wait, k.Requests.TimeUntilRoom(now, k.Key.MaxRpm, 1), ref full, "max_rpm");
             }
 
             if (tokens + estimatedTokens > k.Key.MaxTpm)
             {
-                wait = Max(wait, k.Tokens.TimeUntilRoom(now, k.Key.MaxTpm, estimatedTokens));
+                wait = Longer(wait, k.Tokens.TimeUntilRoom(now, k.Key.MaxTpm, estimatedTokens), ref full, "max_tpm");
             }
 
             if (k.HintUntil > now && (k.HintRequests <= 0 || (k.HintTokens is { } ht && ht < estimatedTokens)))
             {
-                wait = Max(wait, k.HintUntil - now);
+                wait = Longer(wait, k.HintUntil - now, ref full, "provider remaining");
             }
 
             if (wait == TimeSpan.Zero && !WithinUnsavedShare(k, estimatedTokens, now))
             {
                 SnapshotWanted = true;
                 wait = SnapshotWait;
+                full = "unsaved share";
             }
 
             if (wait > TimeSpan.Zero)
             {
                 soonest = wait < soonest ? wait : soonest;
+                (skipped ??= []).Add(k.CoolingUntil > now
+                    ? new KeySkip(k.Key.Id, KeySkipReason.Cooling, ToUtc(k.CoolingUntil, now), null)
+                    : new KeySkip(k.Key.Id, KeySkipReason.NoHeadroom, ToUtc(now + wait, now), full));
                 continue;
             }
 
@@ -196,16 +212,16 @@ public sealed class KeyPool(TimeProvider time)
         if (usable == 0)
         {
             // Every key left was tried and some are cooling: say when the first frees, so the caller can wait.
-            return excludedSoonest == TimeSpan.MaxValue
-                ? KeyLease.NoKeys
-                : new KeyLease(LeaseStatus.Exhausted, null, 0, 0, excludedSoonest);
+            return excludedSoonest != TimeSpan.MaxValue
+                ? new KeyLease(LeaseStatus.Exhausted, null, 0, 0, excludedSoonest, skipped)
+                : skipped is null ? KeyLease.NoKeys : new KeyLease(LeaseStatus.NoKeys, null, 0, 0, TimeSpan.Zero, skipped);
         }
 
         if (best is null)
         {
             return estimatedTokens > largestTpm
-                ? new KeyLease(LeaseStatus.TooLarge, null, 0, 0, TimeSpan.Zero)
-                : new KeyLease(LeaseStatus.Exhausted, null, 0, 0, soonest == TimeSpan.MaxValue ? Window : soonest);
+                ? new KeyLease(LeaseStatus.TooLarge, null, 0, 0, TimeSpan.Zero, skipped)
+                : new KeyLease(LeaseStatus.Exhausted, null, 0, 0, soonest == TimeSpan.MaxValue ? Window : soonest, skipped);
         }
 
         var lease = ++_nextLease;
@@ -221,7 +237,28 @@ public sealed class KeyPool(TimeProvider time)
         }
 
         _cursor = (bestIndex + 1) % n;
-        return new KeyLease(LeaseStatus.Granted, best.Key, lease, estimatedTokens, TimeSpan.Zero);
+        return new KeyLease(LeaseStatus.Granted, best.Key, lease, estimatedTokens, TimeSpan.Zero, skipped);
+    }
+
+    /// <summary>
+    /// Why a key is out of rotation, as <see cref="KeySkip.Detail"/>: "admin", or the provider's refusal ("auth" for a
+    /// 401/403, "quota"), the value <see cref="ProviderKey.DisabledReason"/> and <see cref="KeyUsage.DisabledReason"/> hold.
+    /// </summary>
+    private static string DisabledDetail(KeyRuntime k) => k.DisabledReason ?? k.Key.DisabledReason ?? "admin";
+
+    /// <summary>A moment on the pool's clock (anchored, monotonic) as the wall clock's UTC, which a trace shows.</summary>
+    private DateTimeOffset ToUtc(DateTimeOffset poolTime, DateTimeOffset now) => (poolTime + (time.GetUtcNow() - now)).ToUniversalTime();
+
+    /// <summary>The longer of two waits, noting what causes it.</summary>
+    private static TimeSpan Longer(TimeSpan wait, TimeSpan candidate, ref string? cause, string candidateCause)
+    {
+        if (candidate > wait)
+        {
+            cause = candidateCause;
+            return candidate;
+        }
+
+        return wait;
     }
 
     /// <summary>

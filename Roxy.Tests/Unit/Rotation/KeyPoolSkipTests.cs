@@ -1,0 +1,132 @@
+using Microsoft.Extensions.Time.Testing;
+using Roxy.Grains.Rotation;
+using Roxy.Grains.Tenancy;
+using Roxy.Grains.Tracing;
+
+namespace Roxy.Tests.Unit.Rotation;
+
+/// <summary>The keys a lease passed over and why, on a fake clock: exact cooldown and window ends.</summary>
+public class KeyPoolSkipTests
+{
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    private static ProviderKey Key(string id, int rpm = 100, int tpm = 100_000, int cooldown = 30) =>
+        new(id, "openai", "fp-" + id, KeySource.Config, "VAR_" + id, "sk-…" + id, rpm, tpm, cooldown, Owner.Config, true, null);
+
+    private KeyPool Pool(params ProviderKey[] keys)
+    {
+        var pool = new KeyPool(_time);
+        pool.SetKeys(keys);
+        return pool;
+    }
+
+    private static UsageReport Report(KeyLease lease, UpstreamOutcome outcome, long? remainingRequests = null, TimeSpan? reset = null) =>
+        new(lease.Key!.Id, lease.LeaseId, 0, outcome, null, remainingRequests, null, reset);
+
+    [Fact]
+    public void Grants_among_healthy_keys_skip_nothing_even_when_one_is_busier()
+    {
+        var pool = Pool(Key("a", rpm: 10), Key("b", rpm: 100), Key("c"));
+        for (var i = 0; i < 12; i++)
+        {
+            var lease = pool.Acquire(10, null);
+            Assert.Equal(LeaseStatus.Granted, lease.Status);
+            Assert.Null(lease.Skipped);
+        }
+    }
+
+    [Fact]
+    public void A_cooling_key_is_skipped_until_its_cooldown_ends()
+    {
+        var pool = Pool(Key("a", cooldown: 30), Key("b"));
+        var first = pool.Acquire(10, ["b"]);
+        pool.Report(Report(first, UpstreamOutcome.RateLimited));
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        var lease = pool.Acquire(10, null);
+        Assert.Equal("b", lease.Key!.Id);
+        Assert.Equal(new KeySkip("a", KeySkipReason.Cooling, _time.GetUtcNow().AddSeconds(25), null), Assert.Single(lease.Skipped!));
+
+        // Cooled down: "a" serves again, and only "b" (excluded by this request) was passed over.
+        _time.Advance(TimeSpan.FromSeconds(25));
+        var again = pool.Acquire(10, ["b"]);
+        Assert.Equal("a", again.Key!.Id);
+        Assert.Equal(new KeySkip("b", KeySkipReason.Excluded, null, null), Assert.Single(again.Skipped!));
+    }
+
+    [Fact]
+    public void A_full_window_is_no_headroom_until_it_frees()
+    {
+        var start = _time.GetUtcNow();
+        var pool = Pool(Key("a", tpm: 1000));
+        Assert.Null(pool.Acquire(900, null).Skipped);
+        _time.Advance(TimeSpan.FromSeconds(10));
+
+        var refused = pool.Acquire(200, null);
+        Assert.Equal(LeaseStatus.Exhausted, refused.Status);
+        Assert.Equal(new KeySkip("a", KeySkipReason.NoHeadroom, start.AddSeconds(60), "max_tpm"), Assert.Single(refused.Skipped!));
+    }
+
+    [Fact]
+    public void The_providers_remaining_count_is_no_headroom_too()
+    {
+        var pool = Pool(Key("a"));
+        var lease = pool.Acquire(1, null);
+        pool.Report(Report(lease, UpstreamOutcome.Success, remainingRequests: 0, reset: TimeSpan.FromSeconds(3)));
+
+        var refused = pool.Acquire(1, null);
+        Assert.Equal(new KeySkip("a", KeySkipReason.NoHeadroom, _time.GetUtcNow().AddSeconds(3), "provider remaining"), Assert.Single(refused.Skipped!));
+    }
+
+    [Fact]
+    public void A_too_large_request_lists_every_key_as_too_small()
+    {
+        var pool = Pool(Key("a", tpm: 1000), Key("b", tpm: 2000));
+        var lease = pool.Acquire(2001, null);
+        Assert.Equal(LeaseStatus.TooLarge, lease.Status);
+        Assert.Equal(
+            [new KeySkip("a", KeySkipReason.TooSmall, null, "max_tpm 1000 < 2001 tokens"), new KeySkip("b", KeySkipReason.TooSmall, null, "max_tpm 2000 < 2001 tokens")],
+            lease.Skipped!.OrderBy(s => s.KeyId));
+    }
+
+    [Fact]
+    public void Disabled_and_excluded_keys_explain_a_lease_with_no_keys()
+    {
+        var pool = Pool(Key("a") with { Enabled = false, DisabledReason = "quota" }, Key("b") with { Enabled = false, DisabledReason = null }, Key("c"));
+        var lease = pool.Acquire(10, ["c"]);
+        Assert.Equal(LeaseStatus.NoKeys, lease.Status);
+        Assert.Equal(
+            [new KeySkip("a", KeySkipReason.Disabled, null, "quota"), new KeySkip("b", KeySkipReason.Disabled, null, "admin"), new KeySkip("c", KeySkipReason.Excluded, null, null)],
+            lease.Skipped!.OrderBy(s => s.KeyId));
+
+        // No key at all: nothing was passed over, and the shared answer is not copied.
+        Assert.Same(KeyLease.NoKeys, Pool().Acquire(10, null));
+    }
+
+    [Fact]
+    public void A_key_refused_by_the_provider_is_disabled_auth_and_an_excluded_cooling_key_says_until_when()
+    {
+        var pool = Pool(Key("a"), Key("b", cooldown: 20));
+        var a = pool.Acquire(10, ["b"]);
+        var b = pool.Acquire(10, ["a"]);
+        pool.Report(Report(a, UpstreamOutcome.AuthFailed));
+        pool.Report(Report(b, UpstreamOutcome.RateLimited));
+
+        var lease = pool.Acquire(10, ["b"]);
+        Assert.Equal((LeaseStatus.Exhausted, TimeSpan.FromSeconds(20)), (lease.Status, lease.RetryAfter));
+        Assert.Equal(
+            [new KeySkip("a", KeySkipReason.Disabled, null, "auth"), new KeySkip("b", KeySkipReason.Excluded, _time.GetUtcNow().AddSeconds(20), null)],
+            lease.Skipped!.OrderBy(s => s.KeyId));
+    }
+
+    [Fact]
+    public void A_provider_backoff_names_no_key_its_status_and_retry_after_explain_it()
+    {
+        var pool = Pool(Key("a"));
+        var lease = pool.Acquire(10, null);
+        pool.Report(new UsageReport("a", lease.LeaseId, 0, UpstreamOutcome.ProviderOverloaded, TimeSpan.FromSeconds(4), null, null, null));
+
+        var backoff = pool.Acquire(10, null);
+        Assert.Equal((LeaseStatus.ProviderBackoff, TimeSpan.FromSeconds(4), null), (backoff.Status, backoff.RetryAfter, backoff.Skipped));
+    }
+}

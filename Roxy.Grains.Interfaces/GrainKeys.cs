@@ -49,4 +49,7 @@ public static class GrainKeys
         tokenId is null ? tenantId : string.Concat(tenantId, "/", tokenId);
 
     public static string Usage(string tenantId) => tenantId;
+
+    /// <summary>A tenant's recent request traces (<c>#roxy why</c>): one grain per tenant.</summary>
+    public static string RequestTrace(string tenantId) => tenantId;
 }

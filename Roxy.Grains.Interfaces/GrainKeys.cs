@@ -50,6 +50,6 @@ public static class GrainKeys
 
     public static string Usage(string tenantId) => tenantId;
 
-    /// <summary>A tenant's recent request traces (<c>#roxy why</c>): one grain per tenant.</summary>
+    /// <summary>A tenant's request traces (<c>#roxy why</c>).</summary>
     public static string RequestTrace(string tenantId) => tenantId;
 }

@@ -15,4 +15,8 @@ public interface IRequestTraceGrain : IGrainWithStringKey
     /// <summary>The trace of <paramref name="requestId"/>, or null when it is not (or no longer) kept.</summary>
     [Alias("Find")]
     Task<RequestTrace?> FindAsync(string requestId);
+
+    /// <summary>Forgets every trace of the tenant, in memory and stored (the tenant was deleted).</summary>
+    [Alias("DeleteAll")]
+    Task DeleteAllAsync();
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
 using Roxy.Grains.Caching;
+using Roxy.Grains.Tracing;
 using Roxy.Grains.Usage;
 
 namespace Roxy.Grains.Hosting;
@@ -58,6 +59,7 @@ public static class RoxyOrleansHosting
             NpgsqlDataSource.Create(postgresConnectionString), sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId));
         AddPromptCache(silo.Services, postgresConnectionString);
         silo.Services.AddRoxyUsage(postgresConnectionString);
+        silo.Services.AddRoxyTracing(postgresConnectionString);
         return silo;
     }
 

@@ -4,6 +4,7 @@ using Roxy.Grains.Caching;
 using Roxy.Grains.Keys;
 using Roxy.Grains.Rotation;
 using Roxy.Grains.Routing;
+using Roxy.Grains.Tracing;
 using Roxy.Grains.Usage;
 
 namespace Roxy.Grains.Tenancy;
@@ -504,6 +505,7 @@ public sealed class TenantGrain(
         await TolerateAsync(() => GrainFactory.GetGrain<ICacheStatsGrain>(GrainKeys.CacheStats(tenantId)).ResetAsync(), "its cache stats");
         await TolerateAsync(() => auditLog.DeleteTenantAsync(tenantId), "its audit log");
         await TolerateAsync(() => GrainFactory.GetGrain<IUsageGrain>(GrainKeys.Usage(tenantId)).DeleteAllAsync(), "its usage");
+        await TolerateAsync(() => GrainFactory.GetGrain<IRequestTraceGrain>(GrainKeys.RequestTrace(tenantId)).DeleteAllAsync(), "its request traces");
         await TolerateAsync(() => Budget(null).ResetAsync(), "its budget");
         foreach (var token in tokens.Where(t => t.Budget is not null))
         {

@@ -1,0 +1,29 @@
+namespace Roxy.Grains.Tracing;
+
+/// <summary>How a silo keeps request traces: each tenant's memory ring, its batched writes and the table's retention.</summary>
+public sealed class RequestTraceOptions
+{
+    /// <summary>SPEC §9: at least the last 10,000 requests per tenant.</summary>
+    public const int DefaultCapacity = 10_000;
+
+    /// <summary>Traces a tenant's grain keeps in memory, and the newest rows its table keeps (at least).</summary>
+    public int Capacity { get; set; } = DefaultCapacity;
+
+    /// <summary>How often a grain inserts the traces it received since its last write.</summary>
+    public TimeSpan WritePeriod { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Rows per insert round trip.</summary>
+    public int WriteBatchRows { get; set; } = 1000;
+
+    /// <summary>
+    /// Rows a grain inserts between two prunes of its tenant's table: the table holds up to this many (plus one write
+    /// batch) beyond <see cref="Capacity"/>, and a busy tenant pays one prune per this many requests, not per write.
+    /// </summary>
+    public int PruneEvery { get; set; } = 1000;
+
+    /// <summary>Traces older than this are not answered and are pruned from the table (null: kept while among the newest).</summary>
+    public TimeSpan? MaxAge { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>The deadline of the one PostgreSQL read a lookup memory cannot answer makes.</summary>
+    public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}

@@ -20,11 +20,13 @@ public static class CommandServiceExtensions
         services.AddSingleton<IRoxyCommand, CacheStatsCommand>();
         services.AddSingleton<IRoxyCommand, CacheClearCommand>();
         services.AddSingleton<IRoxyCommand, UsageCommand>();
+        services.AddSingleton<IRoxyCommand, WhyCommand>();
         // The shared operations behind both the commands and the admin API routes.
         services.AddSingleton<Administration.KeyAdministration>();
         services.AddSingleton<Administration.RuleAdministration>();
         services.AddSingleton<Administration.CacheAdministration>();
         services.AddSingleton<Administration.AuditAdministration>();
+        services.AddSingleton<Administration.RequestAdministration>();
         services.AddSingleton<CommandRegistry>();
         services.AddSingleton<CommandHandler>();
         return services;

@@ -47,12 +47,15 @@ public static class RoxyServiceExtensions
         services.AddSingleton<Usage.UsageFlusher>();
         services.AddSingleton<Usage.UsageReports>();
         services.AddSingleton<Observability.RoxyMetrics>();
+        services.AddSingleton<Tracing.UnsentTraces>();
         services.AddSingleton<Tracing.TraceRecorder>();
+        services.AddSingleton<Tracing.TraceFlusher>();
         services.AddSingleton<Observability.RequestObserver>();
         services.AddHostedService<ConfigApplier>();
         services.AddHostedService<RotationReportFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<Usage.UsageFlusher>());
         services.AddHostedService<CacheStatsFlusher>();
+        services.AddHostedService(sp => sp.GetRequiredService<Tracing.TraceFlusher>());
         services.AddHostedService<KeyProber>();
         services.AddHostedService<TenantRefresher>();
         services.AddRoxyCommands();

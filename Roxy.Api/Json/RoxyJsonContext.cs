@@ -35,6 +35,7 @@ namespace Roxy.Api.Json;
 [JsonSerializable(typeof(Apis.Admin.CacheStatsView))]
 [JsonSerializable(typeof(Apis.Admin.CacheCleared))]
 [JsonSerializable(typeof(Apis.Admin.AuditList))]
+[JsonSerializable(typeof(Apis.Admin.RequestTraceView))]
 [JsonSerializable(typeof(Usage.UsageReport))]
 public sealed partial class RoxyJsonContext : JsonSerializerContext
 {

@@ -39,6 +39,9 @@ public sealed class AttemptResult
 
     /// <summary>True when the whole provider should be skipped (overload, timeouts).</summary>
     public bool SkipProvider { get; init; }
+
+    /// <summary>The provider's HTTP status, for the request's trace; null when it never answered (refused, timed out).</summary>
+    public int? UpstreamStatus { get; set; }
 }
 
 public sealed record PassThrough(int Status, string? ContentType, PooledBuffer Body);

@@ -10,6 +10,15 @@ public static class RequestIds
     private static long _counter;
     private static readonly Microsoft.Extensions.Primitives.StringValues Bypass = new("bypass");
 
+    /// <summary>
+    /// Whether <paramref name="id"/> has the shape <see cref="Assign"/> gives (<c>req_</c> and 24 lowercase hex digits):
+    /// anything else cannot name a request, so a lookup of it is answered without a grain call.
+    /// </summary>
+    public static bool IsWellFormed(string id) =>
+        id.Length == Prefix.Length + 12 && id.StartsWith("req_", StringComparison.Ordinal) && !id.AsSpan(4).ContainsAnyExcept(LowerHex);
+
+    private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
+
     /// <summary>Gives every request an id, echoed as <c>x-request-id</c> and used in the request log.</summary>
     public static string Assign(HttpContext http)
     {

@@ -64,15 +64,17 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
             // (2) Errors: read a bounded error body to classify it; keys' errors are never echoed.
             if (status is < 200 or >= 300)
             {
-                return await ErrorAsync(request, provider, response, status, hints, target, cts.Token);
+                return Answered(await ErrorAsync(request, provider, response, status, hints, target, cts.Token), status);
             }
 
             try
             {
                 await using var stream = await response.Content.ReadAsStreamAsync(cts.Token);
-                return request.Stream
-                    ? await RelaySseAsync(request, provider, response, stream, target, key, hints, settings.IdleTimeout, cts)
-                    : await RelayJsonAsync(request, provider, response, stream, target, key, hints, cts);
+                return Answered(
+                    request.Stream
+                        ? await RelaySseAsync(request, provider, response, stream, target, key, hints, settings.IdleTimeout, cts)
+                        : await RelayJsonAsync(request, provider, response, stream, target, key, hints, cts),
+                    status);
             }
             catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException or IOException)
             {
@@ -91,6 +93,7 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                     return new AttemptResult
                     {
                         Outcome = http.RequestAborted.IsCancellationRequested ? UpstreamOutcome.Cancelled : UpstreamOutcome.Failed,
+                        UpstreamStatus = status,
                         Committed = true,
                         Hints = hints,
                         PromptTokens = request.PromptTokens,
@@ -102,6 +105,13 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                 return Failure(http, ex, target, connecting: false);
             }
         }
+    }
+
+    // The status the provider answered with goes into the request's trace (#roxy why), whatever became of the answer.
+    private static AttemptResult Answered(AttemptResult result, int status)
+    {
+        result.UpstreamStatus = status;
+        return result;
     }
 
     private static async Task<AttemptResult> ErrorAsync(

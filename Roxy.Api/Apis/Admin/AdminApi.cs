@@ -20,6 +20,8 @@ public static class AdminApi
         tenantRoutes.MapCacheRoutes();
         tenantRoutes.MapUsageRoutes();
         tenantRoutes.MapAuditRoutes();
+        // Not under /tenants/{tenant}: which tenant a request id belongs to is the route's own business.
+        admin.MapGroup("").RequireAuthorization(AdminPolicies.TenantAdmin).MapRequestRoutes();
         return app;
     }
 }

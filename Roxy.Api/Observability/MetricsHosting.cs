@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.Metrics;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using Roxy.Api.Configuration;
 
 namespace Roxy.Api.Observability;
@@ -42,7 +43,9 @@ public static class MetricsHosting
 
         // No scrape response cache: Prometheus scrapes every few seconds at most, and a cached page would show a
         // test (or an operator) counts from before the traffic it just sent.
-        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("roxy"))
+            .WithMetrics(m => m.AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         return builder;
     }
 

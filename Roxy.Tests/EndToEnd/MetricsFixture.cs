@@ -9,7 +9,7 @@ namespace Roxy.Tests.EndToEnd;
 /// </summary>
 public sealed class MetricsFixture : IAsyncLifetime
 {
-    public static readonly string[] Tenants = ["m-plain", "m-fail", "m-cache", "m-budget", "m-random"];
+    public static readonly string[] Tenants = ["m-plain", "m-fail", "m-cache", "m-budget", "m-random", "m-wait"];
 
     /// <summary>Each tenant's rule: the model clients ask for and the priced model it sends upstream.</summary>
     public static readonly IReadOnlyDictionary<string, (string Rule, string Target)> Rules = new Dictionary<string, (string, string)>
@@ -19,11 +19,15 @@ public sealed class MetricsFixture : IAsyncLifetime
         ["m-cache"] = ("metrics-cached", "gpt-4.1-mini"),
         ["m-budget"] = ("metrics-budget", "gpt-4.1-nano"),
         ["m-random"] = ("metrics-random", "o4-mini"),
+        ["m-wait"] = ("metrics-wait", "gpt-5-nano"),
     };
 
     public FakeOpenAiServer Upstream { get; private set; } = null!;
     public RoxyTestHost Roxy { get; private set; } = null!;
     public Dictionary<string, string?> Environment { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Tenant m-wait's keys rate-limit on purpose: on a provider of their own, so no other test sees its errors.</summary>
+    public static string ProviderOf(string tenant) => tenant == "m-wait" ? "waitai" : "openai";
 
     public static string TokenOf(string tenant) => $"tok-{tenant}-metrics-0123456789";
 
@@ -45,9 +49,9 @@ public sealed class MetricsFixture : IAsyncLifetime
               - id: {{t}}
                 tokens: [{ token_env: {{Var(t, "TOKEN")}}, role: admin }]
                 api_keys:
-                  - { key_env_var: {{Var(t, "KEY1")}}, provider: openai, cooldown_sec: 60 }
-                  - { key_env_var: {{Var(t, "KEY2")}}, provider: openai, cooldown_sec: 60 }
-                model_rules: [{ source_model: {{Rules[t].Rule}}, target_models: ["openai:{{Rules[t].Target}}"] }]
+                  - { key_env_var: {{Var(t, "KEY1")}}, provider: {{ProviderOf(t)}}, cooldown_sec: {{(t == "m-wait" ? 1 : 60)}} }
+                  - { key_env_var: {{Var(t, "KEY2")}}, provider: {{ProviderOf(t)}}, cooldown_sec: {{(t == "m-wait" ? 1 : 60)}} }
+                model_rules: [{ source_model: {{Rules[t].Rule}}, target_models: ["{{ProviderOf(t)}}:{{Rules[t].Target}}"] }]
             {{(t == "m-cache" ? "    cache: { enabled: true }" : "")}}
             {{(t == "m-budget" ? "    budget: { daily_usd: 0.0001 }" : "")}}
             """ + "\n"));
@@ -55,8 +59,11 @@ public sealed class MetricsFixture : IAsyncLifetime
             tokens: [{ token_env: ROXY_TOKEN, role: admin }]
             providers:
               openai: { base_url: "{{Upstream.BaseUrl}}" }
+              waitai: { base_url: "{{Upstream.BaseUrl}}", kind: openai }
             # metrics of the upstream path; only tenant m-cache turns the prompt cache on
             cache: { enabled: false }
+            # long enough for tenant m-wait's key to come back from its 1 s cooldown within one request
+            rotation: { max_wait_ms: 2500 }
             tenants:
             {{tenants}}
             """;

@@ -106,8 +106,29 @@ public sealed class MetricsTests(MetricsFixture f) : IClassFixture<MetricsFixtur
             TimeSpan.FromSeconds(15),
             "roxy_keys never showed the rate-limited key as cooling");
         var keys = await ScrapeAsync();
-        var configured = MetricsFixture.Tenants.Length * 2;
+        var configured = MetricsFixture.Tenants.Count(t => MetricsFixture.ProviderOf(t) == "openai") * 2;
         Assert.Equal(configured, keys.Sum("roxy_keys", ("roxy_provider", "openai")));
+    }
+
+    [Fact]
+    public async Task A_wait_for_a_key_to_come_back_is_counted_with_its_seconds()
+    {
+        const string tenant = "m-wait";
+        var (rule, target) = MetricsFixture.Rules[tenant];
+        // Both keys answer 429 without a hint: each cools for its cooldown_sec (1 s), within the 2.5 s wait budget.
+        f.Upstream.Enqueue(FakeResponse.Error(429, "rate_limit_error", "rate_limit_exceeded", "slow down"));
+        f.Upstream.Enqueue(FakeResponse.Error(429, "rate_limit_error", "rate_limit_exceeded", "slow down"));
+        using var response = await PostAsync(tenant, Body(rule, "metrics wait prompt"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        var scrape = await ScrapeAsync();
+
+        var waits = scrape.Sum("roxy_rate_limit_waits_seconds_count", ("roxy_tenant", tenant));
+        Assert.True(waits >= 1, "the request never waited");
+        Assert.True(scrape.Sum("roxy_rate_limit_waits_seconds_sum", ("roxy_tenant", tenant)) > 0);
+        AssertBuckets(scrape, "roxy_rate_limit_waits_seconds", DurationBounds, waits, ("roxy_tenant", tenant));
+        Assert.Equal(2, scrape.Sum("roxy_upstream_errors_total", ("roxy_provider", "waitai"), ("roxy_upstream_signal", "rate_limited")));
+        Assert.Equal(1, scrape.Where("gen_ai_client_operation_duration_seconds_count", ("gen_ai_request_model", target), ("gen_ai_provider_name", "waitai")).Where(s => !s.Labels.ContainsKey("error_type")).Sum(s => s.Value));
     }
 
     [Fact]

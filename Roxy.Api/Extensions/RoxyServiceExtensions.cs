@@ -5,6 +5,7 @@ using Roxy.Api.Commands;
 using Roxy.Api.Configuration;
 using Roxy.Api.Hosting;
 using Roxy.Api.Json;
+using Roxy.Api.Observability;
 using Roxy.Api.Pricing;
 using Roxy.Api.Providers;
 using Roxy.Api.Proxy;
@@ -46,7 +47,7 @@ public static class RoxyServiceExtensions
         services.AddSingleton<Usage.UsageAccounting>();
         services.AddSingleton<Usage.UsageFlusher>();
         services.AddSingleton<Usage.UsageReports>();
-        services.AddSingleton<Observability.RoxyMetrics>();
+        builder.AddRoxyMetrics(config);
         services.AddSingleton<Tracing.UnsentTraces>();
         services.AddSingleton<Tracing.TraceRecorder>();
         services.AddSingleton<Tracing.TraceFlusher>();

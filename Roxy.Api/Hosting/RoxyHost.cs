@@ -2,6 +2,7 @@ using Roxy.Api.Apis;
 using Roxy.Api.Apis.Admin;
 using Roxy.Api.Configuration;
 using Roxy.Api.Extensions;
+using Roxy.Api.Observability;
 using Roxy.Api.Secrets;
 using Roxy.Grains.Hosting;
 using Scalar.AspNetCore;
@@ -106,6 +107,7 @@ public static class RoxyHost
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/scalar");
         app.MapHealthApi();
+        app.MapRoxyMetrics(config);
         app.MapChatCompletionsApi();
         app.MapEmbeddingsApi();
         app.MapMessagesApi();

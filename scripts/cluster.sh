@@ -9,7 +9,8 @@
 # ROXY_LISTEN_HOST [all interfaces, like listen_addr ":8080"], ROXY_SILO1_PORT/ROXY_SILO2_PORT [11111/11112],
 # ROXY_GATEWAY1_PORT/ROXY_GATEWAY2_PORT [30000/30001], ROXY_CLUSTER_ID [roxy], ROXY_DASHBOARD [false] with
 # ROXY_DASHBOARD1_PORT/ROXY_DASHBOARD2_PORT [8090/8091], ROXY_CLUSTER_DIR [.roxy/cluster],
-# ROXY_CLUSTER_BUILD [1; 0 runs what is already built], ROXY_CLUSTER_WAIT_SEC [120].
+# ROXY_CLUSTER_BUILD [1; 0 runs what is already built, from bin/ROXY_CLUSTER_CONFIGURATION, Release],
+# ROXY_CLUSTER_WAIT_SEC [120].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg.sh
@@ -21,7 +22,7 @@ gateway_ports=("${ROXY_GATEWAY1_PORT:-30000}" "${ROXY_GATEWAY2_PORT:-30001}")
 dashboard_ports=("${ROXY_DASHBOARD1_PORT:-8090}" "${ROXY_DASHBOARD2_PORT:-8091}")
 pg_port="${ROXY_PG_PORT:-55433}"
 wait_sec="${ROXY_CLUSTER_WAIT_SEC:-120}"
-bin="bin/Release/net10.0"
+bin="bin/${ROXY_CLUSTER_CONFIGURATION:-Release}/net10.0"
 
 say() { echo "roxy-cluster: $*"; }
 

@@ -121,9 +121,10 @@ public sealed class DashboardTests
             }
         }
 
-        // Off (the default): the same process opens no web port at all.
+        // Off (the default): the same process opens no web port at all. (A cluster of its own: the killed silos above
+        // would first have to be declared dead.)
         var quietPort = FreePorts.Next();
-        await using var quiet = await SiloProcess.StartAsync(postgres, clusterId, new Dictionary<string, string>
+        await using var quiet = await SiloProcess.StartAsync(postgres, clusterId + "-off", new Dictionary<string, string>
         {
             [RoxyDashboardOptions.PortVariable] = quietPort.ToString(CultureInfo.InvariantCulture),
         });

@@ -5,7 +5,7 @@
 #   scripts/cluster.sh status   what runs, and whether each frontend answers /readyz
 #   scripts/cluster.sh stop     frontends first (they drain), then silos, then the private PostgreSQL
 # Environment (defaults in brackets): ROXY_CONFIG [configs/config.yaml], ROXY_POSTGRES [a private PostgreSQL in
-# .roxy/cluster/pg on the Unix socket ROXY_PG_PORT, 55433], ROXY_API1_PORT/ROXY_API2_PORT [8080/8081],
+# .roxy/cluster/pg on the Unix socket ROXY_PG_PORT, 55434], ROXY_API1_PORT/ROXY_API2_PORT [8080/8081],
 # ROXY_LISTEN_HOST [all interfaces, like listen_addr ":8080"], ROXY_SILO1_PORT/ROXY_SILO2_PORT [11111/11112],
 # ROXY_GATEWAY1_PORT/ROXY_GATEWAY2_PORT [30000/30001], ROXY_CLUSTER_ID [roxy], ROXY_DASHBOARD [false] with
 # ROXY_DASHBOARD1_PORT/ROXY_DASHBOARD2_PORT [8090/8091], ROXY_CLUSTER_DIR [.roxy/cluster],
@@ -20,7 +20,7 @@ api_ports=("${ROXY_API1_PORT:-8080}" "${ROXY_API2_PORT:-8081}")
 silo_ports=("${ROXY_SILO1_PORT:-11111}" "${ROXY_SILO2_PORT:-11112}")
 gateway_ports=("${ROXY_GATEWAY1_PORT:-30000}" "${ROXY_GATEWAY2_PORT:-30001}")
 dashboard_ports=("${ROXY_DASHBOARD1_PORT:-8090}" "${ROXY_DASHBOARD2_PORT:-8091}")
-pg_port="${ROXY_PG_PORT:-55433}"
+pg_port="${ROXY_PG_PORT:-55434}"
 wait_sec="${ROXY_CLUSTER_WAIT_SEC:-120}"
 bin="bin/${ROXY_CLUSTER_CONFIGURATION:-Release}/net10.0"
 

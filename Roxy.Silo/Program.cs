@@ -1,6 +1,8 @@
 using Roxy.Grains.Hosting;
+using Roxy.Grains.Hosting.Dashboard;
 
-// A silo of a Roxy cluster: grains only, no HTTP. Frontends (Roxy.Api in cluster mode) connect as clients.
+// A silo of a Roxy cluster: grains only. Frontends (Roxy.Api in cluster mode) connect as clients. With the dashboard
+// on (ROXY_DASHBOARD=true) it also runs a small web host for the dashboard alone; otherwise it serves no HTTP at all.
 var (options, errors) = RoxyClusterOptions.FromEnvironment(Environment.GetEnvironmentVariable);
 if (options is null)
 {
@@ -23,8 +25,27 @@ catch (PostgresUnavailableException ex)
     return 2;
 }
 
+if (options.Dashboard.Enabled)
+{
+    var web = WebApplication.CreateBuilder(args);
+    web.WebHost.UseUrls(options.Dashboard.ListenUrl);
+    ConfigureSilo(web);
+    var app = web.Build();
+    app.MapRoxyDashboard(options.Dashboard, sharesApp: false);
+    Console.Error.WriteLine($"roxy-silo: Orleans dashboard on {options.Dashboard.ListenUrl}{RoxyDashboardOptions.Path}/");
+    await app.RunAsync();
+    return 0;
+}
+
 var builder = Host.CreateApplicationBuilder(args);
-builder.UseOrleans(silo => silo.UseRoxySilo(options));
-builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+ConfigureSilo(builder);
 await builder.Build().RunAsync();
 return 0;
+
+void ConfigureSilo(IHostApplicationBuilder host)
+{
+    host.UseOrleans(silo => silo.UseRoxySilo(options));
+    host.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+    // The dashboard's web host would log every request; the silo's own warnings are what an operator needs.
+    host.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+}

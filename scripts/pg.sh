@@ -1,4 +1,6 @@
-# Private PostgreSQL for Roxy: sourced by run.sh. Data lives under .roxy/pg (git-ignored).
+# Private PostgreSQL for Roxy: sourced by run.sh and cluster.sh, and runnable on its own:
+#   bash scripts/pg.sh status|start|stop [DATA_DIR]    (DATA_DIR defaults to .roxy/pg, ROXY_PG_PORT to 55432)
+# Data lives under .roxy/pg (git-ignored).
 # PostgreSQL refuses to run as root, so as root the server runs as the 'postgres' user.
 #
 # No TCP listener: the server takes connections only on a Unix socket in .roxy/pg-socket, a directory only its
@@ -56,5 +58,48 @@ roxy_pg_start() {
 roxy_pg_stop() {
   local dir="$1" bin
   bin="$(roxy_pg_bin)" || return 1
-  roxy_as_pg "$bin/pg_ctl" -D "$dir" -m fast stop >/dev/null 2>&1 || true
+  roxy_as_pg "$bin/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
 }
+
+roxy_pg_running() {
+  local dir="$1" bin
+  bin="$(roxy_pg_bin)" || return 1
+  [ -f "$dir/PG_VERSION" ] && roxy_as_pg "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1
+}
+
+# roxy_pg_clients DIR PORT: how many client connections the server has besides the one asking (0 when it is down).
+roxy_pg_clients() {
+  local dir="$1" port="$2" bin
+  bin="$(roxy_pg_bin)" || return 1
+  roxy_as_pg "$bin/psql" -h "$(roxy_pg_socket_dir "$dir")" -p "$port" -U postgres -d postgres -tAc \
+    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()" 2>/dev/null || echo 0
+}
+
+# roxy_pg_stop_if_idle DIR PORT: stops the server unless another process (a second run.sh, a psql) still uses it.
+roxy_pg_stop_if_idle() {
+  local dir="$1" port="$2" clients
+  roxy_pg_running "$dir" || return 0
+  clients="$(roxy_pg_clients "$dir" "$port")"
+  if [ "${clients:-0}" = "0" ]; then
+    roxy_pg_stop "$dir"
+    echo "roxy: stopped the private PostgreSQL (data kept in ${dir#"$PWD"/})"
+  else
+    echo "roxy: the private PostgreSQL still has $clients other connection(s); left running (bash scripts/pg.sh stop stops it)"
+  fi
+}
+
+# Run directly (not sourced): a small command line over the functions above.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  cd "$(dirname "$0")/.."
+  pg_dir="$(realpath -m "${2:-.roxy/pg}")"
+  pg_port="${ROXY_PG_PORT:-55432}"
+  case "${1:-status}" in
+    start) roxy_pg_start "$pg_dir" "$pg_port" && echo "roxy: PostgreSQL running on the Unix socket in $(roxy_pg_socket_dir "$pg_dir")" ;;
+    stop)
+      if roxy_pg_running "$pg_dir"; then roxy_pg_stop "$pg_dir"; echo "roxy: PostgreSQL stopped ($pg_dir)"; else echo "roxy: PostgreSQL not running ($pg_dir)"; fi ;;
+    status)
+      if roxy_pg_running "$pg_dir"; then echo "roxy: PostgreSQL running ($pg_dir)"; else echo "roxy: PostgreSQL not running ($pg_dir)"; exit 3; fi ;;
+    *) echo "usage: bash scripts/pg.sh start|stop|status [DATA_DIR]" >&2; exit 2 ;;
+  esac
+fi

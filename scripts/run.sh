@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Runs Roxy as one process (API + co-hosted silo). Without ROXY_POSTGRES it starts a private PostgreSQL
 # under .roxy/pg, reachable only through a Unix socket in .roxy/pg-socket (ROXY_PG_PORT, default 55432, names
-# the socket). Safe to run again: PostgreSQL and the schema are reused.
+# the socket), and stops it again when Roxy exits, unless another process still uses it or ROXY_PG_KEEP=1.
+# Safe to run again: PostgreSQL and the schema are reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg.sh
 
+private_pg=""
 if [ -z "${ROXY_POSTGRES:-}" ]; then
   port="${ROXY_PG_PORT:-55432}"
+  private_pg="$PWD/.roxy/pg"
   roxy_pg_start "$PWD/.roxy/pg" "$port"
   export ROXY_POSTGRES="Host=$(roxy_pg_socket_dir "$PWD/.roxy/pg");Port=$port;Username=postgres;Database=roxy"
   echo "roxy: private PostgreSQL on the Unix socket in .roxy/pg-socket, no TCP (data in .roxy/pg)"
@@ -29,4 +32,24 @@ if [ -z "${ROXY_TOKEN:-}" ]; then
   echo "roxy: ROXY_TOKEN was not set; using the admin token stored in .roxy/token"
 fi
 
-exec dotnet run --project Roxy.Api -c Release -- --config "$(realpath "$config")" "$@"
+# Roxy runs as a child, not exec'd, so that the private PostgreSQL can be stopped after it. Built first and started
+# from its dll, so the signal below reaches Roxy itself rather than a `dotnet run` wrapper.
+dotnet build Roxy.Api -c Release -nologo -v quiet -clp:NoSummary
+dotnet Roxy.Api/bin/Release/net10.0/Roxy.Api.dll --config "$(realpath "$config")" "$@" &
+roxy_pid=$!
+
+# A background child of a script ignores SIGINT, so Ctrl+C (and SIGTERM) are passed on as SIGTERM: Roxy drains
+# in-flight requests and streams, then exits.
+forward() { kill -TERM "$roxy_pid" 2>/dev/null || true; }
+trap forward INT TERM
+status=0
+while true; do
+  wait "$roxy_pid" && status=0 || status=$?
+  kill -0 "$roxy_pid" 2>/dev/null || break
+done
+trap - INT TERM
+
+if [ -n "$private_pg" ] && [ "${ROXY_PG_KEEP:-0}" != "1" ]; then
+  roxy_pg_stop_if_idle "$private_pg" "$port"
+fi
+exit "$status"

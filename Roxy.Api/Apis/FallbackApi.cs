@@ -44,7 +44,8 @@ public static class FallbackApi
         {
             foreach (var endpoint in source.Endpoints)
             {
-                if (endpoint is RouteEndpoint route && route.Order != int.MaxValue
+                // Host-bound routes (the Orleans dashboard's, on its own port) are not this port's to offer.
+                if (endpoint is RouteEndpoint route && route.Order != int.MaxValue && endpoint.Metadata.GetMetadata<IHostMetadata>() is null
                     && route.RoutePattern.RawText is { } pattern && !pattern.Contains('{')
                     && path.Equals(pattern.StartsWith('/') ? pattern : "/" + pattern, StringComparison.OrdinalIgnoreCase)
                     && endpoint.Metadata.GetMetadata<HttpMethodMetadata>() is { } methods)

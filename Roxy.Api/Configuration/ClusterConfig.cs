@@ -17,4 +17,6 @@ public sealed class ClusterConfig
     public string ServiceId { get; set; } = "roxy";
 
     public string? AdvertiseAddress { get; set; }
+
+    public DashboardConfig Dashboard { get; set; } = new();
 }

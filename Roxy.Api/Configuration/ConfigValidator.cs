@@ -420,6 +420,17 @@ internal static partial class ConfigValidator
                 $"silo_port and gateway_port are both {cluster.SiloPort}; they must differ");
         }
 
+        var dashboard = cluster.Dashboard;
+        if (!Grains.Hosting.Dashboard.RoxyDashboardOptions.IsHost(dashboard.Host))
+        {
+            diagnostics.Error("cluster.dashboard.host", $"'{dashboard.Host}' is not an IP address; use 127.0.0.1 (default), another IP address or 0.0.0.0");
+        }
+
+        if (dashboard.Enabled && (dashboard.Port == cluster.SiloPort || dashboard.Port == cluster.GatewayPort))
+        {
+            diagnostics.Error("cluster.dashboard.port", $"{dashboard.Port} is already the silo or gateway port; pick another port");
+        }
+
         if (string.IsNullOrWhiteSpace(cluster.ClusterId))
         {
             diagnostics.Error("cluster.cluster_id", "must not be empty; e.g. roxy");

@@ -11,6 +11,9 @@ internal static class EnvironmentOverrides
         ("ROXY_CLUSTER_MODE", "cluster.mode", c => c.Cluster, nameof(ClusterConfig.Mode)),
         ("ROXY_ADVERTISE_ADDRESS", "cluster.advertise_address", c => c.Cluster, nameof(ClusterConfig.AdvertiseAddress)),
         ("ROXY_CLUSTER_ID", "cluster.cluster_id", c => c.Cluster, nameof(ClusterConfig.ClusterId)),
+        ("ROXY_DASHBOARD", "cluster.dashboard.enabled", c => c.Cluster.Dashboard, nameof(DashboardConfig.Enabled)),
+        ("ROXY_DASHBOARD_PORT", "cluster.dashboard.port", c => c.Cluster.Dashboard, nameof(DashboardConfig.Port)),
+        ("ROXY_DASHBOARD_HOST", "cluster.dashboard.host", c => c.Cluster.Dashboard, nameof(DashboardConfig.Host)),
         ("ROXY_STARTUP_WAIT_SEC", "server.startup_wait_sec", c => c.Server, nameof(ServerConfig.StartupWaitSec)),
     ];
 

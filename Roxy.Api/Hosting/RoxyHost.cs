@@ -5,6 +5,7 @@ using Roxy.Api.Extensions;
 using Roxy.Api.Observability;
 using Roxy.Api.Secrets;
 using Roxy.Grains.Hosting;
+using Roxy.Grains.Hosting.Dashboard;
 using Scalar.AspNetCore;
 
 namespace Roxy.Api.Hosting;
@@ -39,6 +40,13 @@ public static class RoxyHost
         }
 
         var config = load.Config;
+        var coHosted = config.Raw.Cluster.Mode != "cluster";
+        var dashboard = DashboardOf(config.Raw.Cluster.Dashboard, coHosted, settings.Environment);
+        if (dashboard.Problem("cluster.dashboard.host") is { } dashboardProblem)
+        {
+            throw new RoxyStartupException([dashboardProblem]);
+        }
+
         try
         {
             await PostgresStartup.EnsureSchemaAsync(
@@ -50,7 +58,8 @@ public static class RoxyHost
         }
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args ?? [] });
-        builder.WebHost.UseUrls(settings.Urls ?? ListenUrl(config.Raw.ListenAddr));
+        var urls = settings.Urls ?? ListenUrl(config.Raw.ListenAddr);
+        builder.WebHost.UseUrls(dashboard.Enabled ? $"{urls};{dashboard.ListenUrl}" : urls);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -80,8 +89,8 @@ public static class RoxyHost
             GatewayPort = config.Raw.Cluster.GatewayPort,
             AdvertiseAddress = config.Raw.Cluster.AdvertiseAddress is { Length: > 0 } a && RoxyClusterOptions.TryParseAdvertiseAddress(a, out var ip) ? ip : null,
             CacheMemoryBytes = config.Raw.Server.CacheMemoryBytes,
+            Dashboard = dashboard,
         };
-        var coHosted = config.Raw.Cluster.Mode != "cluster";
         if (coHosted)
         {
             builder.UseOrleans(silo => silo.UseRoxySilo(cluster));
@@ -97,6 +106,11 @@ public static class RoxyHost
             Console.Error.WriteLine($"warning: {warning}");
         }
 
+        if (config.Raw.Cluster.Dashboard.Enabled && !coHosted)
+        {
+            Console.Error.WriteLine($"warning: cluster.dashboard is on, but a frontend in cluster mode hosts no silo: the dashboard is served by the Roxy.Silo processes ({RoxyDashboardOptions.EnabledVariable}=true on every one)");
+        }
+
         if (!protector.CanEncrypt)
         {
             Console.Error.WriteLine($"warning: {SecretProtector.MasterKeyVariable} is not set: provider keys cannot be added at run time (#roxy add key); keys from the environment and the config work as usual");
@@ -104,6 +118,11 @@ public static class RoxyHost
 
         settings.Configure?.Invoke(builder);
         var app = builder.Build();
+        if (dashboard.Enabled)
+        {
+            app.MapRoxyDashboard(dashboard, sharesApp: true);
+        }
+
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapScalarApiReference("/scalar");
         app.MapHealthApi();
@@ -116,6 +135,15 @@ public static class RoxyHost
         app.MapFallbackApi();
         return app;
     }
+
+    /// <summary>The co-hosted silo's dashboard; a frontend in cluster mode has no silo, so none.</summary>
+    private static RoxyDashboardOptions DashboardOf(DashboardConfig config, bool coHosted, IReadOnlyDictionary<string, string?> environment) => new()
+    {
+        Enabled = config.Enabled && coHosted,
+        Host = config.Host,
+        Port = config.Port,
+        OperatorTokenSha256 = RoxyDashboardOptions.HashOf(environment.GetValueOrDefault(RoxyDashboardOptions.TokenVariable)),
+    };
 
     /// <summary><c>:8080</c> listens on every interface; <c>host:port</c> on that host.</summary>
     public static string ListenUrl(string listenAddr)

@@ -23,9 +23,13 @@ public sealed record RoxyClusterOptions
     /// <summary>The bound of this silo's prompt cache memory tier in bytes (<c>ROXY_CACHE_MEMORY_BYTES</c>); 0 keeps none.</summary>
     public long CacheMemoryBytes { get; init; } = Caching.PromptCacheOptions.DefaultMemoryBytes;
 
+    /// <summary>This silo's Orleans dashboard (<c>ROXY_DASHBOARD</c>, <c>ROXY_DASHBOARD_PORT</c>, <c>ROXY_DASHBOARD_HOST</c>); off by default.</summary>
+    public Hosting.Dashboard.RoxyDashboardOptions Dashboard { get; init; } = new();
+
     /// <summary>
     /// Reads <c>ROXY_POSTGRES</c>, <c>ROXY_SILO_PORT</c>, <c>ROXY_GATEWAY_PORT</c>, <c>ROXY_CLUSTER_ID</c>,
-    /// <c>ROXY_SERVICE_ID</c>, <c>ROXY_ADVERTISE_ADDRESS</c>, <c>ROXY_STARTUP_WAIT_SEC</c> and <c>ROXY_CACHE_MEMORY_BYTES</c>; returns one line per problem.
+    /// <c>ROXY_SERVICE_ID</c>, <c>ROXY_ADVERTISE_ADDRESS</c>, <c>ROXY_STARTUP_WAIT_SEC</c>, <c>ROXY_CACHE_MEMORY_BYTES</c> and the
+    /// dashboard's variables; returns one line per problem.
     /// </summary>
     public static (RoxyClusterOptions? Options, IReadOnlyList<string> Errors) FromEnvironment(Func<string, string?> env)
     {
@@ -59,6 +63,7 @@ public sealed record RoxyClusterOptions
             errors.Add($"ROXY_CACHE_MEMORY_BYTES: '{cacheMemoryText}' is not a byte count; use a whole number of bytes such as 268435456 (0 keeps no memory tier)");
         }
 
+        var dashboard = Hosting.Dashboard.RoxyDashboardOptions.FromEnvironment(env, errors);
         if (errors.Count > 0)
         {
             return (null, errors);
@@ -74,6 +79,7 @@ public sealed record RoxyClusterOptions
             AdvertiseAddress = advertise,
             StartupWait = wait ?? PostgresStartup.DefaultWait,
             CacheMemoryBytes = cacheMemory,
+            Dashboard = dashboard,
         }, errors);
 
         int Port(string name, int fallback)

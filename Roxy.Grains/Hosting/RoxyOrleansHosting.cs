@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Configuration;
 using Roxy.Grains.Caching;
+using Roxy.Grains.Hosting.Dashboard;
 using Roxy.Grains.Tracing;
 using Roxy.Grains.Usage;
 
@@ -41,6 +42,11 @@ public static class RoxyOrleansHosting
         // Requests wait on a dead silo's grains until it is declared dead: probe every 2 s instead of 5 s, so a killed
         // silo (its probes fail at once) is out within a few seconds; three missed probes still tolerate GC pauses.
         silo.Configure<ClusterMembershipOptions>(o => o.ProbeTimeout = TimeSpan.FromSeconds(2));
+        if (options.Dashboard.Enabled)
+        {
+            silo.AddRoxyDashboard();
+        }
+
         return silo;
     }
 

@@ -33,7 +33,8 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<SiloProcess> StartAsync(string postgres, string clusterId)
+    /// <param name="environment">Extra variables for the process (e.g. the dashboard's).</param>
+    public static async Task<SiloProcess> StartAsync(string postgres, string clusterId, IReadOnlyDictionary<string, string>? environment = null)
     {
         var siloPort = FreePorts.Next();
         var info = new ProcessStartInfo(Executable())
@@ -47,6 +48,11 @@ public sealed class SiloProcess : IAsyncDisposable
         info.Environment["ROXY_SILO_PORT"] = siloPort.ToString(CultureInfo.InvariantCulture);
         info.Environment["ROXY_GATEWAY_PORT"] = FreePorts.Next().ToString(CultureInfo.InvariantCulture);
         info.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         var silo = new SiloProcess(Process.Start(info)!, siloPort);
         silo._process.OutputDataReceived += (_, e) => silo.Keep(e.Data);
         silo._process.ErrorDataReceived += (_, e) => silo.Keep(e.Data);

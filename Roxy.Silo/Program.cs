@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Roxy.Grains.Hosting;
 
 // A silo of a Roxy cluster: grains only, no HTTP. Frontends (Roxy.Api in cluster mode) connect as clients.
@@ -25,6 +26,12 @@ catch (PostgresUnavailableException ex)
 
 var builder = Host.CreateApplicationBuilder(args);
 builder.UseOrleans(silo => silo.UseRoxySilo(options));
+// ROXY_LOG_FORMAT=json: the frontends' logging.format for a process without a config file.
+if (Environment.GetEnvironmentVariable("ROXY_LOG_FORMAT")?.Trim() == "json")
+{
+    builder.Logging.AddJsonConsole(o => (o.UseUtcTimestamp, o.TimestampFormat) = (true, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'"));
+}
+
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 await builder.Build().RunAsync();
 return 0;

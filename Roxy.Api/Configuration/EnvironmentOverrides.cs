@@ -12,6 +12,7 @@ internal static class EnvironmentOverrides
         ("ROXY_ADVERTISE_ADDRESS", "cluster.advertise_address", c => c.Cluster, nameof(ClusterConfig.AdvertiseAddress)),
         ("ROXY_CLUSTER_ID", "cluster.cluster_id", c => c.Cluster, nameof(ClusterConfig.ClusterId)),
         ("ROXY_STARTUP_WAIT_SEC", "server.startup_wait_sec", c => c.Server, nameof(ServerConfig.StartupWaitSec)),
+        ("ROXY_LOG_FORMAT", "logging.format", c => c.Logging, nameof(LoggingConfig.Format)),
     ];
 
     public static IEnumerable<string> Variables => Table.Select(t => t.Variable);

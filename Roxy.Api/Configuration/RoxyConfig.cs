@@ -18,6 +18,7 @@ public sealed class RoxyConfig
     public ServerConfig Server { get; set; } = new();
     public ClusterConfig Cluster { get; set; } = new();
     public RotationConfig Rotation { get; set; } = new();
+    public LoggingConfig Logging { get; set; } = new();
 
     /// <summary>Prices that replace or extend the built-in table, keyed <c>provider:model</c> or by a bare model.</summary>
     public OrderedDictionary<string, PriceConfig> Prices { get; set; } = [];

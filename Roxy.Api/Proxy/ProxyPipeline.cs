@@ -218,6 +218,7 @@ public sealed class ProxyPipeline(
     {
         var http = request.Http;
         ProxyError? error;
+        var aborted = false;
         try
         {
             error = await ProxyAsync(request);
@@ -226,10 +227,8 @@ public sealed class ProxyPipeline(
         {
             // Caught here too, so that the request's log line is still written.
             error = Failed(http, request.RequestId, ex);
-            if (error is null)
-            {
-                return;
-            }
+            // Null when the answer had started: the connection was aborted, and the line still says Roxy failed it.
+            aborted = error is null;
         }
         finally
         {
@@ -237,7 +236,7 @@ public sealed class ProxyPipeline(
             accounting.Complete(request);
         }
 
-        request.Error = error;
+        request.Error = aborted ? ProxyError.Internal(request.RequestId) : error;
         if (error is not null && !http.Response.HasStarted)
         {
             http.Response.Headers[CacheHeader] = request.CacheResult;

@@ -15,6 +15,7 @@ internal static class EnvironmentOverrides
         ("ROXY_DASHBOARD_PORT", "cluster.dashboard.port", c => c.Cluster.Dashboard, nameof(DashboardConfig.Port)),
         ("ROXY_DASHBOARD_HOST", "cluster.dashboard.host", c => c.Cluster.Dashboard, nameof(DashboardConfig.Host)),
         ("ROXY_STARTUP_WAIT_SEC", "server.startup_wait_sec", c => c.Server, nameof(ServerConfig.StartupWaitSec)),
+        ("ROXY_LOG_FORMAT", "logging.format", c => c.Logging, nameof(LoggingConfig.Format)),
     ];
 
     public static IEnumerable<string> Variables => Table.Select(t => t.Variable);

@@ -20,6 +20,8 @@ public sealed class RoxyConfig
     public RotationConfig Rotation { get; set; } = new();
     public MetricsConfig Metrics { get; set; } = new();
 
+    public LoggingConfig Logging { get; set; } = new();
+
     /// <summary>Prices that replace or extend the built-in table, keyed <c>provider:model</c> or by a bare model.</summary>
     public OrderedDictionary<string, PriceConfig> Prices { get; set; } = [];
 }

@@ -79,6 +79,7 @@ public static class RoxyHost
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         // Orleans runs its retries through Polly resilience pipelines, which log every attempt under "Polly".
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        builder.Logging.UseRoxyLogging(config.Raw.Logging);
 
         var cluster = new RoxyClusterOptions
         {

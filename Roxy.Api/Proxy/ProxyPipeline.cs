@@ -92,7 +92,7 @@ public sealed class ProxyPipeline(
         var requestId = AssignAnthropicRequestId(http);
         try
         {
-            await CountTokensAsync(http);
+            await CountTokensAsync(http, requestId);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
         {
@@ -121,8 +121,19 @@ public sealed class ProxyPipeline(
                 http.Response.Headers["request-id"] = requestId;
             }
 
+            observer.Rejected(http, requestId, null, protocol, error);
             await ErrorWriter.WriteAsync(http, error, protocol);
         }
+    }
+
+    /// <summary>
+    /// Answers a request refused before it became a <see cref="ProxyRequest"/> (a bad token, an unreadable or invalid
+    /// body), so that it gets its log line and metrics like a routed one; <paramref name="identity"/> is null for a bad token.
+    /// </summary>
+    private Task RejectAsync(HttpContext http, string requestId, TenantIdentity? identity, ProxyError error, WireProtocol protocol = WireProtocol.OpenAiChat)
+    {
+        observer.Rejected(http, requestId, identity, protocol, error);
+        return ErrorWriter.WriteAsync(http, error, protocol);
     }
 
     /// <summary>
@@ -146,14 +157,14 @@ public sealed class ProxyPipeline(
         var identity = await authenticator.AuthenticateAsync(http);
         if (identity is null)
         {
-            await ErrorWriter.WriteAsync(http, ProxyError.InvalidApiKey);
+            await RejectAsync(http, requestId, null, ProxyError.InvalidApiKey);
             return;
         }
 
         var (body, bodyError) = await RequestBodyReader.ReadAsync(http, _maxBodyBytes);
         if (body is null)
         {
-            await ErrorWriter.WriteAsync(http, bodyError!);
+            await RejectAsync(http, requestId, identity, bodyError!);
             return;
         }
 
@@ -168,7 +179,7 @@ public sealed class ProxyPipeline(
         if (invalid is not null)
         {
             body.Dispose();
-            await ErrorWriter.WriteAsync(http, invalid);
+            await RejectAsync(http, requestId, identity, invalid);
             return;
         }
 
@@ -189,7 +200,7 @@ public sealed class ProxyPipeline(
             if (invalid is not null)
             {
                 body.Dispose();
-                await ErrorWriter.WriteAsync(http, ProxyError.OnlyCommandTurnsLeft);
+                await RejectAsync(http, requestId, identity, ProxyError.OnlyCommandTurnsLeft);
                 return;
             }
         }
@@ -207,6 +218,7 @@ public sealed class ProxyPipeline(
     {
         var http = request.Http;
         ProxyError? error;
+        var aborted = false;
         try
         {
             error = await ProxyAsync(request);
@@ -215,10 +227,8 @@ public sealed class ProxyPipeline(
         {
             // Caught here too, so that the request's log line is still written.
             error = Failed(http, request.RequestId, ex);
-            if (error is null)
-            {
-                return;
-            }
+            // Null when the answer had started: the connection was aborted, and the line still says Roxy failed it.
+            aborted = error is null;
         }
         finally
         {
@@ -226,7 +236,7 @@ public sealed class ProxyPipeline(
             accounting.Complete(request);
         }
 
-        request.Error = error;
+        request.Error = aborted ? ProxyError.Internal(request.RequestId) : error;
         if (error is not null && !http.Response.HasStarted)
         {
             http.Response.Headers[CacheHeader] = request.CacheResult;
@@ -242,14 +252,14 @@ public sealed class ProxyPipeline(
         var identity = await authenticator.AuthenticateAsync(http);
         if (identity is null)
         {
-            await ErrorWriter.WriteAsync(http, ProxyError.InvalidApiKey, protocol);
+            await RejectAsync(http, requestId, null, ProxyError.InvalidApiKey, protocol);
             return;
         }
 
         var (body, bodyError) = await RequestBodyReader.ReadAsync(http, _maxBodyBytes);
         if (body is null)
         {
-            await ErrorWriter.WriteAsync(http, bodyError!, protocol);
+            await RejectAsync(http, requestId, identity, bodyError!, protocol);
             return;
         }
 
@@ -263,7 +273,7 @@ public sealed class ProxyPipeline(
         if (invalid is not null)
         {
             body.Dispose();
-            await ErrorWriter.WriteAsync(http, invalid, protocol);
+            await RejectAsync(http, requestId, identity, invalid, protocol);
             return;
         }
 
@@ -282,7 +292,7 @@ public sealed class ProxyPipeline(
             if (invalid is not null)
             {
                 body.Dispose();
-                await ErrorWriter.WriteAsync(http, ProxyError.OnlyCommandTurnsLeft, protocol);
+                await RejectAsync(http, requestId, identity, ProxyError.OnlyCommandTurnsLeft, protocol);
                 return;
             }
         }
@@ -325,20 +335,20 @@ public sealed class ProxyPipeline(
         return value.Length is > 0 and <= 1024 && !value.AsSpan().ContainsAnyExceptInRange(' ', '~') ? value : null;
     }
 
-    private async Task CountTokensAsync(HttpContext http)
+    private async Task CountTokensAsync(HttpContext http, string requestId)
     {
         const WireProtocol protocol = WireProtocol.AnthropicMessages;
         var identity = await authenticator.AuthenticateAsync(http);
         if (identity is null)
         {
-            await ErrorWriter.WriteAsync(http, ProxyError.InvalidApiKey, protocol);
+            await RejectAsync(http, requestId, null, ProxyError.InvalidApiKey, protocol);
             return;
         }
 
         var (body, bodyError) = await RequestBodyReader.ReadAsync(http, _maxBodyBytes);
         if (body is null)
         {
-            await ErrorWriter.WriteAsync(http, bodyError!, protocol);
+            await RejectAsync(http, requestId, identity, bodyError!, protocol);
             return;
         }
 
@@ -352,7 +362,7 @@ public sealed class ProxyPipeline(
             var invalid = MessagesRequestReader.TryRead(body.Span, countTokens: true, out var info);
             if (invalid is not null)
             {
-                await ErrorWriter.WriteAsync(http, invalid, protocol);
+                await RejectAsync(http, requestId, identity, invalid, protocol);
                 return;
             }
 
@@ -370,14 +380,14 @@ public sealed class ProxyPipeline(
         var identity = await authenticator.AuthenticateAsync(http);
         if (identity is null)
         {
-            await ErrorWriter.WriteAsync(http, ProxyError.InvalidApiKey);
+            await RejectAsync(http, requestId, null, ProxyError.InvalidApiKey);
             return;
         }
 
         var (body, bodyError) = await RequestBodyReader.ReadAsync(http, _maxBodyBytes);
         if (body is null)
         {
-            await ErrorWriter.WriteAsync(http, bodyError!);
+            await RejectAsync(http, requestId, identity, bodyError!);
             return;
         }
 
@@ -392,7 +402,7 @@ public sealed class ProxyPipeline(
             var invalid = EmbeddingsRequestReader.TryRead(body.Span, out var info);
             if (invalid is not null)
             {
-                await ErrorWriter.WriteAsync(http, invalid);
+                await RejectAsync(http, requestId, identity, invalid);
                 return;
             }
 

@@ -66,7 +66,7 @@ public sealed class WhyCommand(RequestAdministration requests) : IRoxyCommand
             foreach (var step in trace.Steps)
             {
                 text.Append(CultureInfo.InvariantCulture, $"{++n}. ");
-                if (step.Kind != TraceStepKind.Waited)
+                if (TraceExplainer.HasTarget(step))
                 {
                     text.Append(Markdown.Code($"{step.Provider}:{step.Model}")).Append(' ');
                 }

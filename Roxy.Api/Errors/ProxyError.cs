@@ -53,6 +53,19 @@ public sealed record ProxyError(int Status, string Type, string Code, string Mes
         message)
     { RetryAfter = retryAfter };
 
+    /// <summary>nginx's status for a client that closed the connection before its answer was complete.</summary>
+    public const int ClientClosedStatus = 499;
+
+    /// <summary>
+    /// The client went away before its answer was complete (during a wait for a key, a cluster retry, an upstream call
+    /// or a write). Never written, since nobody is left to read it: it is what the request is counted, logged and traced as.
+    /// </summary>
+    public static ProxyError ClientClosed { get; } = new(
+        ClientClosedStatus,
+        "client_closed_request",
+        "cancelled",
+        "The client closed the connection before its answer was complete.");
+
     public static ProxyError ClusterUnavailable { get; } = new(
         StatusCodes.Status503ServiceUnavailable,
         "service_unavailable",

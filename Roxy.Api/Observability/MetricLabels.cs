@@ -11,8 +11,10 @@ namespace Roxy.Api.Observability;
 /// <summary>
 /// The closed sets every metric label is drawn from, built once at start-up: a label value is always one of these
 /// cached strings (no string is built per request), and nothing a client sends can add one. Models: those the config
-/// names (rules, their targets, probe models), the price table's, and a matched rule's own names (rules exist only as
-/// an admin made them); anything else is <see cref="Other"/>. Tenants: only a tenant a token of the directory opens.
+/// names (rules, their targets, probe models) and the price table's, read at start-up; anything else is
+/// <see cref="Other"/>, a rule made at run time included (<c>#roxy add model</c>, <c>PUT …/rules/{source}</c>: a tenant
+/// admin's free text, so its name and targets are labelled only when already known). Tenants: only a tenant a token of
+/// the directory opens.
 /// </summary>
 public sealed class MetricLabels
 {
@@ -38,7 +40,7 @@ public sealed class MetricLabels
         "invalid_token_estimate", "context_length_exceeded", "unknown_url", "method_not_allowed", "budget_exceeded",
         "rate_limit_exceeded", "no_available_keys", "cluster_unavailable", "internal_error", "provider_not_supported",
         "upstream_error", "upstream_timeout", "upstream_unreachable", "upstream_overloaded", "upstream_quota_exhausted",
-        "upstream_auth_failed", "upstream_malformed", "upstream_empty",
+        "upstream_auth_failed", "upstream_malformed", "upstream_empty", "cancelled",
     }.ToFrozenSet(StringComparer.Ordinal);
 
     private readonly FrozenSet<string> _models;
@@ -89,12 +91,11 @@ public sealed class MetricLabels
     /// <summary>A model as a label: its known spelling, or <see cref="Other"/>.</summary>
     public string Model(string? model) => model is not null && _models.TryGetValue(model, out var known) ? known : Other;
 
-    /// <summary>The model the client asked for: a matched rule's name (an admin made it), else a known model or <see cref="Other"/>.</summary>
-    public string RequestModel(ProxyRequest request) => request.Route?.RuleSource ?? Model(request.Model);
+    /// <summary>The model the client asked for: the matched rule's name, else the model as named; known, or <see cref="Other"/>.</summary>
+    public string RequestModel(ProxyRequest request) => Model(request.Route?.RuleSource ?? request.Model);
 
-    /// <summary>The model a target sends to its provider: a rule's target is configured; an unlisted model must be known.</summary>
-    public string TargetModel(ProxyRequest request, RouteTarget target) =>
-        request.Route?.RuleSource is not null ? target.Model : Model(target.Model);
+    /// <summary>The model a target sends to its provider, known or <see cref="Other"/>, whoever made the rule.</summary>
+    public string TargetModel(RouteTarget target) => Model(target.Model);
 
     /// <summary><c>gen_ai.provider.name</c>: the conventions' spelling for the providers it knows, else Roxy's provider id.</summary>
     public string GenAiProvider(string provider) => _providers.GetValueOrDefault(provider, Other);

@@ -75,7 +75,7 @@ public sealed class RoxyMetrics
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var operation = MetricLabels.Operation(request.Operation);
         var provider = _labels.GenAiProvider(target.Provider);
-        var model = _labels.TargetModel(request, target);
+        var model = _labels.TargetModel(target);
         var signal = MetricLabels.Signal(result);
         var tags = new TagList
         {
@@ -188,7 +188,7 @@ public sealed class RoxyMetrics
         if (request.Answered is { } answered)
         {
             tags.Add("gen_ai.provider.name", _labels.GenAiProvider(answered.Provider));
-            tags.Add("gen_ai.response.model", _labels.TargetModel(request, answered));
+            tags.Add("gen_ai.response.model", _labels.TargetModel(answered));
         }
 
         if (request.Stream && request.FirstByteAt != 0)

@@ -10,8 +10,8 @@ namespace Roxy.Api.Providers;
 /// </summary>
 public readonly record struct RateLimitHints(TimeSpan? RetryAfter, TimeSpan? ResetAfter, long? RemainingRequests, long? RemainingTokens)
 {
-    /// <summary>No provider asks a key to wait longer; a larger value is a bug or hostile, and could overflow.</summary>
-    public static readonly TimeSpan MaxHint = TimeSpan.FromHours(1);
+    /// <summary>No provider asks a key to wait longer; a larger value is a bug or hostile, and could overflow (the rotation grain's cap too).</summary>
+    public static readonly TimeSpan MaxHint = Roxy.Grains.Rotation.RateLimitCooldown.MaxHint;
 
     public static RateLimitHints From(HttpResponseHeaders headers, DateTimeOffset now)
     {

@@ -32,7 +32,10 @@ public sealed class FailoverLoop(
     // for an answer anyway. A killed silo is declared dead, and its grains reactivate elsewhere, within seconds.
     private readonly TimeSpan _clusterPatience = TimeSpan.FromSeconds(Math.Min(config.Raw.Server.FirstTokenTimeoutSec, MaxClusterPatience.TotalSeconds));
 
-    /// <summary>Returns null when an answer was committed or passed through, otherwise the error to send.</summary>
+    /// <summary>
+    /// Returns null when an answer was committed or passed through, <see cref="ProxyError.ClientClosed"/> when the client
+    /// left during an upstream call, otherwise the error to send.
+    /// </summary>
     public async Task<ProxyError?> RunAsync(ProxyRequest request)
     {
         var route = request.Route!;
@@ -145,7 +148,13 @@ public sealed class FailoverLoop(
                         await rotation.ReportNowAsync(report);
                     }
 
-                    if (result.Committed || result.Outcome == UpstreamOutcome.Cancelled)
+                    if (result.Outcome == UpstreamOutcome.Cancelled)
+                    {
+                        // The client left during the call (mid-stream or before any byte): nobody to answer or fail over for.
+                        return ProxyError.ClientClosed;
+                    }
+
+                    if (result.Committed)
                     {
                         return null;
                     }

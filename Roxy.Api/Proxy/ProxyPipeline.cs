@@ -213,37 +213,55 @@ public sealed class ProxyPipeline(
         }
     }
 
-    /// <summary>The steps every proxied route shares, from routing on; the request's log line is written whatever happens.</summary>
+    /// <summary>
+    /// The steps every proxied route shares, from routing on. However the request ends (answered, refused, failed inside
+    /// Roxy, or its client gone during a wait, a cluster retry, an upstream call or a write), it is settled, then counted,
+    /// logged and traced exactly once.
+    /// </summary>
     private async Task ProxyAndLogAsync(ProxyRequest request)
     {
         var http = request.Http;
-        ProxyError? error;
-        var aborted = false;
         try
         {
-            error = await ProxyAsync(request);
+            ProxyError? error;
+            var aborted = false;
+            try
+            {
+                error = await ProxyAsync(request);
+            }
+            catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+            {
+                error = ProxyError.ClientClosed;
+            }
+            catch (Exception ex)
+            {
+                // Caught here too, so that the request's log line is still written.
+                error = Failed(http, request.RequestId, ex);
+                // Null when the answer had started: the connection was aborted, and the line still says Roxy failed it.
+                aborted = error is null;
+            }
+            finally
+            {
+                // However the request ended (a client gone mid-stream included): priced, its budget settled, its usage counted.
+                accounting.Complete(request);
+            }
+
+            request.Error = aborted ? ProxyError.Internal(request.RequestId) : error;
+            if (error is not null && error != ProxyError.ClientClosed && !http.Response.HasStarted)
+            {
+                http.Response.Headers[CacheHeader] = request.CacheResult;
+                await ErrorWriter.WriteAsync(http, error, request.Sink.Protocol);
+            }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !http.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
-            // Caught here too, so that the request's log line is still written.
-            error = Failed(http, request.RequestId, ex);
-            // Null when the answer had started: the connection was aborted, and the line still says Roxy failed it.
-            aborted = error is null;
+            // Gone while its error was written.
+            request.Error = ProxyError.ClientClosed;
         }
         finally
         {
-            // However the request ended (a client gone mid-stream included): priced, its budget settled, its usage counted.
-            accounting.Complete(request);
+            observer.Completed(request, request.Error == ProxyError.ClientClosed ? ProxyError.ClientClosedStatus : http.Response.StatusCode);
         }
-
-        request.Error = aborted ? ProxyError.Internal(request.RequestId) : error;
-        if (error is not null && !http.Response.HasStarted)
-        {
-            http.Response.Headers[CacheHeader] = request.CacheResult;
-            await ErrorWriter.WriteAsync(http, error, request.Sink.Protocol);
-        }
-
-        observer.Completed(request, http.Response.StatusCode);
     }
 
     private async Task HandleMessagesAsync(HttpContext http, string requestId)

@@ -101,4 +101,7 @@ public sealed class ProxyRequest
 
     /// <summary>The routing steps so far, for the request's trace (<c>#roxy why</c>); created at the first step.</summary>
     public List<Grains.Tracing.TraceStep>? Steps { get; set; }
+
+    /// <summary>Steps the trace left out once it held <see cref="Tracing.TraceRecorder.MaxSteps"/>.</summary>
+    public int StepsOmitted { get; set; }
 }

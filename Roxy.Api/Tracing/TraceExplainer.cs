@@ -28,15 +28,27 @@ public static class TraceExplainer
     public static string What(TraceStep step) => step.Kind switch
     {
         TraceStepKind.Attempt => Attempt(step),
+        TraceStepKind.Waited => step.Repeats > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"waited {step.DurationMs:0} ms in all, {step.Repeats + 1} times, for a key to free up")
+            : string.Create(CultureInfo.InvariantCulture, $"waited {step.DurationMs:0} ms for a key to free up"),
+        TraceStepKind.Omitted => string.Create(CultureInfo.InvariantCulture, $"… {step.Repeats} more steps, not kept"),
+        _ => step.Repeats > 0 ? string.Create(CultureInfo.InvariantCulture, $"{Refusal(step)} ({step.Repeats + 1} times)") : Refusal(step),
+    };
+
+    /// <summary>A step that found no key or no way to take the request; the latest of them when it repeated.</summary>
+    private static string Refusal(TraceStep step) => step.Kind switch
+    {
         TraceStepKind.NoKeys => "no usable key for this provider",
         TraceStepKind.Exhausted => "every key busy: no headroom" + RetryIn(step.RetryAfter, "a slot frees in"),
         TraceStepKind.TooLarge => "the request needs more tokens than any key's max_tpm",
         TraceStepKind.ProviderBackoff => "provider backoff" + RetryIn(step.RetryAfter, "for"),
         TraceStepKind.Unsupported => "skipped: " + (step.Detail ?? "this target cannot take the request"),
         TraceStepKind.SecretMissing => "skipped: the key's secret is not set on the frontend that served the request",
-        TraceStepKind.Waited => string.Create(CultureInfo.InvariantCulture, $"waited {step.DurationMs:0} ms for a key to free up"),
         _ => step.Kind.ToString(),
     };
+
+    /// <summary>A wait or the marker of left-out steps: no target of its own.</summary>
+    public static bool HasTarget(TraceStep step) => step.Kind is not (TraceStepKind.Waited or TraceStepKind.Omitted);
 
     /// <summary>A step's kind as the admin API names it.</summary>
     public static string Kind(TraceStepKind kind) => kind switch
@@ -49,6 +61,7 @@ public static class TraceExplainer
         TraceStepKind.Unsupported => "unsupported",
         TraceStepKind.SecretMissing => "secret_missing",
         TraceStepKind.Waited => "waited",
+        TraceStepKind.Omitted => "omitted",
         _ => kind.ToString().ToLowerInvariant(),
     };
 

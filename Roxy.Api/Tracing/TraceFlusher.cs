@@ -9,7 +9,7 @@ namespace Roxy.Api.Tracing;
 /// more at shutdown: one one-way message per tenant and batch, never one per request, so whichever frontend is asked
 /// finds a request a moment after it ended. A batch the cluster refuses goes back into the (bounded) queue.
 /// </summary>
-public sealed class TraceFlusher(UnsentTraces queue, IGrainFactory grains, TimeProvider time, ILogger<TraceFlusher> logger)
+public sealed class TraceFlusher(UnsentTraces queue, IGrainFactory grains, TraceRecorder recorder, TimeProvider time, ILogger<TraceFlusher> logger)
     : PeriodicFlusher(Interval, time)
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
@@ -24,6 +24,13 @@ public sealed class TraceFlusher(UnsentTraces queue, IGrainFactory grains, TimeP
     private int _sent;
     private int _failed;
     private long _droppedReported;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Traces name this frontend only by its opaque id (tenant admins read them); the operator maps it to a machine here.
+        logger.LogInformation("This frontend is {Frontend} in request traces; it runs on {MachineName}", recorder.Frontend, Environment.MachineName);
+        return base.StartAsync(cancellationToken);
+    }
 
     protected override async Task FlushOnceAsync(bool final)
     {

@@ -26,4 +26,10 @@ public enum TraceStepKind
 
     /// <summary>The request waited for headroom (<see cref="TraceStep.DurationMs"/>) before trying again.</summary>
     Waited = 7,
+
+    /// <summary>
+    /// Stands for the steps a long trace left out (<see cref="TraceStep.Repeats"/> of them), between its first steps and
+    /// its last one, so that one request's trace stays small.
+    /// </summary>
+    Omitted = 8,
 }

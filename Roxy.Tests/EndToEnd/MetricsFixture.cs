@@ -9,7 +9,7 @@ namespace Roxy.Tests.EndToEnd;
 /// </summary>
 public sealed class MetricsFixture : IAsyncLifetime
 {
-    public static readonly string[] Tenants = ["m-plain", "m-fail", "m-cache", "m-budget", "m-random", "m-wait"];
+    public static readonly string[] Tenants = ["m-plain", "m-fail", "m-cache", "m-budget", "m-random", "m-wait", "m-leave", "m-runtime"];
 
     /// <summary>Each tenant's rule: the model clients ask for and the priced model it sends upstream.</summary>
     public static readonly IReadOnlyDictionary<string, (string Rule, string Target)> Rules = new Dictionary<string, (string, string)>
@@ -20,14 +20,29 @@ public sealed class MetricsFixture : IAsyncLifetime
         ["m-budget"] = ("metrics-budget", "gpt-4.1-nano"),
         ["m-random"] = ("metrics-random", "o4-mini"),
         ["m-wait"] = ("metrics-wait", "gpt-5-nano"),
+        ["m-leave"] = ("metrics-leave", "o3-mini"),
+        ["m-runtime"] = ("metrics-runtime", "gpt-4.1"),
     };
 
     public FakeOpenAiServer Upstream { get; private set; } = null!;
     public RoxyTestHost Roxy { get; private set; } = null!;
     public Dictionary<string, string?> Environment { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Tenant m-wait's keys rate-limit on purpose: on a provider of their own, so no other test sees its errors.</summary>
-    public static string ProviderOf(string tenant) => tenant == "m-wait" ? "waitai" : "openai";
+    /// <summary>Tenants m-wait's and m-leave's keys rate-limit on purpose: each on a provider of its own, so no other test sees their errors.</summary>
+    public static string ProviderOf(string tenant) => tenant switch
+    {
+        "m-wait" => "waitai",
+        "m-leave" => "leaveai",
+        _ => "openai",
+    };
+
+    /// <summary>m-wait's keys come back within its request's wait; m-leave's client leaves during a longer one.</summary>
+    private static int CooldownOf(string tenant) => tenant switch
+    {
+        "m-wait" => 1,
+        "m-leave" => 5,
+        _ => 60,
+    };
 
     public static string TokenOf(string tenant) => $"tok-{tenant}-metrics-0123456789";
 
@@ -49,8 +64,8 @@ public sealed class MetricsFixture : IAsyncLifetime
               - id: {{t}}
                 tokens: [{ token_env: {{Var(t, "TOKEN")}}, role: admin }]
                 api_keys:
-                  - { key_env_var: {{Var(t, "KEY1")}}, provider: {{ProviderOf(t)}}, cooldown_sec: {{(t == "m-wait" ? 1 : 60)}} }
-                  - { key_env_var: {{Var(t, "KEY2")}}, provider: {{ProviderOf(t)}}, cooldown_sec: {{(t == "m-wait" ? 1 : 60)}} }
+                  - { key_env_var: {{Var(t, "KEY1")}}, provider: {{ProviderOf(t)}}, cooldown_sec: {{CooldownOf(t)}} }
+                  - { key_env_var: {{Var(t, "KEY2")}}, provider: {{ProviderOf(t)}}, cooldown_sec: {{CooldownOf(t)}} }
                 model_rules: [{ source_model: {{Rules[t].Rule}}, target_models: ["{{ProviderOf(t)}}:{{Rules[t].Target}}"] }]
             {{(t == "m-cache" ? "    cache: { enabled: true }" : "")}}
             {{(t == "m-budget" ? "    budget: { daily_usd: 0.0001 }" : "")}}
@@ -60,10 +75,12 @@ public sealed class MetricsFixture : IAsyncLifetime
             providers:
               openai: { base_url: "{{Upstream.BaseUrl}}" }
               waitai: { base_url: "{{Upstream.BaseUrl}}", kind: openai }
+              leaveai: { base_url: "{{Upstream.BaseUrl}}", kind: openai }
             # metrics of the upstream path; only tenant m-cache turns the prompt cache on
             cache: { enabled: false }
-            # long enough for tenant m-wait's key to come back from its 1 s cooldown within one request
-            rotation: { max_wait_ms: 2500 }
+            # long enough for m-wait's key to come back from its 1 s cooldown within one request, and for m-leave's
+            # request to wait out a 5 s one (its client leaves during the wait)
+            rotation: { max_wait_ms: 8000 }
             tenants:
             {{tenants}}
             """;

@@ -181,6 +181,8 @@ public sealed class MetricsTests(MetricsFixture f) : IClassFixture<MetricsFixtur
         var randomModel = "random-model-" + Guid.NewGuid().ToString("N");
         var unknownToken = "tok-nobody-" + Guid.NewGuid().ToString("N");
         var prompts = new[] { "metrics private prompt " + Guid.NewGuid().ToString("N"), "metrics private prompt " + Guid.NewGuid().ToString("N") };
+        // Other tests' traffic is labelled _OTHER too (a rule made at run time): counted from here.
+        var before = await ScrapeAsync();
 
         using (var unlisted = await PostAsync(tenant, Body(randomModel, prompts[0])))
         {
@@ -206,8 +208,8 @@ public sealed class MetricsTests(MetricsFixture f) : IClassFixture<MetricsFixtur
         var scrape = await ScrapeAsync();
 
         Assert.DoesNotContain(randomModel, scrape.Text, StringComparison.Ordinal);
-        Assert.Equal(1, scrape.Sum("gen_ai_server_request_duration_seconds_count", ("gen_ai_request_model", MetricLabels.Other)));
-        Assert.Equal(1, scrape.Sum("gen_ai_client_operation_duration_seconds_count", ("gen_ai_request_model", MetricLabels.Other)));
+        Assert.Equal(1, Delta(before, scrape, "gen_ai_server_request_duration_seconds_count", ("gen_ai_request_model", MetricLabels.Other)));
+        Assert.Equal(1, Delta(before, scrape, "gen_ai_client_operation_duration_seconds_count", ("gen_ai_request_model", MetricLabels.Other)));
 
         var known = f.Roxy.App.Services.GetRequiredService<MetricLabels>().Models.Concat(MetricsFixture.Rules.Values.Select(r => r.Rule)).Append(MetricLabels.Other).ToHashSet(StringComparer.Ordinal);
         Assert.Subset(known, scrape.ValuesOf("gen_ai_request_model"));
@@ -218,6 +220,93 @@ public sealed class MetricsTests(MetricsFixture f) : IClassFixture<MetricsFixtur
         {
             Assert.DoesNotContain(secret, scrape.Text, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task A_rule_a_tenant_admin_adds_at_run_time_adds_no_label_value()
+    {
+        const string tenant = "m-runtime";
+        var (rule, _) = MetricsFixture.Rules[tenant];
+        var source = "runtime-rule-" + Guid.NewGuid().ToString("N");
+        var target = "runtime-target-" + Guid.NewGuid().ToString("N");
+        var before = await ScrapeAsync();
+
+        // A tenant admin's free text, as #roxy add model takes it (PUT …/rules/{source} stores the same rules).
+        using (var added = await PostAsync(tenant, Body(rule, $"#roxy add model {source} openai:{target}")))
+        {
+            var reply = await added.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+            Assert.Contains("✅", reply, StringComparison.Ordinal);
+        }
+
+        using (var routed = await PostAsync(tenant, Body(source, "metrics runtime rule prompt")))
+        {
+            Assert.Equal(HttpStatusCode.OK, routed.StatusCode);
+            Assert.Equal(target, routed.Headers.GetValues("x-roxy-model").Single());
+        }
+
+        var scrape = await ScrapeAsync();
+
+        Assert.DoesNotContain(source, scrape.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain(target, scrape.Text, StringComparison.Ordinal);
+        Assert.Equal(1, Delta(before, scrape, "roxy_requests_total", ("roxy_tenant", tenant), ("http_response_status_code", "200")));
+        Assert.Equal(1, Delta(before, scrape, "gen_ai_server_request_duration_seconds_count", ("gen_ai_request_model", MetricLabels.Other), ("gen_ai_response_model", MetricLabels.Other)));
+        Assert.Equal(1, Delta(before, scrape, "gen_ai_client_operation_duration_seconds_count", ("gen_ai_request_model", MetricLabels.Other), ("gen_ai_provider_name", "openai")));
+    }
+
+    [Fact]
+    public async Task A_client_that_leaves_during_a_rate_limit_wait_is_counted_logged_and_traced_once()
+    {
+        const string tenant = "m-leave";
+        var (rule, _) = MetricsFixture.Rules[tenant];
+        string[] keys = [MetricsFixture.SecretOf(tenant, 1), MetricsFixture.SecretOf(tenant, 2)];
+        // Both keys answer 429 without a hint: each cools for its cooldown_sec (5 s), within the 8 s wait budget, so
+        // the request waits for one to come back.
+        foreach (var key in keys)
+        {
+            f.Upstream.SetKeyBehavior(key, FakeResponse.Error(429, "rate_limit_error", "rate_limit_exceeded", "slow down"));
+        }
+
+        using var leave = new CancellationTokenSource();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(f.Roxy.BaseUrl, "v1/chat/completions"))
+        {
+            Content = new StringContent(Body(rule, "metrics leave prompt"), System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + MetricsFixture.TokenOf(tenant));
+        var sending = Http.SendAsync(request, leave.Token);
+        await Eventually.TrueAsync(
+            () => Task.FromResult(keys.Sum(f.Upstream.CountFor) >= 2), TimeSpan.FromSeconds(15), "the request never tried both keys");
+        // Both keys are cooling: the request is in its wait (or just entering it). The client leaves.
+        await leave.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending);
+
+        CapturedEntry[] Lines() => [.. f.Roxy.Logs.Entries.Where(e => e.EventId is 1000 or 1001 && Equals(e.Values.GetValueOrDefault("Tenant"), tenant))];
+        await Eventually.TrueAsync(() => Task.FromResult(Lines().Length > 0), TimeSpan.FromSeconds(15), "the request that lost its client was never logged");
+        var line = Lines()[0];
+        Assert.Equal(1000, line.EventId);
+        Assert.Equal(499, (int)line.Values["Status"]!);
+        Assert.Equal("cancelled", line.Values["ErrorCode"]);
+        var requestId = (string)line.Values["RequestId"]!;
+
+        var traces = f.Roxy.Grains.GetGrain<Roxy.Grains.Tracing.IRequestTraceGrain>(Roxy.Grains.GrainKeys.RequestTrace(tenant));
+        Roxy.Grains.Tracing.RequestTrace? trace = null;
+        await Eventually.TrueAsync(async () => (trace = await traces.FindAsync(requestId)) is not null, TimeSpan.FromSeconds(15), "the request was never traced");
+        Assert.Equal(499, trace!.Status);
+        Assert.Equal("cancelled", trace.ErrorType);
+        Assert.Equal(2, trace.Steps.Count(s => s.Outcome == "rate_limited"));
+
+        var scrape = await ScrapeAsync();
+        Assert.Equal(1, scrape.Sum("roxy_requests_total", ("roxy_tenant", tenant)));
+        Assert.Equal(1, scrape.Sum("roxy_requests_total", ("roxy_tenant", tenant), ("http_response_status_code", "499")));
+        Assert.Equal(1, scrape.Sum("gen_ai_server_request_duration_seconds_count", ("gen_ai_request_model", rule), ("error_type", "cancelled")));
+        // Settled once: still exactly one line once its trace and metrics are in.
+        Assert.Single(Lines());
+
+        // The trace names its frontend by an opaque id; only the operator's log maps it to the machine.
+        var frontend = f.Roxy.App.Services.GetRequiredService<Roxy.Api.Tracing.TraceRecorder>().Frontend;
+        Assert.Equal(frontend, trace.Frontend);
+        Assert.Matches("^fe-[0-9a-f]{8}$", trace.Frontend);
+        Assert.Contains(f.Roxy.Logs.Lines, l => l.Contains(frontend, StringComparison.Ordinal) && l.Contains(Environment.MachineName, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -241,6 +330,9 @@ public sealed class MetricsTests(MetricsFixture f) : IClassFixture<MetricsFixtur
     private Task<HttpResponseMessage> PostAsync(string tenant, string body) => f.Roxy.PostChatAsync(MetricsFixture.TokenOf(tenant), body);
 
     private Task<MetricsScrape> ScrapeAsync() => MetricsScrape.ReadAsync(Http, f.Roxy.BaseUrl);
+
+    private static double Delta(MetricsScrape before, MetricsScrape after, string name, params (string Key, string Value)[] labels) =>
+        after.Sum(name, labels) - before.Sum(name, labels);
 
     private static string Body(string model, string prompt, bool stream = false, int maxTokens = 20) => stream
         ? $$"""{"model":"{{model}}","max_tokens":{{maxTokens}},"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"{{prompt}}"}]}"""

@@ -12,7 +12,7 @@ namespace Roxy.Api.Apis.Admin;
 /// <param name="ErrorCode">The error Roxy answered with, if it did.</param>
 /// <param name="Cache"><c>hit</c>, <c>miss</c> or <c>bypass</c>.</param>
 /// <param name="FirstByteMs">Null when nothing was streamed or written from a provider.</param>
-/// <param name="Frontend">The Roxy frontend that served it (machine and instance).</param>
+/// <param name="Frontend">The Roxy frontend that served it: an opaque id per process (<c>fe-…</c>), which the frontend logs with its machine name at start.</param>
 public sealed record RequestTraceView(
     string RequestId, string Tenant, string? TokenId, DateTimeOffset StartedAt, string Protocol, string RequestedModel, string? Rule,
     bool Stream, int Status, string? ErrorCode, string Cache, string? Provider, string? AnswerModel, string? KeyId,
@@ -22,7 +22,7 @@ public sealed record RequestTraceView(
     public static RequestTraceView Example { get; } = new(
         "req_3f9a1c2b4d5e000000000042", "acme", "t-1a2b3c4d5e", new DateTimeOffset(2026, 1, 15, 9, 30, 0, TimeSpan.Zero), "openai.chat",
         "gpt-4o-mini", "gpt-4o-mini", false, 200, null, "miss", "openai", "gpt-4o-mini", "k-openai-2",
-        12, 40, 0, 0.000026m, 0m, 430.1, 425.7, 0, "roxy-frontend-1/5e2c9a1f",
+        12, 40, 0, 0.000026m, 0m, 430.1, 425.7, 0, "fe-5e2c9a1f",
         [TraceStepView.RateLimitedExample with { Skipped = [] }, TraceStepView.AnsweredExample with { Skipped = [KeySkipView.Example with { KeyId = "k-openai-1", Until = new DateTimeOffset(2026, 1, 15, 9, 30, 40, TimeSpan.Zero), Summary = "cooling until 09:30:40 UTC" }] }]);
 
     public static RequestTraceView From(RequestTrace trace) => new(

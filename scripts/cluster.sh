@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A Roxy cluster on one machine: PostgreSQL, two Roxy.Silo processes and two Roxy.Api frontends (Orleans clients),
-# all from one config file. Builds once (Release) and runs the built dlls; PIDs and logs go to .roxy/cluster/.
+# all from one config file. Builds once (Release) and runs the built dlls; PIDs (with each process's start time, so a
+# reused PID is never taken for ours) and logs go to .roxy/cluster/.
 #   scripts/cluster.sh start    build, start whatever is not running, wait until both frontends are ready
 #   scripts/cluster.sh status   what runs, and whether each frontend answers /readyz
 #   scripts/cluster.sh stop     frontends first (they drain), then silos, then the private PostgreSQL
@@ -26,12 +27,25 @@ bin="bin/${ROXY_CLUSTER_CONFIGURATION:-Release}/net10.0"
 
 say() { echo "roxy-cluster: $*"; }
 
-# pid_of NAME: the PID in NAME.pid if that process is still the one we started (a PID can be reused).
+# identity_of PID: what tells that process from a later one given the same PID (after a reboot, say): the boot's id
+# and the process's start time (field 22 of /proc/PID/stat, clock ticks since boot; it survives exec).
+identity_of() {
+  local stat fields
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  # Field 2 (the command name, in parentheses) may hold spaces: count from after its closing parenthesis (field 3).
+  read -ra fields <<<"${stat##*) }"
+  [ -n "${fields[19]:-}" ] || return 1
+  echo "$(cat /proc/sys/kernel/random/boot_id) ${fields[19]}"
+}
+
+# pid_of NAME: the PID in NAME.pid if that process is still the one we started: same boot, same start time (NAME.started)
+# and a Roxy dll, so a stale file never names another process, not even another Roxy (a benchmark's, say).
 pid_of() {
-  local file="$dir/$1.pid" pid
-  [ -s "$file" ] || return 1
+  local file="$dir/$1.pid" pid identity
+  [ -s "$file" ] && [ -s "$dir/$1.started" ] || return 1
   pid="$(cat "$file")"
-  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "Roxy\.\(Api\|Silo\)\.dll"; then
+  identity="$(identity_of "$pid")" || return 1
+  if [ "$identity" = "$(cat "$dir/$1.started")" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "Roxy\.\(Api\|Silo\)\.dll"; then
     echo "$pid"
   else
     return 1
@@ -55,6 +69,8 @@ launch() {
   # No job control here, so the child is no group leader and setsid execs in place: $! is dotnet's own PID.
   env "${vars[@]}" setsid dotnet "$@" </dev/null >>"$dir/$name.log" 2>&1 &
   echo $! >"$dir/$name.pid"
+  # Exited already: no identity, and wait_for reports the exit with the log.
+  identity_of $! >"$dir/$name.started" || true
   say "$name started (pid $!, log ${dir#"$PWD"/}/$name.log)"
 }
 
@@ -132,7 +148,7 @@ start() {
 halt() {
   local name="$1" pid deadline
   if ! pid="$(pid_of "$name")"; then
-    rm -f "$dir/$name.pid"
+    rm -f "$dir/$name.pid" "$dir/$name.started"
     return 0
   fi
   kill -TERM "$pid" 2>/dev/null || true
@@ -142,7 +158,7 @@ halt() {
     say "$name did not stop in 40 s; killing it"
     kill -KILL "$pid" 2>/dev/null || true
   fi
-  rm -f "$dir/$name.pid"
+  rm -f "$dir/$name.pid" "$dir/$name.started"
   say "$name stopped"
 }
 

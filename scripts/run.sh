@@ -8,8 +8,33 @@ cd "$(dirname "$0")/.."
 source scripts/pg.sh
 
 private_pg=""
+roxy_pid=""
+
+# However the script ends (Roxy exiting, a failed build under set -e, Ctrl+C, SIGTERM or a hangup at any point), the
+# private PostgreSQL it started is stopped, unless another process still uses it or ROXY_PG_KEEP=1.
+cleanup() {
+  local rc=$?
+  trap '' INT TERM HUP
+  trap - EXIT
+  if [ -n "$roxy_pid" ] && kill -0 "$roxy_pid" 2>/dev/null; then
+    # Only when the script itself failed while Roxy runs: Roxy must not outlive the database it uses.
+    kill -TERM "$roxy_pid" 2>/dev/null || true
+    wait "$roxy_pid" 2>/dev/null || true
+  fi
+  if [ -n "$private_pg" ] && [ "${ROXY_PG_KEEP:-0}" != "1" ]; then
+    roxy_pg_stop_if_idle "$private_pg" "$port" || true
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+# Until Roxy runs, a signal ends the script with the usual status, through cleanup; then they are forwarded to Roxy.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
 if [ -z "${ROXY_POSTGRES:-}" ]; then
   port="${ROXY_PG_PORT:-55432}"
+  # Set before the start, so that a start failing half-way (the server up, createdb failed) is cleaned up too.
   private_pg="$PWD/.roxy/pg"
   roxy_pg_start "$PWD/.roxy/pg" "$port"
   export ROXY_POSTGRES="Host=$(roxy_pg_socket_dir "$PWD/.roxy/pg");Port=$port;Username=postgres;Database=roxy"
@@ -38,18 +63,14 @@ dotnet build Roxy.Api -c Release -nologo -v quiet -clp:NoSummary
 dotnet Roxy.Api/bin/Release/net10.0/Roxy.Api.dll --config "$(realpath "$config")" "$@" &
 roxy_pid=$!
 
-# A background child of a script ignores SIGINT, so Ctrl+C (and SIGTERM) are passed on as SIGTERM: Roxy drains
-# in-flight requests and streams, then exits.
+# A background child of a script ignores SIGINT, so Ctrl+C (and SIGTERM, and the hangup of a closed terminal) are
+# passed on as SIGTERM: Roxy drains in-flight requests and streams, then exits, and cleanup stops PostgreSQL.
 forward() { kill -TERM "$roxy_pid" 2>/dev/null || true; }
-trap forward INT TERM
+trap forward INT TERM HUP
 status=0
 while true; do
   wait "$roxy_pid" && status=0 || status=$?
   kill -0 "$roxy_pid" 2>/dev/null || break
 done
-trap - INT TERM
-
-if [ -n "$private_pg" ] && [ "${ROXY_PG_KEEP:-0}" != "1" ]; then
-  roxy_pg_stop_if_idle "$private_pg" "$port"
-fi
+roxy_pid=""
 exit "$status"

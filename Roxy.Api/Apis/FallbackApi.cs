@@ -1,5 +1,6 @@
 using Roxy.Api.Errors;
 using Roxy.Api.Protocols;
+using Roxy.Grains.Hosting.Dashboard;
 
 namespace Roxy.Api.Apis;
 
@@ -44,8 +45,8 @@ public static class FallbackApi
         {
             foreach (var endpoint in source.Endpoints)
             {
-                // Host-bound routes (the Orleans dashboard's, on its own port) are not this port's to offer.
-                if (endpoint is RouteEndpoint route && route.Order != int.MaxValue && endpoint.Metadata.GetMetadata<IHostMetadata>() is null
+                // The Orleans dashboard's routes, on its own port, are not this port's to offer.
+                if (endpoint is RouteEndpoint route && route.Order != int.MaxValue && endpoint.Metadata.GetMetadata<DashboardPortMetadata>() is null
                     && route.RoutePattern.RawText is { } pattern && !pattern.Contains('{')
                     && path.Equals(pattern.StartsWith('/') ? pattern : "/" + pattern, StringComparison.OrdinalIgnoreCase)
                     && endpoint.Metadata.GetMetadata<HttpMethodMetadata>() is { } methods)

@@ -19,7 +19,9 @@ public static class TraceExplainer
         KeySkipReason.NoHeadroom => skip.Until is { } frees
             ? string.Create(CultureInfo.InvariantCulture, $"no headroom (a slot frees at {frees.UtcDateTime:HH:mm:ss} UTC)")
             : "no headroom",
-        KeySkipReason.TooSmall => "max_tpm too small for this request",
+        KeySkipReason.TooSmall => skip.MaxTpm is { } maxTpm
+            ? string.Create(CultureInfo.InvariantCulture, $"max_tpm {maxTpm} too small for this request")
+            : "max_tpm too small for this request",
         KeySkipReason.Excluded => "already tried by this request",
         _ => skip.Reason.ToString(),
     };

@@ -51,6 +51,11 @@ public sealed class KeyPool(TimeProvider time)
 
     private KeyRuntime[] _keys = [];
     private int _cursor;
+
+    // The disabled and cooling keys as skips (see Standing): stale when a key changes, until the first cooldown ends.
+    private KeySkip[]? _standing;
+    private bool _standingStale = true;
+    private DateTimeOffset _standingUntil = DateTimeOffset.MaxValue;
     private readonly DateTimeOffset _anchorUtc = time.GetUtcNow();
     private readonly long _anchorTimestamp = time.GetTimestamp();
     private long _nextLease = time.GetUtcNow().UtcTicks;
@@ -97,6 +102,7 @@ public sealed class KeyPool(TimeProvider time)
         }
 
         _keys = next;
+        _standingStale = true;
         _changes++;
     }
 
@@ -124,9 +130,12 @@ public sealed class KeyPool(TimeProvider time)
         var largestTpm = 0L;
         var excludedSoonest = TimeSpan.MaxValue;
 
-        // Keys passed over, for the request's trace: allocated only when one is (a key that merely was not its turn
-        // is not passed over), so the common grant allocates nothing more.
-        List<KeySkip>? skipped = null;
+        // Keys passed over, for the request's trace. Disabled and cooling keys come from one cached list; a key passed
+        // over for this request alone (already tried, too small) or one merely full makes the list be built afresh,
+        // but only off the common grant path: on a retry, for a large request, or when no key can serve.
+        var standing = Standing(now);
+        var passedOver = false;
+        var anyFull = false;
 
         for (var i = 0; i < n; i++)
         {
@@ -134,21 +143,18 @@ public sealed class KeyPool(TimeProvider time)
             var k = _keys[index];
             if (!k.InRotation)
             {
-                (skipped ??= []).Add(new KeySkip(k.Key.Id, KeySkipReason.Disabled, null, DisabledDetail(k)));
                 continue;
             }
 
             if (exclude is not null && Contains(exclude, k.Key.Id))
             {
                 // Already tried for this request; still tells when the provider's keys free up again.
-                DateTimeOffset? coolingUntil = null;
                 if (k.CoolingUntil > now)
                 {
                     excludedSoonest = Min(excludedSoonest, k.CoolingUntil - now);
-                    coolingUntil = ToUtc(k.CoolingUntil, now);
                 }
 
-                (skipped ??= []).Add(new KeySkip(k.Key.Id, KeySkipReason.Excluded, coolingUntil, null));
+                passedOver = true;
                 continue;
             }
 
@@ -156,47 +162,17 @@ public sealed class KeyPool(TimeProvider time)
             largestTpm = Math.Max(largestTpm, k.Key.MaxTpm);
             if (estimatedTokens > k.Key.MaxTpm)
             {
-                (skipped ??= []).Add(new KeySkip(k.Key.Id, KeySkipReason.TooSmall, null, $"max_tpm {k.Key.MaxTpm} < {estimatedTokens} tokens"));
+                passedOver = true;
                 continue;
-            }
-
-            var wait = TimeSpan.Zero;
-            string? full = null;
-            if (k.CoolingUntil > now)
-            {
-                wait = k.CoolingUntil - now;
             }
 
             var requests = k.Requests.Used(now);
             var tokens = k.Tokens.Used(now);
-            if (requests + 1 > k.Key.MaxRpm)
-            {
-                wait = Longer(wait, k.Requests.TimeUntilRoom(now, k.Key.MaxRpm, 1), ref full, "max_rpm");
-            }
-
-            if (tokens + estimatedTokens > k.Key.MaxTpm)
-            {
-                wait = Longer(wait, k.Tokens.TimeUntilRoom(now, k.Key.MaxTpm, estimatedTokens), ref full, "max_tpm");
-            }
-
-            if (k.HintUntil > now && (k.HintRequests <= 0 || (k.HintTokens is { } ht && ht < estimatedTokens)))
-            {
-                wait = Longer(wait, k.HintUntil - now, ref full, "provider remaining");
-            }
-
-            if (wait == TimeSpan.Zero && !WithinUnsavedShare(k, estimatedTokens, now))
-            {
-                SnapshotWanted = true;
-                wait = SnapshotWait;
-                full = "unsaved share";
-            }
-
+            var wait = WaitFor(k, estimatedTokens, requests, tokens, now, out _);
             if (wait > TimeSpan.Zero)
             {
                 soonest = wait < soonest ? wait : soonest;
-                (skipped ??= []).Add(k.CoolingUntil > now
-                    ? new KeySkip(k.Key.Id, KeySkipReason.Cooling, ToUtc(k.CoolingUntil, now), null)
-                    : new KeySkip(k.Key.Id, KeySkipReason.NoHeadroom, ToUtc(now + wait, now), full));
+                anyFull |= k.CoolingUntil <= now;
                 continue;
             }
 
@@ -211,6 +187,7 @@ public sealed class KeyPool(TimeProvider time)
 
         if (usable == 0)
         {
+            IReadOnlyList<KeySkip>? skipped = passedOver ? Skips(estimatedTokens, exclude, now, full: false) : standing;
             // Every key left was tried and some are cooling: say when the first frees, so the caller can wait.
             return excludedSoonest != TimeSpan.MaxValue
                 ? new KeyLease(LeaseStatus.Exhausted, null, 0, 0, excludedSoonest, skipped)
@@ -219,6 +196,7 @@ public sealed class KeyPool(TimeProvider time)
 
         if (best is null)
         {
+            IReadOnlyList<KeySkip>? skipped = passedOver || anyFull ? Skips(estimatedTokens, exclude, now, full: true) : standing;
             return estimatedTokens > largestTpm
                 ? new KeyLease(LeaseStatus.TooLarge, null, 0, 0, TimeSpan.Zero, skipped)
                 : new KeyLease(LeaseStatus.Exhausted, null, 0, 0, soonest == TimeSpan.MaxValue ? Window : soonest, skipped);
@@ -237,7 +215,153 @@ public sealed class KeyPool(TimeProvider time)
         }
 
         _cursor = (bestIndex + 1) % n;
-        return new KeyLease(LeaseStatus.Granted, best.Key, lease, estimatedTokens, TimeSpan.Zero, skipped);
+        // A key merely full is not listed on a grant: another had room, and listing it would cost every grant under
+        // load a list of all keys.
+        IReadOnlyList<KeySkip>? passed = passedOver ? Skips(estimatedTokens, exclude, now, full: false) : standing;
+        return new KeyLease(LeaseStatus.Granted, best.Key, lease, estimatedTokens, TimeSpan.Zero, passed);
+    }
+
+    /// <summary>
+    /// How long <paramref name="k"/> makes a request of <paramref name="estimatedTokens"/> wait (zero: it has room
+    /// now), and what is full: "max_rpm", "max_tpm", "provider remaining" or "unsaved share" (null while cooling).
+    /// </summary>
+    private TimeSpan WaitFor(KeyRuntime k, long estimatedTokens, long requests, long tokens, DateTimeOffset now, out string? full)
+    {
+        var wait = TimeSpan.Zero;
+        full = null;
+        if (k.CoolingUntil > now)
+        {
+            wait = k.CoolingUntil - now;
+        }
+
+        if (requests + 1 > k.Key.MaxRpm)
+        {
+            wait = Longer(wait, k.Requests.TimeUntilRoom(now, k.Key.MaxRpm, 1), ref full, "max_rpm");
+        }
+
+        if (tokens + estimatedTokens > k.Key.MaxTpm)
+        {
+            wait = Longer(wait, k.Tokens.TimeUntilRoom(now, k.Key.MaxTpm, estimatedTokens), ref full, "max_tpm");
+        }
+
+        if (k.HintUntil > now && (k.HintRequests <= 0 || (k.HintTokens is { } ht && ht < estimatedTokens)))
+        {
+            wait = Longer(wait, k.HintUntil - now, ref full, "provider remaining");
+        }
+
+        if (wait == TimeSpan.Zero && !WithinUnsavedShare(k, estimatedTokens, now))
+        {
+            SnapshotWanted = true;
+            wait = SnapshotWait;
+            full = "unsaved share";
+        }
+
+        return wait;
+    }
+
+    /// <summary>
+    /// The disabled and cooling keys as skips, in key order: one immutable array shared by every lease (null when
+    /// there are none) until a key changes or a cooldown ends. Also leaves each key's own skip in
+    /// <see cref="KeyRuntime.Standing"/> for <see cref="Skips"/>.
+    /// </summary>
+    private KeySkip[]? Standing(DateTimeOffset now)
+    {
+        if (!_standingStale && now < _standingUntil)
+        {
+            return _standing;
+        }
+
+        var count = 0;
+        var until = DateTimeOffset.MaxValue;
+        foreach (var k in _keys)
+        {
+            if (!k.InRotation)
+            {
+                k.Standing = new KeySkip(k.Key.Id, KeySkipReason.Disabled, null, DisabledDetail(k));
+            }
+            else if (k.CoolingUntil > now)
+            {
+                k.Standing = new KeySkip(k.Key.Id, KeySkipReason.Cooling, ToUtc(k.CoolingUntil, now), null);
+                until = k.CoolingUntil < until ? k.CoolingUntil : until;
+            }
+            else
+            {
+                k.Standing = null;
+                continue;
+            }
+
+            count++;
+        }
+
+        KeySkip[]? standing = null;
+        if (count > 0)
+        {
+            standing = new KeySkip[count];
+            count = 0;
+            foreach (var k in _keys)
+            {
+                if (k.Standing is { } skip)
+                {
+                    standing[count++] = skip;
+                }
+            }
+        }
+
+        _standing = standing;
+        _standingUntil = until;
+        _standingStale = false;
+        return standing;
+    }
+
+    /// <summary>
+    /// Every key passed over for this request, in key order, each under the first reason <see cref="Acquire"/> finds:
+    /// disabled, already tried, too small, cooling, and (<paramref name="full"/>, when no key could serve) no room now.
+    /// Null when none. Needs <see cref="Standing"/> run at <paramref name="now"/> first.
+    /// </summary>
+    private List<KeySkip>? Skips(long estimatedTokens, IReadOnlyList<string>? exclude, DateTimeOffset now, bool full)
+    {
+        List<KeySkip>? skipped = null;
+        foreach (var k in _keys)
+        {
+            KeySkip? skip;
+            if (!k.InRotation)
+            {
+                skip = k.Standing;
+            }
+            else if (exclude is not null && Contains(exclude, k.Key.Id))
+            {
+                skip = new KeySkip(k.Key.Id, KeySkipReason.Excluded, k.CoolingUntil > now ? ToUtc(k.CoolingUntil, now) : null, null);
+            }
+            else if (estimatedTokens > k.Key.MaxTpm)
+            {
+                skip = new KeySkip(k.Key.Id, KeySkipReason.TooSmall, null, null, k.Key.MaxTpm);
+            }
+            else if (k.CoolingUntil > now)
+            {
+                skip = k.Standing;
+            }
+            else if (!full)
+            {
+                continue;
+            }
+            else
+            {
+                var wait = WaitFor(k, estimatedTokens, k.Requests.Used(now), k.Tokens.Used(now), now, out var cause);
+                if (wait == TimeSpan.Zero)
+                {
+                    continue;
+                }
+
+                skip = new KeySkip(k.Key.Id, KeySkipReason.NoHeadroom, ToUtc(now + wait, now), cause);
+            }
+
+            if (skip is not null)
+            {
+                (skipped ??= []).Add(skip);
+            }
+        }
+
+        return skipped;
     }
 
     /// <summary>
@@ -383,6 +507,8 @@ public sealed class KeyPool(TimeProvider time)
 
         var now = Now();
         _changes++;
+        // A cooldown or a refusal changes the keys' standing skips.
+        _standingStale |= report.Outcome is UpstreamOutcome.RateLimited or UpstreamOutcome.AuthFailed or UpstreamOutcome.QuotaExhausted;
         if (report.Outcome == UpstreamOutcome.Unused)
         {
             // A credit nobody spent: as if it had never been granted.
@@ -553,6 +679,7 @@ public sealed class KeyPool(TimeProvider time)
             }
         }
 
+        _standingStale = true;
         _changes++;
         return charged;
     }

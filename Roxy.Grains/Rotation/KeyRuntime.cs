@@ -32,5 +32,8 @@ internal sealed class KeyRuntime(ProviderKey key, TimeSpan window)
     public long? CapturedRequestBudget { get; set; }
     public long? CapturedTokenBudget { get; set; }
 
+    /// <summary>The key's skip while disabled or cooling, as of the pool's last rebuild of its shared list (else null).</summary>
+    public Tracing.KeySkip? Standing { get; set; }
+
     public bool InRotation => Key.Enabled && DisabledReason is null;
 }

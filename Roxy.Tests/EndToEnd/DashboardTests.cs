@@ -78,6 +78,41 @@ public sealed class DashboardTests
     }
 
     [Fact]
+    public async Task On_the_API_port_a_Host_header_naming_the_dashboard_port_gets_Roxys_404_never_the_dashboard()
+    {
+        var postgres = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("dashboard_host_header");
+        var port = FreePorts.Next();
+        var env = new Dictionary<string, string?> { ["ROXY_TOKEN"] = Token, ["ROXY_ADMIN_TOKEN"] = OperatorSecret };
+        await using var roxy = await RoxyTestHost.StartAsync(Yaml($"cluster: {{ dashboard: {{ enabled: true, port: {port} }} }}"), env, postgres);
+        var dashboardPort = port.ToString(CultureInfo.InvariantCulture);
+
+        // The Host header is the client's to choose: naming the dashboard's port must not open the dashboard (and its
+        // token check) on the API port, with or without a token, under any host name.
+        foreach (var host in new[] { $"x:{dashboardPort}", $"127.0.0.1:{dashboardPort}", $"localhost:{dashboardPort}" })
+        {
+            foreach (var path in new[] { "dashboard/DashboardCounters", "dashboard/", "dashboard" })
+            {
+                foreach (var authorization in new AuthenticationHeaderValue?[] { null, Basic(OperatorSecret) })
+                {
+                    using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(roxy.BaseUrl, path));
+                    request.Headers.Host = host;
+                    request.Headers.Authorization = authorization;
+                    using var response = await Http.SendAsync(request);
+                    var body = await response.Content.ReadAsStringAsync();
+                    Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"{host} {path}: {(int)response.StatusCode} {body}");
+                    Assert.Contains("\"error\"", body, StringComparison.Ordinal);
+                    Assert.DoesNotContain("hosts", body, StringComparison.OrdinalIgnoreCase);
+                }
+            }
+        }
+
+        // On its own port the same requests still reach it.
+        using var counters = await GetAsync(new Uri($"http://127.0.0.1:{dashboardPort}/dashboard/DashboardCounters"), Basic(OperatorSecret));
+        Assert.Equal(HttpStatusCode.OK, counters.StatusCode);
+        Assert.Contains("\"hosts\"", await counters.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task Every_Roxy_Silo_process_serves_it_when_on_and_none_does_when_off()
     {
         var postgres = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("dashboard_silos");

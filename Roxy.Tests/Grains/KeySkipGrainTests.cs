@@ -59,7 +59,7 @@ public sealed class KeySkipGrainTests(GrainClusterFixture fixture) : IClassFixtu
         Assert.Equal(new KeySkip("off", KeySkipReason.Disabled, null, "admin"), skips["off"]);
         Assert.Equal(new KeySkip("cool", KeySkipReason.Excluded, null, null), skips["cool"]);
         Assert.Equal(new KeySkip("full", KeySkipReason.Excluded, null, null), skips["full"]);
-        Assert.Equal(new KeySkip("tiny", KeySkipReason.TooSmall, null, "max_tpm 50 < 100 tokens"), skips["tiny"]);
+        Assert.Equal(new KeySkip("tiny", KeySkipReason.TooSmall, null, null, 50), skips["tiny"]);
 
         var cool = await rotation.AcquireAsync(new AcquireRequest(100, ["refused", "full"]));
         Assert.Equal("cool", cool.Key!.Id);

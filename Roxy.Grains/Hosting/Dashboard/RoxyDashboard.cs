@@ -2,6 +2,9 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Dashboard;
 
 namespace Roxy.Grains.Hosting.Dashboard;
@@ -14,12 +17,17 @@ public static class RoxyDashboard
 {
     private const string Challenge = "Basic realm=\"Roxy dashboard\", charset=\"UTF-8\"";
 
-    public static ISiloBuilder AddRoxyDashboard(this ISiloBuilder silo) => silo.AddDashboard();
+    public static ISiloBuilder AddRoxyDashboard(this ISiloBuilder silo)
+    {
+        silo.Services.TryAddEnumerable(ServiceDescriptor.Singleton<MatcherPolicy, DashboardPortPolicy>());
+        return silo.AddDashboard();
+    }
 
     /// <summary>
     /// Serves the dashboard under <see cref="RoxyDashboardOptions.Path"/> on its own port (the app must listen on
     /// <see cref="RoxyDashboardOptions.ListenUrl"/> too). Anything else on that port is 404, and when the app has
-    /// other ports (Roxy.Api's), the dashboard's routes match only on its port.
+    /// other ports (Roxy.Api's), the dashboard's routes match only for connections accepted on its port
+    /// (<see cref="DashboardPortPolicy"/>), whatever Host header the client sends.
     /// </summary>
     public static void MapRoxyDashboard(this WebApplication app, RoxyDashboardOptions options, bool sharesApp)
     {
@@ -27,6 +35,15 @@ public static class RoxyDashboard
         {
             if (context.Connection.LocalPort != options.Port)
             {
+                // Routing has run: with DashboardPortPolicy registered no dashboard route matches here. Should it be
+                // missing, this still refuses the dashboard off its port instead of serving it unguarded.
+                if (sharesApp && context.Request.Path.StartsWithSegments(RoxyDashboardOptions.Path)
+                    && context.GetEndpoint()?.Metadata.GetMetadata<DashboardPortMetadata>() is not null)
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return Task.CompletedTask;
+                }
+
                 return next(context);
             }
 
@@ -56,12 +73,8 @@ public static class RoxyDashboard
             return next(context);
         });
 
-        var group = app.MapOrleansDashboard(RoxyDashboardOptions.Path);
-        if (sharesApp)
-        {
-            // On Roxy's API port, /dashboard is not a route: it gets Roxy's own 404.
-            group.RequireHost($"*:{options.Port}");
-        }
+        // On Roxy's API port, /dashboard is not a route: it gets Roxy's own 404.
+        app.MapOrleansDashboard(RoxyDashboardOptions.Path).WithMetadata(new DashboardPortMetadata(options.Port));
     }
 
     /// <summary>Whether the request carries the operator token, as a Bearer token or as the password of Basic auth.</summary>

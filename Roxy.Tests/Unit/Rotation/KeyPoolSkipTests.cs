@@ -85,7 +85,7 @@ public class KeyPoolSkipTests
         var lease = pool.Acquire(2001, null);
         Assert.Equal(LeaseStatus.TooLarge, lease.Status);
         Assert.Equal(
-            [new KeySkip("a", KeySkipReason.TooSmall, null, "max_tpm 1000 < 2001 tokens"), new KeySkip("b", KeySkipReason.TooSmall, null, "max_tpm 2000 < 2001 tokens")],
+            [new KeySkip("a", KeySkipReason.TooSmall, null, null, 1000), new KeySkip("b", KeySkipReason.TooSmall, null, null, 2000)],
             lease.Skipped!.OrderBy(s => s.KeyId));
     }
 
@@ -128,5 +128,63 @@ public class KeyPoolSkipTests
 
         var backoff = pool.Acquire(10, null);
         Assert.Equal((LeaseStatus.ProviderBackoff, TimeSpan.FromSeconds(4), null), (backoff.Status, backoff.RetryAfter, backoff.Skipped));
+    }
+
+    [Fact]
+    public void Grants_beside_a_disabled_key_share_one_skip_list_until_the_keys_change()
+    {
+        var pool = Pool(Key("a") with { Enabled = false, DisabledReason = "quota" }, Key("b"), Key("c"));
+        var first = pool.Acquire(10, null);
+        var second = pool.Acquire(10, null);
+        Assert.Equal((LeaseStatus.Granted, LeaseStatus.Granted), (first.Status, second.Status));
+        Assert.Equal([new KeySkip("a", KeySkipReason.Disabled, null, "quota")], first.Skipped!);
+        // The same list, not a copy per grant: a key disabled for good costs the rotation grain nothing per request.
+        Assert.Same(first.Skipped, second.Skipped);
+
+        // The admin enables it again: nothing is passed over any more.
+        pool.SetKeys([Key("a"), Key("b"), Key("c")]);
+        Assert.Null(pool.Acquire(10, null).Skipped);
+    }
+
+    [Fact]
+    public void Grants_beside_a_cooling_key_share_one_list_until_the_cooldown_ends_or_another_key_is_refused()
+    {
+        var pool = Pool(Key("a", cooldown: 30), Key("b"), Key("c"));
+        pool.Report(Report(pool.Acquire(10, ["b", "c"]), UpstreamOutcome.RateLimited));
+        var cooling = new KeySkip("a", KeySkipReason.Cooling, _time.GetUtcNow().AddSeconds(30), null);
+
+        var first = pool.Acquire(10, null);
+        _time.Advance(TimeSpan.FromSeconds(10));
+        var second = pool.Acquire(10, null);
+        Assert.Equal([cooling], first.Skipped!);
+        Assert.Same(first.Skipped, second.Skipped);
+
+        // The provider refuses another key: the list says so at once.
+        pool.Report(Report(second, UpstreamOutcome.AuthFailed));
+        var third = pool.Acquire(10, null);
+        Assert.Equal([cooling, new KeySkip(second.Key!.Id, KeySkipReason.Disabled, null, "auth")], third.Skipped!.OrderBy(s => s.KeyId));
+
+        // Cooled down: only the refused key is left in the list.
+        _time.Advance(TimeSpan.FromSeconds(20));
+        Assert.Equal([new KeySkip(second.Key!.Id, KeySkipReason.Disabled, null, "auth")], pool.Acquire(10, null).Skipped!);
+    }
+
+    [Fact]
+    public void A_key_merely_full_is_not_listed_on_a_grant_only_when_no_key_can_serve()
+    {
+        var start = _time.GetUtcNow();
+        var pool = Pool(Key("a", rpm: 1), Key("b", rpm: 1), Key("c"));
+        Assert.Equal("a", pool.Acquire(10, ["b", "c"]).Key!.Id);
+        Assert.Equal("b", pool.Acquire(10, ["a", "c"]).Key!.Id);
+
+        // "a" and "b" have used their one request; "c" serves without a list of the full ones.
+        var granted = pool.Acquire(10, null);
+        Assert.Equal(("c", null), (granted.Key!.Id, granted.Skipped));
+
+        var refused = pool.Acquire(10, ["c"]);
+        Assert.Equal(LeaseStatus.Exhausted, refused.Status);
+        Assert.Equal(
+            [new KeySkip("a", KeySkipReason.NoHeadroom, start.AddSeconds(60), "max_rpm"), new KeySkip("b", KeySkipReason.NoHeadroom, start.AddSeconds(60), "max_rpm"), new KeySkip("c", KeySkipReason.Excluded, null, null)],
+            refused.Skipped!.OrderBy(s => s.KeyId));
     }
 }

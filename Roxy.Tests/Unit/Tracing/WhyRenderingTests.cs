@@ -18,6 +18,10 @@ public class WhyRenderingTests
         Assert.Equal(expected, TraceExplainer.Why(new KeySkip("k-1", reason, At, null)));
 
     [Fact]
+    public void A_key_too_small_names_its_max_tpm() =>
+        Assert.Equal("max_tpm 50000 too small for this request", TraceExplainer.Why(new KeySkip("k-1", KeySkipReason.TooSmall, null, null, 50_000)));
+
+    [Fact]
     public void A_disabled_key_says_what_disabled_it()
     {
         Assert.Equal("disabled: 401", TraceExplainer.Why(new KeySkip("k-1", KeySkipReason.Disabled, null, "401")));

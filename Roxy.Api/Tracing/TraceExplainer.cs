@@ -80,7 +80,7 @@ public static class TraceExplainer
 
     private static string Attempt(TraceStep step)
     {
-        var status = step.UpstreamStatus is { } code ? code.ToString(CultureInfo.InvariantCulture) : "no answer";
+        var status = step.UpstreamStatus is { } code ? code.ToString(CultureInfo.InvariantCulture) : "no answer,";
         var text = string.Create(CultureInfo.InvariantCulture, $"{status} {step.Outcome?.Replace('_', ' ')} in {step.DurationMs:0} ms");
         if (step.Outcome == "rate_limited" && step.RetryAfter is { } cooldown)
         {

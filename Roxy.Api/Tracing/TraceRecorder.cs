@@ -128,8 +128,8 @@ public sealed class TraceRecorder(UnsentTraces queue, TimeProvider time)
 
     /// <summary>The route and protocol the client used, as traces name it.</summary>
     public static string Protocol(ProxyRequest request) => request.Operation == UpstreamOperation.Embeddings
-        ? "openai.embeddings"
-        : request.Sink.Protocol == WireProtocol.AnthropicMessages ? "anthropic.messages" : "openai.chat";
+        ? "openai-embeddings"
+        : request.Sink.Protocol == WireProtocol.AnthropicMessages ? "anthropic-messages" : "openai-chat";
 
     /// <summary>How an attempt ended, as traces name it.</summary>
     public static string Outcome(UpstreamOutcome outcome) => outcome switch

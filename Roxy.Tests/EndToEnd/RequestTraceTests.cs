@@ -37,7 +37,7 @@ public sealed class RequestTraceTests : IClassFixture<TraceFixture>
         Assert.Equal("alpha", trace["tenant"]!.GetValue<string>());
         Assert.Equal("smart", trace["requested_model"]!.GetValue<string>());
         Assert.Equal("smart", trace["rule"]!.GetValue<string>());
-        Assert.Equal("openai.chat", trace["protocol"]!.GetValue<string>());
+        Assert.Equal("openai-chat", trace["protocol"]!.GetValue<string>());
         Assert.Equal(200, trace["status"]!.GetValue<int>());
         Assert.Equal("bypass", trace["cache"]!.GetValue<string>());
         Assert.Equal(answered, trace["key_id"]!.GetValue<string>());

@@ -53,6 +53,6 @@ public class UnsentTracesTests
     }
 
     internal static RequestTrace Trace(string tenant, string id, IReadOnlyList<TraceStep>? steps = null) => new(
-        id, tenant, "t-1", new DateTimeOffset(2026, 1, 15, 9, 30, 0, TimeSpan.Zero), "openai.chat", "smart", "smart", false, 200, null, "miss",
+        id, tenant, "t-1", new DateTimeOffset(2026, 1, 15, 9, 30, 0, TimeSpan.Zero), "openai-chat", "smart", "smart", false, 200, null, "miss",
         "openai", "gpt-4o-mini", "k-2", 12, 40, 0, 0.0001m, 0m, 430, 425, 0, steps ?? [], "host/abcd");
 }

@@ -52,7 +52,7 @@ public class WhyRenderingTests
 
         var text = WhyCommand.Render(trace);
 
-        Assert.Contains("**Request `req_abc`** at 2026-01-15 09:30:00 UTC, openai.chat, token `t-1`", text, StringComparison.Ordinal);
+        Assert.Contains("**Request `req_abc`** at 2026-01-15 09:30:00 UTC, openai-chat, token `t-1`", text, StringComparison.Ordinal);
         Assert.Contains("- rule: `smart`", text, StringComparison.Ordinal);
         Assert.Contains("- answer: **200** from `openai:gpt-4o-mini` with key `k-2`", text, StringComparison.Ordinal);
         Assert.Contains("1. `openai:gpt-4o-mini` key `k-1`: 429 rate limited in 12 ms; cooling until 12:03:44 UTC (cooldown 40 s)", text, StringComparison.Ordinal);

@@ -137,7 +137,7 @@ public class KeyPoolSkipTests
         var first = pool.Acquire(10, null);
         var second = pool.Acquire(10, null);
         Assert.Equal((LeaseStatus.Granted, LeaseStatus.Granted), (first.Status, second.Status));
-        Assert.Equal([new KeySkip("a", KeySkipReason.Disabled, null, "quota")], first.Skipped!);
+        Assert.Equal(new KeySkip("a", KeySkipReason.Disabled, null, "quota"), Assert.Single(first.Skipped!));
         // The same list, not a copy per grant: a key disabled for good costs the rotation grain nothing per request.
         Assert.Same(first.Skipped, second.Skipped);
 
@@ -156,7 +156,7 @@ public class KeyPoolSkipTests
         var first = pool.Acquire(10, null);
         _time.Advance(TimeSpan.FromSeconds(10));
         var second = pool.Acquire(10, null);
-        Assert.Equal([cooling], first.Skipped!);
+        Assert.Equal(cooling, Assert.Single(first.Skipped!));
         Assert.Same(first.Skipped, second.Skipped);
 
         // The provider refuses another key: the list says so at once.
@@ -166,7 +166,7 @@ public class KeyPoolSkipTests
 
         // Cooled down: only the refused key is left in the list.
         _time.Advance(TimeSpan.FromSeconds(20));
-        Assert.Equal([new KeySkip(second.Key!.Id, KeySkipReason.Disabled, null, "auth")], pool.Acquire(10, null).Skipped!);
+        Assert.Equal(new KeySkip(second.Key!.Id, KeySkipReason.Disabled, null, "auth"), Assert.Single(pool.Acquire(10, null).Skipped!));
     }
 
     [Fact]

@@ -63,4 +63,18 @@ public sealed class UnsentTraces(int capacity = UnsentTraces.DefaultCapacity)
 
         return null;
     }
+
+    /// <summary>A trace still waiting here, of whichever tenant: for the operator, who may look in every tenant.</summary>
+    public RequestTrace? FindInAnyTenant(string requestId)
+    {
+        foreach (var trace in _queue)
+        {
+            if (string.Equals(trace.RequestId, requestId, StringComparison.Ordinal))
+            {
+                return trace;
+            }
+        }
+
+        return null;
+    }
 }

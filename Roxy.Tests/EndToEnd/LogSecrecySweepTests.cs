@@ -14,7 +14,8 @@ namespace Roxy.Tests.EndToEnd;
 /// <summary>
 /// Every feature's traffic through one Roxy, then every log entry it wrote (every category, every level, scopes
 /// included) searched for every secret and every prompt the traffic carried: none may appear (SPEC §9). Each request
-/// must have its line, so the search cannot pass on an empty log.
+/// must have its line, so the search cannot pass on an empty log. What reads the traffic back (<c>#roxy why</c>,
+/// <c>GET /admin/requests/{id}</c> for the tenant's admin and the operator, a <c>/metrics</c> scrape) is searched too.
 /// </summary>
 public sealed class LogSecrecySweepTests(LogSweepFixture f) : IClassFixture<LogSweepFixture>
 {
@@ -22,12 +23,17 @@ public sealed class LogSecrecySweepTests(LogSweepFixture f) : IClassFixture<LogS
     private readonly List<string> _requestIds = [];
 
     [Fact]
-    public async Task No_secret_and_no_prompt_reaches_any_log_line()
+    public async Task No_secret_and_no_prompt_reaches_any_log_line_trace_or_metric()
     {
+        // Requests whose traces are read back at the end: (request id, tenant, that tenant's admin token).
+        var traced = new List<(string Id, string Tenant, string Admin)>();
+
         // Chat, plain and streamed (the official SDK), failing over from the 429 and the 401 key until both were tried.
         for (var i = 0; i < 40 && (f.OpenAi.CountFor(LogSweepFixture.RateLimitedKey) == 0 || f.OpenAi.CountFor(LogSweepFixture.RevokedKey) == 0); i++)
         {
-            await ExpectAsync(HttpStatusCode.OK, await PostAsync("v1/chat/completions", LogSweepFixture.AdminToken, Chat("smart", Prompt($"chat-failover-{i}"))));
+            using var response = await PostAsync("v1/chat/completions", LogSweepFixture.AdminToken, Chat("smart", Prompt($"chat-failover-{i}")));
+            await ExpectAsync(HttpStatusCode.OK, response);
+            traced.Add((RequestId(response), "default", LogSweepFixture.AdminToken));
         }
 
         Assert.True(f.OpenAi.CountFor(LogSweepFixture.RateLimitedKey) > 0 && f.OpenAi.CountFor(LogSweepFixture.RevokedKey) > 0, "both failing keys were tried");
@@ -54,7 +60,11 @@ public sealed class LogSecrecySweepTests(LogSweepFixture f) : IClassFixture<LogS
         Assert.True(f.Anthropic.CountFor(LogSweepFixture.AnthropicRevokedKey) > 0, "the Anthropic 401 key was tried");
         await ExpectAsync(HttpStatusCode.OK, await PostAsync("v1/messages", LogSweepFixture.AdminToken,
             Messages("claude", Prompt("anthropic-streamed"), stream: true)));
-        await ExpectAsync(HttpStatusCode.OK, await PostAsync("v1/messages", LogSweepFixture.AdminToken, Messages("smart", Prompt("anthropic-translated"), stream: false)));
+        using (var translated = await PostAsync("v1/messages", LogSweepFixture.AdminToken, Messages("smart", Prompt("anthropic-translated"), stream: false)))
+        {
+            await ExpectAsync(HttpStatusCode.OK, translated);
+            traced.Add((RequestId(translated), "default", LogSweepFixture.AdminToken));
+        }
 
         // Embeddings, by the SDK and over HTTP.
         var embeddings = new EmbeddingClient("embed", new ApiKeyCredential(LogSweepFixture.AdminToken), new OpenAIClientOptions { Endpoint = f.Roxy.V1 });
@@ -86,7 +96,12 @@ public sealed class LogSecrecySweepTests(LogSweepFixture f) : IClassFixture<LogS
         var issued = JsonNode.Parse(await issue.Content.ReadAsStringAsync())!["token"]!.GetValue<string>();
         var adminKey = "sk-sweep-admin-added-abcdefghijklmnop";
         await ExpectAsync(HttpStatusCode.Created, await PostAsync("admin/tenants/issued/keys", issued, $$"""{"provider":"openai","key":"{{adminKey}}"}"""));
-        await ExpectAsync(HttpStatusCode.OK, await PostAsync("v1/chat/completions", issued, Chat("gpt-4o-mini", Prompt("issued-token"))));
+        using (var byIssued = await PostAsync("v1/chat/completions", issued, Chat("gpt-4o-mini", Prompt("issued-token"))))
+        {
+            await ExpectAsync(HttpStatusCode.OK, byIssued);
+            traced.Add((RequestId(byIssued), "issued", issued));
+        }
+
         Assert.Equal(1, f.OpenAi.CountFor(adminKey));
 
         // Refusals: a budget, an unknown token, a body that is not JSON, a model that does not exist.
@@ -95,7 +110,47 @@ public sealed class LogSecrecySweepTests(LogSweepFixture f) : IClassFixture<LogS
         await ExpectAsync(HttpStatusCode.Unauthorized, await PostAsync("v1/chat/completions", unknownToken, Chat("smart", Prompt("unknown-token"))));
         await ExpectAsync(HttpStatusCode.BadRequest, await PostAsync("v1/chat/completions", LogSweepFixture.AdminToken, "{\"messages\": \"" + Prompt("not-json")));
 
-        // Everything logged is searched: provider keys, tenant tokens, the issued token, the operator token, the master key.
+        // Reading it back: each traced request by `#roxy why` and by the route (its tenant's admin, the operator naming
+        // the tenant and not), then a /metrics scrape. Their answers are searched with the log.
+        var answers = new List<string>();
+        var upstreamStatuses = new HashSet<int>();
+        foreach (var (id, tenant, admin) in traced)
+        {
+            var trace = await TraceAsync($"admin/requests/{id}", admin);
+            answers.Add(trace.ToJsonString());
+            foreach (var step in trace["steps"]!.AsArray())
+            {
+                if (step!["upstream_status"] is { } status)
+                {
+                    upstreamStatuses.Add(status.GetValue<int>());
+                }
+            }
+
+            foreach (var path in new[] { $"admin/requests/{id}?tenant={tenant}", $"admin/requests/{id}" })
+            {
+                var seen = await TraceAsync(path, LogSweepFixture.Operator);
+                Assert.True(JsonNode.DeepEquals(trace, seen), $"the tenant's admin saw {trace}, the operator ({path}) {seen}");
+                answers.Add(seen.ToJsonString());
+            }
+
+            var why = await SayAsync(admin, $"#roxy why {id}");
+            Assert.Contains($"**Request `{id}`**", why, StringComparison.Ordinal);
+            answers.Add(why);
+        }
+
+        // The traces read back hold the refusals whose bodies quoted the key.
+        Assert.Contains(429, upstreamStatuses);
+        Assert.Contains(401, upstreamStatuses);
+        using (var scrape = await f.Roxy.SendAsync(HttpMethod.Get, "metrics", null))
+        {
+            await ExpectAsync(HttpStatusCode.OK, scrape);
+            var metrics = await scrape.Content.ReadAsStringAsync();
+            Assert.Contains("roxy_requests_total", metrics, StringComparison.Ordinal);
+            Assert.Contains("roxy_upstream_errors_total", metrics, StringComparison.Ordinal);
+            answers.Add(metrics);
+        }
+
+        // Everything logged or answered is searched: provider keys, tenant tokens, the issued token, the operator token, the master key.
         string[] secrets =
         [
             .. f.Environment.Values.Select(v => v!), chatKey, typoKey, adminKey, issued, unknownToken,
@@ -113,13 +168,31 @@ public sealed class LogSecrecySweepTests(LogSweepFixture f) : IClassFixture<LogS
             var tail = secret[^12..];
             Assert.DoesNotContain(log, l => l.Contains(secret, StringComparison.Ordinal));
             Assert.DoesNotContain(log, l => l.Contains(tail, StringComparison.Ordinal));
+            Assert.DoesNotContain(answers, a => a.Contains(secret, StringComparison.Ordinal));
+            Assert.DoesNotContain(answers, a => a.Contains(tail, StringComparison.Ordinal));
         }
 
         foreach (var prompt in _prompts)
         {
             Assert.DoesNotContain(log, l => l.Contains(prompt, StringComparison.Ordinal));
+            Assert.DoesNotContain(answers, a => a.Contains(prompt, StringComparison.Ordinal));
         }
     }
+
+    /// <summary>A trace by the route (<paramref name="path"/>), once it is there: it is queued as the request ends, then sent.</summary>
+    private async Task<JsonNode> TraceAsync(string path, string token)
+    {
+        JsonNode? trace = null;
+        await Eventually.TrueAsync(async () =>
+        {
+            using var response = await f.Roxy.SendAsync(HttpMethod.Get, path, token);
+            trace = response.StatusCode == HttpStatusCode.OK ? JsonNode.Parse(await response.Content.ReadAsStringAsync()) : null;
+            return trace is not null;
+        }, because: $"GET {path} never found the trace");
+        return trace!;
+    }
+
+    private static string RequestId(HttpResponseMessage response) => response.Headers.GetValues("x-request-id").Single();
 
     private string Prompt(string feature)
     {

@@ -1,6 +1,10 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using OpenAI.Chat;
+using Roxy.Api.Administration;
+using Roxy.Api.Tracing;
 using Roxy.FakeUpstream;
 using Roxy.Tests.Fixtures;
 
@@ -104,20 +108,20 @@ public sealed class RequestTraceTests : IClassFixture<TraceFixture>
     }
 
     [Fact]
-    public async Task The_operator_names_the_tenant_and_sees_what_its_admin_sees()
+    public async Task The_operator_sees_what_the_tenants_admin_sees_with_or_without_naming_the_tenant()
     {
         var id = await SendAsync(TraceFixture.BetaAdmin, "beta's question", model: "gpt-4o-mini");
         var admin = await TraceAsync(id, TraceFixture.BetaAdmin);
 
-        var (status, trace) = await _f.CallAsync(HttpMethod.Get, $"admin/requests/{id}?tenant=beta", TraceFixture.Operator);
-        Assert.Equal(HttpStatusCode.OK, status);
+        // The admin may have read it from the frontend's queue; the one-way batch reaches the grain a moment later.
+        var trace = await TraceAsync(id, TraceFixture.Operator, "?tenant=beta");
         Assert.True(JsonNode.DeepEquals(admin, trace), $"admin saw {admin}, operator {trace}");
-        Assert.Null(trace!["rule"]);
+        Assert.Null(trace["rule"]);
         Assert.Equal("openai", trace["provider"]!.GetValue<string>());
 
-        var (missing, error) = await _f.CallAsync(HttpMethod.Get, $"admin/requests/{id}", TraceFixture.Operator);
-        Assert.Equal(HttpStatusCode.BadRequest, missing);
-        Assert.Equal("tenant", error!["error"]!["param"]!.GetValue<string>());
+        // Without ?tenant= every tenant is searched.
+        var found = await TraceAsync(id, TraceFixture.Operator);
+        Assert.True(JsonNode.DeepEquals(admin, found), $"admin saw {admin}, operator's search {found}");
 
         var (unknown, body) = await _f.CallAsync(HttpMethod.Get, $"admin/requests/{id}?tenant=nosuch", TraceFixture.Operator);
         Assert.Equal(HttpStatusCode.NotFound, unknown);
@@ -126,6 +130,84 @@ public sealed class RequestTraceTests : IClassFixture<TraceFixture>
         // Found in beta only: the operator asking alpha for it finds nothing.
         var (elsewhere, _) = await _f.CallAsync(HttpMethod.Get, $"admin/requests/{id}?tenant=alpha", TraceFixture.Operator);
         Assert.Equal(HttpStatusCode.NotFound, elsewhere);
+    }
+
+    [Fact]
+    public async Task The_operators_search_finds_a_request_among_more_tenants_than_it_asks_at_once()
+    {
+        // Empty tenants, more than one round of the search: none has the request.
+        for (var i = 0; i < RequestAdministration.SearchConcurrency + 4; i++)
+        {
+            var (created, _) = await AdminFixture.CallAsync(_f.Roxy, HttpMethod.Post, "admin/tenants", TraceFixture.Operator, $$"""{"id":"trace-empty-{{i}}"}""");
+            Assert.Equal(HttpStatusCode.Created, created);
+        }
+
+        var alpha = await SendAsync(TraceFixture.AlphaAdmin, "alpha's question for the operator");
+        var beta = await SendAsync(TraceFixture.BetaAdmin, "beta's question for the operator", model: "gpt-4o-mini");
+        var unsent = _f.Roxy.App.Services.GetRequiredService<UnsentTraces>();
+        foreach (var (id, tenant, admin) in new[] { (alpha, "alpha", TraceFixture.AlphaAdmin), (beta, "beta", TraceFixture.BetaAdmin) })
+        {
+            var seen = await TraceAsync(id, admin);
+            // Once sent, the frontend's own queue no longer has it: the search asks the tenants' trace grains.
+            await Eventually.TrueAsync(() => Task.FromResult(unsent.Find(tenant, id) is null), because: $"request {id} was never sent to its trace grain");
+            // The batch is one-way: the grain may take it a moment after it left the queue.
+            var trace = await TraceAsync(id, TraceFixture.Operator);
+            Assert.True(JsonNode.DeepEquals(seen, trace), $"{tenant}'s admin saw {seen}, the operator's search {trace}");
+            Assert.Equal(tenant, trace["tenant"]!.GetValue<string>());
+        }
+
+        // An id no tenant has: 404, saying no tenant has it.
+        var (missing, body) = await _f.CallAsync(HttpMethod.Get, "admin/requests/req_0123456789abcdef01234567", TraceFixture.Operator);
+        Assert.Equal(HttpStatusCode.NotFound, missing);
+        Assert.Equal("request_not_found", body!["error"]!["code"]!.GetValue<string>());
+        Assert.StartsWith("No tenant has a recent request 'req_0123456789abcdef01234567'", body["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_key_the_rotation_passed_over_is_listed_as_disabled_or_cooling_by_the_route_and_by_chat()
+    {
+        var keyIds = await KeyIdsBySecretAsync("gamma");
+        var first = keyIds[TraceFixture.GammaKey1];
+        var second = keyIds[TraceFixture.GammaKey2];
+
+        // Disabled by an admin: a request passes it over.
+        Assert.Contains("is out of rotation", await SayAsync(TraceFixture.GammaAdmin, $"#roxy disable key {first}"), StringComparison.Ordinal);
+        var id = await SendAsync(TraceFixture.GammaAdmin, "a question while a key is off", model: "gpt-4o-mini");
+        Assert.Equal(TraceFixture.GammaKey2, Assert.Single(_f.Upstream.Requests).ApiKey);
+        var trace = await TraceAsync(id, TraceFixture.GammaAdmin);
+        var step = Assert.Single(trace["steps"]!.AsArray())!;
+        Assert.Equal(second, step["key_id"]!.GetValue<string>());
+        var disabled = Assert.Single(step["skipped"]!.AsArray())!;
+        Assert.Equal(first, disabled["key_id"]!.GetValue<string>());
+        Assert.Equal("disabled", disabled["reason"]!.GetValue<string>());
+        Assert.Equal("admin", disabled["detail"]!.GetValue<string>());
+        Assert.Equal("disabled: admin", disabled["summary"]!.GetValue<string>());
+        Assert.Contains($"skipped key `{first}`: disabled: admin", await SayAsync(TraceFixture.GammaAdmin, $"#roxy why {id}"), StringComparison.Ordinal);
+
+        // Back in rotation, then rate limited: the next request passes it over while it cools.
+        Assert.Contains("is in rotation", await SayAsync(TraceFixture.GammaAdmin, $"#roxy enable key {first}"), StringComparison.Ordinal);
+        _f.Upstream.Reset();
+        _f.Upstream.Enqueue(FakeResponse.RateLimited(retryAfterSeconds: 40));
+        var before = DateTimeOffset.UtcNow;
+        await SendAsync(TraceFixture.GammaAdmin, "a question that meets a 429", model: "gpt-4o-mini");
+        var next = await SendAsync(TraceFixture.GammaAdmin, "a question while a key cools", model: "gpt-4o-mini");
+        var after = DateTimeOffset.UtcNow;
+        Assert.Equal(3, _f.Upstream.Requests.Count);
+        var limited = keyIds[_f.Upstream.Requests[0].ApiKey!];
+        Assert.NotEqual(limited, keyIds[_f.Upstream.Requests[2].ApiKey!]);
+
+        var cooled = await TraceAsync(next, TraceFixture.GammaAdmin);
+        var answered = Assert.Single(cooled["steps"]!.AsArray())!;
+        Assert.Equal(200, answered["upstream_status"]!.GetValue<int>());
+        var cooling = Assert.Single(answered["skipped"]!.AsArray())!;
+        Assert.Equal(limited, cooling["key_id"]!.GetValue<string>());
+        Assert.Equal("cooling", cooling["reason"]!.GetValue<string>());
+        // The provider's Retry-After (40 s) outlasts the key's 30 s cooldown; a second either side for the grain's clock.
+        var until = cooling["until"]!.GetValue<DateTimeOffset>();
+        Assert.InRange(until, before.AddSeconds(39), after.AddSeconds(41));
+        var summary = string.Create(CultureInfo.InvariantCulture, $"cooling until {until.UtcDateTime:HH:mm:ss} UTC");
+        Assert.Equal(summary, cooling["summary"]!.GetValue<string>());
+        Assert.Contains($"skipped key `{limited}`: {summary}", await SayAsync(TraceFixture.GammaAdmin, $"#roxy why {next}"), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -206,12 +288,12 @@ public sealed class RequestTraceTests : IClassFixture<TraceFixture>
     }
 
     /// <summary>The trace by the route, once the frontend has it (a flush is 250 ms).</summary>
-    private async Task<JsonNode> TraceAsync(string id, string token)
+    private async Task<JsonNode> TraceAsync(string id, string token, string query = "")
     {
         JsonNode? trace = null;
         await Eventually.TrueAsync(async () =>
         {
-            var (status, body) = await _f.CallAsync(HttpMethod.Get, $"admin/requests/{id}", token);
+            var (status, body) = await _f.CallAsync(HttpMethod.Get, $"admin/requests/{id}{query}", token);
             trace = status == HttpStatusCode.OK ? body : null;
             return trace is not null;
         }, because: $"request {id} was never traced");
@@ -238,11 +320,6 @@ public sealed class RequestTraceTests : IClassFixture<TraceFixture>
     {
         var (status, body) = await _f.CallAsync(HttpMethod.Get, $"admin/tenants/{tenant}/keys", TraceFixture.Operator);
         Assert.Equal(HttpStatusCode.OK, status);
-        var secrets = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["ALPHA_KEY1"] = TraceFixture.AlphaKey1,
-            ["ALPHA_KEY2"] = TraceFixture.AlphaKey2,
-        };
-        return body!["data"]!.AsArray().ToDictionary(k => secrets[k!["source_variable"]!.GetValue<string>()], k => k!["id"]!.GetValue<string>());
+        return body!["data"]!.AsArray().ToDictionary(k => TraceFixture.KeysByVariable[k!["source_variable"]!.GetValue<string>()], k => k!["id"]!.GetValue<string>());
     }
 }

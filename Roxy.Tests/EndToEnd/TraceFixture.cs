@@ -8,7 +8,8 @@ namespace Roxy.Tests.EndToEnd;
 /// <summary>
 /// One Roxy with the operator token set, in front of a fake OpenAI upstream, for <c>#roxy why</c> and
 /// <c>GET /admin/requests/{id}</c>. Tenant alpha: an admin and a member token, two keys with a 30 s cooldown; tenant
-/// beta: an admin token and one key.
+/// beta: an admin token and one key; tenant gamma: an admin token and two keys with a 30 s cooldown, for the keys the
+/// rotation passes over (one disabled, one cooling).
 /// </summary>
 public sealed class TraceFixture : IAsyncLifetime
 {
@@ -19,8 +20,21 @@ public sealed class TraceFixture : IAsyncLifetime
     public const string AlphaKey1 = "sk-trace-alpha-key1-0123456789abcdef";
     public const string AlphaKey2 = "sk-trace-alpha-key2-0123456789abcdef";
     public const string BetaKey = "sk-trace-beta-key-0123456789abcdef";
+    public const string GammaAdmin = "trace-gamma-admin-0123456789";
+    public const string GammaKey1 = "sk-trace-gamma-key1-0123456789abcdef";
+    public const string GammaKey2 = "sk-trace-gamma-key2-0123456789abcdef";
 
-    public static readonly string[] Secrets = [Operator, AlphaAdmin, AlphaMember, BetaAdmin, AlphaKey1, AlphaKey2, BetaKey];
+    public static readonly string[] Secrets = [Operator, AlphaAdmin, AlphaMember, BetaAdmin, AlphaKey1, AlphaKey2, BetaKey, GammaAdmin, GammaKey1, GammaKey2];
+
+    /// <summary>Each config key's secret by the variable it comes from, as the key listing names it.</summary>
+    public static readonly IReadOnlyDictionary<string, string> KeysByVariable = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["ALPHA_KEY1"] = AlphaKey1,
+        ["ALPHA_KEY2"] = AlphaKey2,
+        ["BETA_KEY"] = BetaKey,
+        ["GAMMA_KEY1"] = GammaKey1,
+        ["GAMMA_KEY2"] = GammaKey2,
+    };
 
     public FakeOpenAiServer Upstream { get; private set; } = null!;
     public RoxyTestHost Roxy { get; private set; } = null!;
@@ -38,6 +52,9 @@ public sealed class TraceFixture : IAsyncLifetime
             ["ALPHA_KEY1"] = AlphaKey1,
             ["ALPHA_KEY2"] = AlphaKey2,
             ["BETA_KEY"] = BetaKey,
+            ["GAMMA_ADMIN"] = GammaAdmin,
+            ["GAMMA_KEY1"] = GammaKey1,
+            ["GAMMA_KEY2"] = GammaKey2,
         };
         var yaml = $$"""
             providers:
@@ -56,6 +73,11 @@ public sealed class TraceFixture : IAsyncLifetime
               - id: beta
                 tokens: [{ token_env: BETA_ADMIN, role: admin }]
                 api_keys: [{ key_env_var: BETA_KEY, provider: openai }]
+              - id: gamma
+                tokens: [{ token_env: GAMMA_ADMIN, role: admin }]
+                api_keys:
+                  - { key_env_var: GAMMA_KEY1, provider: openai, max_rpm: 1000, max_tpm: 1000000, cooldown_sec: 30 }
+                  - { key_env_var: GAMMA_KEY2, provider: openai, max_rpm: 1000, max_tpm: 1000000, cooldown_sec: 30 }
             """;
         Roxy = await RoxyTestHost.StartAsync(yaml, env, postgres);
     }

@@ -47,7 +47,6 @@ public sealed class KeyPool(TimeProvider time)
     public static readonly TimeSpan Window = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan DefaultOverloadBackoff = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan MaxOverloadBackoff = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan MaxHint = TimeSpan.FromHours(1);
 
     private KeyRuntime[] _keys = [];
     private int _cursor;
@@ -528,8 +527,9 @@ public sealed class KeyPool(TimeProvider time)
             k.Tokens.Adjust(report.LeaseId, ReportedTokens(report.ActualTokens, k.Key.MaxTpm));
         }
 
-        var resetAfter = Hint(report.ResetAfter);
-        var retryAfter = Hint(report.RetryAfter);
+        // Frontends cap hints at an hour already; a frontend of another version might not, and now + hint must not throw.
+        var resetAfter = RateLimitCooldown.Hint(report.ResetAfter);
+        var retryAfter = RateLimitCooldown.Hint(report.RetryAfter);
         if (report.RemainingRequests is not null || report.RemainingTokens is not null)
         {
             k.HintRequests = report.RemainingRequests is { } rr ? Math.Clamp(rr, 0, k.Key.MaxRpm) : null;
@@ -540,10 +540,8 @@ public sealed class KeyPool(TimeProvider time)
         switch (report.Outcome)
         {
             case UpstreamOutcome.RateLimited:
-                var cooldown = TimeSpan.FromSeconds(Math.Max(0, k.Key.CooldownSec));
-                cooldown = Max(cooldown, retryAfter);
-                cooldown = Max(cooldown, resetAfter);
-                k.CoolingUntil = now + cooldown;
+                // The same rule the frontend's trace states ("cooling until …").
+                k.CoolingUntil = now + RateLimitCooldown.After(k.Key.CooldownSec, report.RetryAfter, report.ResetAfter);
                 return null;
             case UpstreamOutcome.AuthFailed:
                 k.DisabledReason = "auth";
@@ -563,10 +561,6 @@ public sealed class KeyPool(TimeProvider time)
     /// <summary>What the upstream says a request used, believed up to ten minutes of the key's limit (and 100M).</summary>
     internal static long ReportedTokens(long actual, long maxTpm) =>
         Math.Clamp(actual, 0, Math.Min(KeyLimits.MaxReportedTokens, 10 * Math.Clamp(maxTpm, 1, KeyLimits.MaxTpm)));
-
-    // Frontends cap hints at an hour already; a frontend of another version might not, and now + hint must not throw.
-    private static TimeSpan Hint(TimeSpan? value) =>
-        value is not { } v || v <= TimeSpan.Zero ? TimeSpan.Zero : v > MaxHint ? MaxHint : v;
 
     public IReadOnlyList<KeyUsage> Usage()
     {

@@ -676,6 +676,24 @@ public sealed class TokenEstimator(int defaultMaxTokens)
 
         private readonly long CountPieces(ReadOnlySpan<char> text)
         {
+            // A text counted before (an earlier turn of the conversation, the system prompt) is not tokenized again.
+            if (text.Length < TokenCountMemo.MinChars)
+            {
+                return CountPiecesUncached(text);
+            }
+
+            if (TokenCountMemo.Shared.TryGet(tokenizer, text, out var hash, out var tokens))
+            {
+                return tokens;
+            }
+
+            tokens = CountPiecesUncached(text);
+            TokenCountMemo.Shared.Remember(tokenizer, hash, text.Length, tokens);
+            return tokens;
+        }
+
+        private readonly long CountPiecesUncached(ReadOnlySpan<char> text)
+        {
             long total = 0;
             while (text.Length > PieceChars)
             {

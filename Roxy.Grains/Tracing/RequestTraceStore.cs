@@ -38,26 +38,28 @@ public sealed class RequestTraceStore(NpgsqlDataSource database, string serviceI
             var count = Math.Min(batchRows, traces.Count - start);
             var ids = new string[count];
             var startedAt = new DateTime[count];
-            var json = new string[count];
+            // UTF-8 straight into jsonb: a string per trace cost twice the bytes and an encoding pass (a quarter of the
+            // strings a busy frontend allocated was this method).
+            var json = new byte[count][];
             for (var i = 0; i < count; i++)
             {
                 var trace = traces[start + i];
                 ids[i] = trace.RequestId;
                 startedAt[i] = trace.StartedAt.UtcDateTime;
-                json[i] = JsonSerializer.Serialize(trace, RequestTraceJson.Default.RequestTrace);
+                json[i] = JsonSerializer.SerializeToUtf8Bytes(trace, RequestTraceJson.Default.RequestTrace);
             }
 
             await using var command = database.CreateCommand(
                 """
                 INSERT INTO roxy_request_traces (service_id, tenant_id, request_id, started_at, trace)
-                SELECT $1, $2, r.id, r.started_at, r.trace::jsonb FROM unnest($3::text[], $4::timestamptz[], $5::text[]) AS r (id, started_at, trace)
+                SELECT $1, $2, r.id, r.started_at, r.trace FROM unnest($3::text[], $4::timestamptz[], $5::jsonb[]) AS r (id, started_at, trace)
                 ON CONFLICT (service_id, tenant_id, request_id) DO NOTHING
                 """);
             command.Parameters.Add(new NpgsqlParameter { Value = serviceId });
             command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
             command.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter { Value = startedAt, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-            command.Parameters.Add(new NpgsqlParameter { Value = json, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter { Value = json, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
             Interlocked.Increment(ref _writes);
             await command.ExecuteNonQueryAsync(cancellationToken);
             Interlocked.Add(ref _rowsWritten, count);

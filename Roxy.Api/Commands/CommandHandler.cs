@@ -1,3 +1,4 @@
+using Roxy.Api.Errors;
 using Roxy.Api.Protocols;
 using Roxy.Api.Tenancy;
 using Roxy.Grains;
@@ -47,6 +48,14 @@ public sealed partial class CommandHandler(
             {
                 // The exception may quote arguments; log only its type.
                 CommandFailed(logger, requestId, command.Name, ex.GetType().Name);
+                if (ProxyError.ForClusterFailure(ex) is { } unavailable)
+                {
+                    // PostgreSQL or the cluster did not answer: a 503 the client may retry, in its protocol's shape.
+                    CommandRan(logger, requestId, identity.TenantId, identity.TokenId, command.Name, false);
+                    await ErrorWriter.WriteAsync(http, unavailable, protocol);
+                    return;
+                }
+
                 reply = CommandReply.Error($"`#roxy {command.Name}` failed inside Roxy ({ex.GetType().Name}); nothing was changed unless the audit log says so. Request id: {requestId}.");
             }
         }

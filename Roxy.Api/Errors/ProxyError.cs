@@ -73,6 +73,26 @@ public sealed record ProxyError(int Status, string Type, string Code, string Mes
         "Roxy's cluster did not answer in time; retry shortly.")
     { RetryAfter = TimeSpan.FromSeconds(1) };
 
+    /// <summary>
+    /// PostgreSQL did not answer a change (or a read of stored history): nothing was changed, and proxying goes on from
+    /// the grains' memory meanwhile.
+    /// </summary>
+    public static ProxyError StorageUnavailable { get; } = new(
+        StatusCodes.Status503ServiceUnavailable,
+        "service_unavailable",
+        "storage_unavailable",
+        "Roxy's storage (PostgreSQL) is unavailable, so nothing was changed; requests to models are still served. Retry in a few seconds.")
+    { RetryAfter = TimeSpan.FromSeconds(5) };
+
+    /// <summary>
+    /// What to answer for an exception out of a grain call: <see cref="StorageUnavailable"/> when PostgreSQL failed,
+    /// <see cref="ClusterUnavailable"/> when the cluster did not answer, null for anything else (a bug: 500).
+    /// </summary>
+    public static ProxyError? ForClusterFailure(Exception ex) =>
+        Roxy.Grains.Hosting.StorageFailure.IsStorage(ex) ? StorageUnavailable
+        : ex is OrleansException or TimeoutException ? ClusterUnavailable
+        : null;
+
     public static ProxyError Internal(string requestId) => new(
         StatusCodes.Status500InternalServerError,
         "server_error",

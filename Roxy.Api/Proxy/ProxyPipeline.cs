@@ -138,7 +138,7 @@ public sealed class ProxyPipeline(
 
     /// <summary>
     /// Logs an unexpected failure and says what to answer: nothing when the response has started (the connection is
-    /// aborted instead), 503 when the cluster did not answer (the client can retry), else 500.
+    /// aborted instead), 503 when the cluster or its storage did not answer (the client can retry), else 500.
     /// </summary>
     private ProxyError? Failed(HttpContext http, string requestId, Exception ex)
     {
@@ -149,7 +149,7 @@ public sealed class ProxyPipeline(
             return null;
         }
 
-        return ex is OrleansException or TimeoutException ? ProxyError.ClusterUnavailable : ProxyError.Internal(requestId);
+        return ProxyError.ForClusterFailure(ex) ?? ProxyError.Internal(requestId);
     }
 
     private async Task HandleAsync(HttpContext http, string requestId)

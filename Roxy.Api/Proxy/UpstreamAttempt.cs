@@ -404,6 +404,19 @@ public sealed class UpstreamAttempt(TimeProvider time, ResolvedConfig config, IL
                             continue;
                         }
 
+                        // Passed through, events are not parsed: the first one is checked before it commits a 200
+                        // (a translated stream's decoder already refuses what is not JSON).
+                        if (passThrough && kind is (UpstreamEventKind.Content or UpstreamEventKind.UsageOnly) && !SseEvent.DataIsJson(span))
+                        {
+                            reader.AdvanceTo(buffer.Start, buffer.End);
+                            return new AttemptResult
+                            {
+                                Outcome = UpstreamOutcome.Failed,
+                                Error = ProxyError.UpstreamMalformed(target.Provider, "sent a stream whose first event is not JSON"),
+                                Hints = hints,
+                            };
+                        }
+
                         sink.Commit(response, target, key.Id, stream: true);
                         request.FirstByteAt = Stopwatch.GetTimestamp();
                         committed = true;

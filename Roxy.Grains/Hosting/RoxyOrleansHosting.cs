@@ -60,6 +60,7 @@ public static class RoxyOrleansHosting
             o.Invariant = Invariant;
             o.ConnectionString = postgresConnectionString;
         });
+        StorageFailure.SerializeNpgsqlExceptions(silo.Services);
         silo.Services.TryAddSingleton(TimeProvider.System);
         silo.Services.TryAddSingleton(sp => new Tenancy.AuditLog(
             NpgsqlDataSource.Create(postgresConnectionString), sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId));
@@ -99,6 +100,7 @@ public static class RoxyOrleansHosting
             o.Invariant = Invariant;
             o.ConnectionString = options.PostgresConnectionString;
         });
+        StorageFailure.SerializeNpgsqlExceptions(client.Services);
         // A frontend must find new silos quickly during a rolling restart, not after the default minute.
         client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
         return client;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Roxy.Grains.Budgets;
 using Roxy.Grains.Caching;
+using Roxy.Grains.Hosting;
 using Roxy.Grains.Keys;
 using Roxy.Grains.Rotation;
 using Roxy.Grains.Routing;
@@ -649,9 +650,11 @@ public sealed class TenantGrain(
 
     /// <summary>
     /// Makes a change and writes it. Memory never runs ahead of storage: readers that interleave (snapshots) keep
-    /// seeing the stored state until the write succeeded, and a failed write is undone, with the activation dropped
-    /// so the next call reloads the truth. It never makes the tenant exist: only a config apply and a create do, so a
-    /// change that races a delete cannot bring the tenant back outside the registry.
+    /// seeing the stored state until the write succeeded, and a failed write is undone. When PostgreSQL could not be
+    /// reached nothing was written, so the activation stays and keeps serving snapshots through the outage; after any
+    /// other failure the write may have landed, so the activation is dropped and the next call reloads the truth. It
+    /// never makes the tenant exist: only a config apply and a create do, so a change that races a delete cannot
+    /// bring the tenant back outside the registry.
     /// </summary>
     private async Task SaveAsync(Action<TenantState> change)
     {
@@ -663,10 +666,14 @@ public sealed class TenantGrain(
         {
             await state.WriteStateAsync();
         }
-        catch
+        catch (Exception ex)
         {
             state.State = before;
-            DeactivateOnIdle();
+            if (!StorageFailure.IsUnreachable(ex))
+            {
+                DeactivateOnIdle();
+            }
+
             throw;
         }
 

@@ -353,6 +353,33 @@ public sealed class HardeningRegressionTests(HardeningRegressionTests.Host host)
         }
     }
 
+    [Theory]
+    [InlineData("data: {\"id\":\"chatcmpl-\u0000\u00ff\n\ndata: <html>502 Bad Gateway</html>\n\n")]
+    [InlineData("data: <html><body>502 Bad Gateway</body></html>\n\n")]
+    [InlineData("data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]} trailing\n\n")]
+    public async Task Garbage_stream_with_status_200_is_a_502_not_relayed_as_an_answer(string events)
+    {
+        host.Upstream.Answer(async ctx =>
+        {
+            ctx.Response.ContentType = "text/event-stream";
+            await ctx.Response.WriteAsync(events);
+        });
+        try
+        {
+            using var response = await host.PostChatAsync(Host.AdminToken, """{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+            var text = await response.Content.ReadAsStringAsync();
+
+            // Every key got the same garbage: the client hears that the provider answered something that is not a stream.
+            Assert.True(response.StatusCode == HttpStatusCode.BadGateway, $"{(int)response.StatusCode} {text}");
+            var error = await AssertOpenAiErrorAsync(response);
+            Assert.Equal("upstream_malformed", error.Code);
+        }
+        finally
+        {
+            host.Upstream.AnswerNormally();
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private sealed record ErrorFields(string Message, string Type, string? Param, string? Code);

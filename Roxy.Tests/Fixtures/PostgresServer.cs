@@ -157,7 +157,7 @@ public sealed class PostgresServer
 
     // Runs on ProcessExit, where the test host may be killed shortly after: signal an immediate shutdown
     // without waiting (-W) and delete the directory right away, retrying while the postmaster finishes exiting.
-    private static void Stop(string binDir, string dataDir, bool asRoot)
+    internal static void Stop(string binDir, string dataDir, bool asRoot)
     {
         try
         {
@@ -189,7 +189,7 @@ public sealed class PostgresServer
 
     // The test host is often killed right after the run, cutting ProcessExit short (observed: server stopped but
     // directory left behind). A detached shell outlives it, waits for our PID to vanish, then stops and deletes.
-    private static void StartWatchdog(string binDir, string dataDir, bool asRoot)
+    internal static void StartWatchdog(string binDir, string dataDir, bool asRoot)
     {
         const string script = """
             exec </dev/null >/dev/null 2>&1
@@ -243,7 +243,7 @@ public sealed class PostgresServer
         }
     }
 
-    private static string? FindBinDirectory()
+    internal static string? FindBinDirectory()
     {
         static bool HasTools(string dir) =>
             File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "pg_ctl"));
@@ -268,7 +268,7 @@ public sealed class PostgresServer
             .FirstOrDefault(HasTools);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -309,7 +309,7 @@ public sealed class PostgresServer
         return startInfo;
     }
 
-    private static async Task RunAsync(string fileName, string[] args, bool asPostgres, bool redirectOutput = true)
+    internal static async Task RunAsync(string fileName, string[] args, bool asPostgres, bool redirectOutput = true)
     {
         // pg_ctl start leaves the postmaster holding inherited pipes, so its output is not redirected
         // (reading to EOF would hang); it logs to server.log instead.

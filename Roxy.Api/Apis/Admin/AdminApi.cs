@@ -9,7 +9,7 @@ public static class AdminApi
 {
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/admin").WithTags("Admin");
+        var admin = app.MapGroup("/admin").WithTags("Admin").AddEndpointFilter<ClusterFailureFilter>();
         var operatorRoutes = admin.MapGroup("").RequireAuthorization(AdminPolicies.Operator);
         var tenantRoutes = admin.MapGroup("/tenants/{tenant}").RequireAuthorization(AdminPolicies.TenantAdmin).AddEndpointFilter<TenantScopeFilter>();
 

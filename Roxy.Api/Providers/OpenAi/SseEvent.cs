@@ -111,6 +111,53 @@ public static class SseEvent
         return kind;
     }
 
+    /// <summary>
+    /// Whether every <c>data:</c> line of <paramref name="evt"/> is one well-formed JSON object. Checked once per
+    /// stream, on the event that would commit a passed-through answer: a confused hop's HTML page or binary noise
+    /// under a 200 then fails over instead of reaching the client as an answer.
+    /// </summary>
+    public static bool DataIsJson(ReadOnlySpan<byte> evt)
+    {
+        var any = false;
+        while (!evt.IsEmpty)
+        {
+            var newline = evt.IndexOf((byte)'\n');
+            var line = newline < 0 ? evt : evt[..newline];
+            evt = newline < 0 ? default : evt[(newline + 1)..];
+            if (line.Length > 0 && line[^1] == (byte)'\r')
+            {
+                line = line[..^1];
+            }
+
+            if (!line.StartsWith("data:"u8))
+            {
+                continue;
+            }
+
+            any = true;
+            try
+            {
+                var reader = new Utf8JsonReader(line[5..], new JsonReaderOptions { MaxDepth = ChatRequestReader.MaxDepth });
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                {
+                    return false;
+                }
+
+                reader.Skip();
+                if (reader.Read())
+                {
+                    return false;
+                }
+            }
+            catch (JsonException)
+            {
+                return false;
+            }
+        }
+
+        return any;
+    }
+
     // {"error": ...} with any whitespace after the brace.
     private static bool IsErrorObject(ReadOnlySpan<byte> data) =>
         data.Length > 0 && data[0] == (byte)'{' && data[1..].TrimStart(" \t\r\n"u8).StartsWith("\"error\""u8);

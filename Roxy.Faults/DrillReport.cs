@@ -49,7 +49,8 @@ public sealed class DrillReport
             {
                 // Warm: the tenant had a complete answer before PostgreSQL went away, so its grains were active.
                 var warm = outcomes.Where(o => o.SentAt < away.From && o.Status == 200 && !o.Failed).Select(o => o.Tenant).ToHashSet(StringComparer.Ordinal);
-                postgresErrors = mine.Count(o => o.SentAt >= away.From && o.SentAt <= away.To && warm.Contains(o.Tenant) && (o.Status >= 500 || o.Status == 0));
+                // Any failure counts, not only a 5xx status: a stream cut after its 200 is as much an error to its client.
+                postgresErrors = mine.Count(o => o.SentAt >= away.From && o.SentAt <= away.To && warm.Contains(o.Tenant) && o.Failed);
             }
 
             var notes = new List<string>(window.Notes);
@@ -98,7 +99,7 @@ public sealed class DrillReport
 
             if (row.Name != "total" && row.PostgresErrors is > 0)
             {
-                problems.Add($"{row.Name}: {row.PostgresErrors} answers of 5xx or none to warm tenants while PostgreSQL was away");
+                problems.Add($"{row.Name}: {row.PostgresErrors} failed answers (5xx, none, or a cut stream) to warm tenants while PostgreSQL was away");
             }
         }
 
@@ -114,7 +115,7 @@ public sealed class DrillReport
     public string Render()
     {
         var text = new StringBuilder();
-        text.AppendLine("| fault | requests | answers by status | longest failure run | time to recover | max requests per key in any 60 s (limit) | nothing lost | budgets hold | 5xx while PostgreSQL away (warm tenants) |");
+        text.AppendLine("| fault | requests | answers by status | longest failure run | time to recover | max requests per key in any 60 s (limit) | nothing lost | budgets hold | errors while PostgreSQL away (warm tenants) |");
         text.AppendLine("| --- | ---: | --- | --- | ---: | --- | --- | --- | ---: |");
         foreach (var row in Rows)
         {
@@ -156,7 +157,31 @@ public sealed class DrillReport
         var worst = keys.OrderByDescending(k => (double)k.Count / k.Limit).First();
         var answers = mine.GroupBy(o => o.Label).Select(g => (g.Key, g.Count())).OrderByDescending(a => a.Item2).ToList();
         return new FaultRow(name, mine.Count, answers, mine.Count(o => o.Failed), Recovery.LongestFailureRun(mine), recovery, worst,
-            [.. keys.Where(k => k.Count > k.Limit).Select(k => $"{k.Key} {k.Count} > {k.Limit}")], lost, budget, postgresErrors, notes);
+            [.. keys.Where(k => k.Count > k.Limit).Select(k => $"{k.Key} {k.Count} > {k.Limit} ({Tightest(upstream, setup, k.Key, from, to)})")], lost, budget, postgresErrors,
+            [.. notes, .. Failures(mine)]);
+    }
+
+    // Over a limit by a hair (limit + 1 arrivals spanning 59.9 s) is a window edge between Roxy's clock and the
+    // upstream's; by much (a second window's worth in seconds) is a window lost. The span tells which.
+    private static string Tightest(FakeOpenAiServer upstream, DrillSetup setup, string label, long from, long to)
+    {
+        var key = setup.AllKeys.First(k => $"{k.Tenant} {k.Mask}" == label);
+        var origin = System.Diagnostics.Stopwatch.GetTimestamp();
+        var now = DateTimeOffset.UtcNow;
+        // Recorded arrivals carry wall-clock times; the row's bounds are timestamps: convert the bounds.
+        DateTimeOffset At(long timestamp) => timestamp is long.MinValue or long.MaxValue
+            ? (timestamp == long.MinValue ? DateTimeOffset.MinValue : DateTimeOffset.MaxValue)
+            : now - System.Diagnostics.Stopwatch.GetElapsedTime(timestamp, origin);
+        var (start, end) = (At(from), At(to));
+        var arrivals = upstream.Requests.Where(r => r.ApiKey == key.Secret && r.ArrivedAt >= start && r.ArrivedAt <= end).Select(r => r.ArrivedAt).Order().ToList();
+        var tightest = Enumerable.Range(0, Math.Max(0, arrivals.Count - key.MaxRpm)).Select(i => (arrivals[i + key.MaxRpm] - arrivals[i]).TotalSeconds).DefaultIfEmpty(double.NaN).Min();
+        return string.Create(CultureInfo.InvariantCulture, $"{key.MaxRpm + 1} arrivals within {tightest:F2} s");
+    }
+
+    private static IEnumerable<string> Failures(IReadOnlyList<Outcome> mine)
+    {
+        var failed = mine.Where(o => o.Failed).GroupBy(o => (o.Lane, o.Label)).Select(g => $"{g.Key.Lane} {g.Key.Label} ×{g.Count()}").ToList();
+        return failed.Count == 0 ? [] : ["failures: " + string.Join(", ", failed)];
     }
 
     // Spend recomputed from the usage of every answered budget-lane request sent before `until`. One request at a time,

@@ -158,7 +158,7 @@ public sealed class DrillReport
         var answers = mine.GroupBy(o => o.Label).Select(g => (g.Key, g.Count())).OrderByDescending(a => a.Item2).ToList();
         return new FaultRow(name, mine.Count, answers, mine.Count(o => o.Failed), Recovery.LongestFailureRun(mine), recovery, worst,
             [.. keys.Where(k => k.Count > k.Limit).Select(k => $"{k.Key} {k.Count} > {k.Limit} ({Tightest(upstream, setup, k.Key, from, to)})")], lost, budget, postgresErrors,
-            [.. notes, .. Failures(mine)]);
+            [.. notes, .. name == "total" ? [] : Failures(mine)]);
     }
 
     // Over a limit by a hair (limit + 1 arrivals spanning 59.9 s) is a window edge between Roxy's clock and the

@@ -45,7 +45,7 @@ public sealed class FakeUpstreamFaultTests : IAsyncLifetime
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var events = new List<string>();
-            var read = async () =>
+            async Task ReadAsync()
             {
                 using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
                 while (await reader.ReadLineAsync() is { } line)
@@ -55,8 +55,9 @@ public sealed class FakeUpstreamFaultTests : IAsyncLifetime
                         events.Add(line);
                     }
                 }
-            };
-            await Assert.ThrowsAnyAsync<Exception>(read);
+            }
+
+            await Assert.ThrowsAnyAsync<Exception>(ReadAsync);
             Assert.Equal(2, events.Count);
             Assert.DoesNotContain("data: [DONE]", events);
         }
@@ -65,7 +66,7 @@ public sealed class FakeUpstreamFaultTests : IAsyncLifetime
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.True(response.Content.Headers.ContentLength > 40);
-            var error = await Assert.ThrowsAnyAsync<Exception>(() => response.Content.ReadAsStringAsync());
+            var error = await Assert.ThrowsAnyAsync<Exception>(response.Content.ReadAsStringAsync);
             Assert.True(error is HttpRequestException or IOException, error.ToString());
         }
     }

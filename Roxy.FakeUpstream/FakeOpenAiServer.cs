@@ -15,7 +15,8 @@ namespace Roxy.FakeUpstream;
 /// A fake OpenAI-compatible provider on a real loopback Kestrel socket.
 /// Routes: POST /v1/chat/completions (stream true/false), POST /v1/embeddings (checked as strictly as OpenAI, see
 /// <see cref="FakeEmbeddings"/>), GET /v1/models.
-/// Behaviour can be scripted at run time (thread-safe): per-key behaviours, then a FIFO queue, plus optional per-key RPM enforcement.
+/// Behaviour can be scripted at run time (thread-safe): a server-wide fault, then per-key behaviours, then a FIFO queue, plus
+/// optional per-key RPM enforcement.
 /// </summary>
 public sealed class FakeOpenAiServer : IAsyncDisposable
 {
@@ -33,6 +34,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
     private readonly List<RecordedRequest> _requests = [];
     private readonly Dictionary<string, List<long>> _arrivalsByKey = new(StringComparer.Ordinal);
 
+    private FakeResponse? _fault;
     private long _idCounter;
     private byte[] _lastModel = "gpt-4o-mini"u8.ToArray();
 
@@ -131,6 +133,13 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Every request gets <paramref name="response"/>, ahead of per-key behaviours and the queue (per-key limits still
+    /// apply first): the whole upstream failing (<see cref="FakeResponse.Hang"/>, <see cref="FakeResponse.ResetMidAnswer"/>,
+    /// <see cref="FakeResponse.GarbageAnswer"/>) until cleared with null.
+    /// </summary>
+    public void SetFault(FakeResponse? response) => Volatile.Write(ref _fault, response);
+
     /// <summary>Enforce at most <paramref name="maxRpm"/> accepted requests per sliding 60 s window for this key; excess gets 429 rate_limit_exceeded with Retry-After. maxRpm &lt;= 0 removes the limit.</summary>
     public void SetKeyLimit(string apiKey, int maxRpm)
     {
@@ -155,7 +164,13 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
     }
 
     /// <summary>Largest number of requests (any outcome) that arrived with this key within any sliding window of the given length (requires recording).</summary>
-    public int MaxRequestsInAnyWindow(string apiKey, TimeSpan window)
+    public int MaxRequestsInAnyWindow(string apiKey, TimeSpan window) => MaxRequestsInAnyWindow(apiKey, window, long.MinValue, long.MaxValue);
+
+    /// <summary>
+    /// As <see cref="MaxRequestsInAnyWindow(string, TimeSpan)"/>, counting only arrivals between two timestamps of the
+    /// server's <see cref="FakeUpstreamOptions.TimeProvider"/> (inclusive).
+    /// </summary>
+    public int MaxRequestsInAnyWindow(string apiKey, TimeSpan window, long fromTimestamp, long toTimestamp)
     {
         long[] arrivals;
         lock (_recordLock)
@@ -164,7 +179,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             {
                 return 0;
             }
-            arrivals = list.ToArray();
+            arrivals = [.. list.Where(t => t >= fromTimestamp && t <= toTimestamp)];
         }
         Array.Sort(arrivals);
         var windowTicks = (long)(window.TotalSeconds * _time.TimestampFrequency);
@@ -181,9 +196,10 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         return best;
     }
 
-    /// <summary>Clears recorded requests, the scripted queue, per-key behaviours and per-key limits.</summary>
+    /// <summary>Clears recorded requests, the fault, the scripted queue, per-key behaviours and per-key limits.</summary>
     public void Reset()
     {
+        _fault = null;
         _queue.Clear();
         _keyBehaviors.Clear();
         _keyLimits.Clear();
@@ -287,8 +303,8 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             return;
         }
 
-        // Behaviour selection: rate limiter → per-key behaviour → scripted queue → normal.
-        FakeResponse? behavior = null;
+        // Behaviour selection: rate limiter → server-wide fault → per-key behaviour → scripted queue → normal.
+        var behavior = Volatile.Read(ref _fault);
         KeyLimiter? limiter = null;
         int remaining = -1;
         if (apiKey is not null && _keyLimits.TryGetValue(apiKey, out limiter))
@@ -299,7 +315,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
                 return;
             }
         }
-        if (apiKey is not null && !_keyBehaviors.IsEmpty)
+        if (behavior is null && apiKey is not null && !_keyBehaviors.IsEmpty)
         {
             _keyBehaviors.TryGetValue(apiKey, out behavior);
         }
@@ -317,6 +333,11 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             if (behavior is { AbortWithoutResponse: true })
             {
                 ctx.Abort();
+                return;
+            }
+            if (behavior is { Garbage: true })
+            {
+                await WriteGarbageAsync(ctx, parsed.Stream).ConfigureAwait(false);
                 return;
             }
             if (behavior is not null && (behavior.StatusCode < 200 || behavior.StatusCode > 299))
@@ -702,8 +723,31 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         W.Raw(b, "\",\"refusal\":null,\"annotations\":[]},\"logprobs\":null,\"finish_reason\":\"stop\"}],"u8);
         WriteUsage(b, PromptTokens(bodyLength), plan.Tokens);
         W.Raw(b, "}"u8);
+        if (behavior?.DropAfterBytes is { } keep && keep < b.WrittenCount)
+        {
+            // The Content-Length promises the whole answer; the reset comes after the first bytes.
+            response.ContentLength = b.WrittenCount;
+            response.BodyWriter.Write(b.WrittenSpan[..keep]);
+            await response.BodyWriter.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+            await DropAsync(ctx).ConfigureAwait(false);
+            return;
+        }
         await SendBuffered(ctx, b).ConfigureAwait(false);
     }
+
+    private static async Task WriteGarbageAsync(HttpContext ctx, bool stream)
+    {
+        var response = ctx.Response;
+        response.StatusCode = 200;
+        response.ContentType = stream ? "text/event-stream; charset=utf-8" : "application/json";
+        var bytes = stream ? GarbageEvents : GarbageJson;
+        response.ContentLength = bytes.Length;
+        await response.Body.WriteAsync(bytes, ctx.RequestAborted).ConfigureAwait(false);
+    }
+
+    // What a confused hop might send instead of the answer: an HTML error page, binary noise, half a JSON object.
+    private static readonly byte[] GarbageJson = Encoding.UTF8.GetBytes("<html><body>502 Bad Gateway</body></html>\u0000\u00ff{\"choices\":[{\"mess");
+    private static readonly byte[] GarbageEvents = Encoding.UTF8.GetBytes("data: {\"id\":\"chatcmpl-\u0000\u00ff\n\ndata: <html>502 Bad Gateway</html>\n\n");
 
     private async Task WriteScenarioAsync(HttpContext ctx, ParsedRequest parsed, OpenAiScenario scenario, long bodyLength, List<string>? toolResults, FakeResponse? behavior)
     {

@@ -39,6 +39,12 @@ public sealed record FakeResponse
     /// <summary>Abort the connection (TCP reset) without sending any response, after <see cref="DelayBeforeHeaders"/>.</summary>
     public bool AbortWithoutResponse { get; init; }
 
+    /// <summary>Non-streamed answers: send the headers (with the whole answer's Content-Length) and this many bytes of the body, then abort the connection (TCP reset). Null → never.</summary>
+    public int? DropAfterBytes { get; init; }
+
+    /// <summary>Answer 200 with bytes that are neither the promised JSON nor SSE (what a broken hop in between may send).</summary>
+    public bool Garbage { get; init; }
+
     /// <summary>Override the answer text (split into chunks at spaces).</summary>
     public string? Content { get; init; }
 
@@ -67,6 +73,15 @@ public sealed record FakeResponse
                 ["x-ratelimit-remaining-requests"] = "0",
                 ["x-ratelimit-reset-requests"] = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) + "s",
             });
+
+    /// <summary>Never answers: the request waits (a day) until the client gives up.</summary>
+    public static FakeResponse Hang() => new() { DelayBeforeHeaders = TimeSpan.FromDays(1) };
+
+    /// <summary>Resets the connection mid-answer: streams after the role chunk and one content chunk, JSON answers after a few bytes.</summary>
+    public static FakeResponse ResetMidAnswer() => new() { DropAfterEvents = 2, DropAfterBytes = 40 };
+
+    /// <summary>200 with garbage instead of the answer.</summary>
+    public static FakeResponse GarbageAnswer() => new() { Garbage = true };
 
     /// <summary>500 server_error.</summary>
     public static FakeResponse ServerError(string message = "The server had an error while processing your request. Sorry about that!") =>

@@ -5,6 +5,9 @@
 #   scripts/cluster.sh start    build, start whatever is not running, wait until both frontends are ready
 #   scripts/cluster.sh status   what runs, and whether each frontend answers /readyz
 #   scripts/cluster.sh stop     frontends first (they drain), then silos, then the private PostgreSQL
+#   scripts/cluster.sh kill NAME      SIGKILL one process (silo1, silo2, api1, api2), no goodbye; waits until it is gone
+#   scripts/cluster.sh restart NAME   graceful stop of one process (SIGTERM, as halt), then start (all ready again)
+#   scripts/cluster.sh pg-stop|pg-start   stop or start the private PostgreSQL only (data kept; the fault drill's outage)
 # Environment (defaults in brackets): ROXY_CONFIG [configs/config.yaml], ROXY_POSTGRES [a private PostgreSQL in
 # .roxy/cluster/pg on the Unix socket ROXY_PG_PORT, 55434], ROXY_API1_PORT/ROXY_API2_PORT [8080/8081],
 # ROXY_LISTEN_HOST [all interfaces, like listen_addr ":8080"], ROXY_SILO1_PORT/ROXY_SILO2_PORT [11111/11112],
@@ -162,6 +165,28 @@ halt() {
   say "$name stopped"
 }
 
+# kill_one NAME: SIGKILL, then wait until the process is gone (its socket and ports with it).
+kill_one() {
+  local name="$1" pid deadline
+  if ! pid="$(pid_of "$name")"; then
+    say "$name is not running"
+    return 0
+  fi
+  kill -KILL "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + 20))
+  while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+  rm -f "$dir/$name.pid" "$dir/$name.started"
+  say "$name killed (SIGKILL, pid $pid)"
+}
+
+# only_private: the PostgreSQL commands act only on the one start created, never on an ROXY_POSTGRES given from outside.
+only_private() {
+  if [ ! -f "$dir/pg.private" ]; then
+    say "no private PostgreSQL in ${dir#"$PWD"/} (ROXY_POSTGRES was given, or the cluster never started)"
+    exit 2
+  fi
+}
+
 stop() {
   local name
   for name in api1 api2; do halt "$name" & done
@@ -193,9 +218,23 @@ status() {
   return "$rc"
 }
 
+usage() { echo "usage: scripts/cluster.sh start|stop|status|kill NAME|restart NAME|pg-stop|pg-start (NAME: silo1 silo2 api1 api2)" >&2; exit 2; }
+process_name() {
+  case "${1:-}" in silo1|silo2|api1|api2) ;; *) usage ;; esac
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: scripts/cluster.sh start|stop|status" >&2; exit 2 ;;
+  kill) process_name "${2:-}"; kill_one "$2" ;;
+  restart)
+    process_name "${2:-}"
+    # A private PostgreSQL's connection string is set by start; a given ROXY_POSTGRES passes through unchanged.
+    if [ -f "$dir/pg.private" ]; then unset ROXY_POSTGRES; fi
+    halt "$2"
+    start ;;
+  pg-stop) only_private; roxy_pg_stop "$dir/pg"; say "private PostgreSQL stopped" ;;
+  pg-start) only_private; roxy_pg_start "$dir/pg" "$pg_port"; say "private PostgreSQL started" ;;
+  *) usage ;;
 esac

@@ -48,8 +48,37 @@ public sealed class KeyPool(TimeProvider time)
     private static readonly TimeSpan DefaultOverloadBackoff = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan MaxOverloadBackoff = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long after its oldest entry slid out a key's place in the index is refreshed, at the latest: a busy key is
+    /// then refreshed once per this much traffic instead of on every lease. Until then the index sees the key up to
+    /// this much traffic busier than it is, which only changes which of two nearly equal keys goes first; limits are
+    /// always checked on exact numbers.
+    /// </summary>
+    public static readonly TimeSpan DefaultReorderSlack = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Keys a lease looks at in index order before it scans them all (they are full or waiting on a snapshot).</summary>
+    private const int MaxProbes = 8;
+
+    /// <summary>See <see cref="DefaultReorderSlack"/>; zero keeps the index exact (tests compare it with a scan).</summary>
+    internal TimeSpan ReorderSlack { get; init; } = DefaultReorderSlack;
+
+    /// <summary>Every lease and credit scans all keys instead of asking the index: the reference the index is tested against.</summary>
+    internal bool ScanOnly { get; init; }
+
     private KeyRuntime[] _keys = [];
-    private int _cursor;
+    private Dictionary<string, KeyRuntime> _byId = new(StringComparer.Ordinal);
+
+    // The index: keys that may serve now, least utilized first, and every key by when it next changes by itself.
+    private readonly ReadyKeys _ready = new();
+    private readonly KeyChanges _changes = new();
+    private readonly KeyRuntime[] _probed = new KeyRuntime[MaxProbes];
+    private readonly List<KeyRuntime> _asideForCredits = [];
+    private readonly List<KeyRuntime> _creditedKeys = [];
+    private long _grants;
+
+    // The smallest max_tpm of a key in rotation: a larger request passes some key over, which a trace must list.
+    private long _smallestTpm = long.MaxValue;
+    private bool _smallestTpmStale;
 
     // The disabled and cooling keys as skips (see Standing): stale when a key changes, until the first cooldown ends.
     private KeySkip[]? _standing;
@@ -61,7 +90,7 @@ public sealed class KeyPool(TimeProvider time)
     private DateTimeOffset _providerBackoffUntil;
 
     // Changes since the snapshot being written or last written; the grain writes only when there are some.
-    private long _changes;
+    private long _changeCount;
     private long _capturedChanges;
     private long _savedChanges;
     private bool _writing;
@@ -101,8 +130,15 @@ public sealed class KeyPool(TimeProvider time)
         }
 
         _keys = next;
+        _byId = new Dictionary<string, KeyRuntime>(next.Length, StringComparer.Ordinal);
+        foreach (var k in next)
+        {
+            _byId.TryAdd(k.Key.Id, k);
+        }
+
         _standingStale = true;
-        _changes++;
+        _changeCount++;
+        RebuildIndex(Now());
     }
 
     public KeyLease Acquire(long estimatedTokens, IReadOnlyList<string>? exclude)
@@ -120,26 +156,70 @@ public sealed class KeyPool(TimeProvider time)
             return new KeyLease(LeaseStatus.ProviderBackoff, null, 0, 0, _providerBackoffUntil - now);
         }
 
-        var n = _keys.Length;
-        KeyRuntime? best = null;
-        var bestIndex = -1;
-        var bestUtilization = double.MaxValue;
-        var soonest = TimeSpan.MaxValue;
-        var usable = 0;
-        var largestTpm = 0L;
-        var excludedSoonest = TimeSpan.MaxValue;
+        RefreshDue(now);
 
         // Keys passed over, for the request's trace. Disabled and cooling keys come from one cached list; a key passed
         // over for this request alone (already tried, too small) or one merely full makes the list be built afresh,
         // but only off the common grant path: on a retry, for a large request, or when no key can serve.
         var standing = Standing(now);
+
+        // The common case, a first attempt that fits every key: the least utilized ready key that has room, from the
+        // index. A retry, a request some key is too small for, or a pool whose first keys are all full is scanned.
+        if (!ScanOnly && exclude is null && estimatedTokens <= SmallestTpm() && FromIndex(estimatedTokens, now) is { } found)
+        {
+            return Grant(found, estimatedTokens, now, standing);
+        }
+
+        return Scan(estimatedTokens, exclude, now, standing);
+    }
+
+    /// <summary>
+    /// The first of the least utilized ready keys with room now, looking at <see cref="MaxProbes"/> at most; null when
+    /// none of those has (the caller then scans every key).
+    /// </summary>
+    private KeyRuntime? FromIndex(long estimatedTokens, DateTimeOffset now)
+    {
+        var probed = 0;
+        KeyRuntime? found = null;
+        while (probed < MaxProbes && _ready.Count > 0)
+        {
+            var k = _ready.Pop();
+            if (WaitFor(k, estimatedTokens, k.Requests.Used(now), k.Tokens.Used(now), now, out _) == TimeSpan.Zero)
+            {
+                found = k;
+                break;
+            }
+
+            _probed[probed++] = k;
+        }
+
+        for (var i = 0; i < probed; i++)
+        {
+            Refresh(_probed[i], now);
+            _probed[i] = null!;
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// Every key looked at, for what the index does not answer: a retry (keys already tried), a request some key is too
+    /// small for (the trace lists it), or no ready key with room among the first (full keys, or keys waiting on a
+    /// snapshot). Finds the same key the index would, and says why there is none.
+    /// </summary>
+    private KeyLease Scan(long estimatedTokens, IReadOnlyList<string>? exclude, DateTimeOffset now, KeySkip[]? standing)
+    {
+        KeyRuntime? best = null;
+        var bestUtilization = double.MaxValue;
+        var soonest = TimeSpan.MaxValue;
+        var usable = 0;
+        var largestTpm = 0L;
+        var excludedSoonest = TimeSpan.MaxValue;
         var passedOver = false;
         var anyFull = false;
 
-        for (var i = 0; i < n; i++)
+        foreach (var k in _keys)
         {
-            var index = (_cursor + i) % n;
-            var k = _keys[index];
             if (!k.InRotation)
             {
                 continue;
@@ -175,11 +255,11 @@ public sealed class KeyPool(TimeProvider time)
                 continue;
             }
 
-            var utilization = Math.Max((double)requests / k.Key.MaxRpm, (double)tokens / k.Key.MaxTpm);
-            if (utilization < bestUtilization)
+            // The index's order, on exact numbers (the index's may be a little high, see ReorderSlack).
+            var utilization = Utilization(k, requests, tokens);
+            if (best is null || First(k, utilization, best, bestUtilization))
             {
                 best = k;
-                bestIndex = index;
                 bestUtilization = utilization;
             }
         }
@@ -201,23 +281,141 @@ public sealed class KeyPool(TimeProvider time)
                 : new KeyLease(LeaseStatus.Exhausted, null, 0, 0, soonest == TimeSpan.MaxValue ? Window : soonest, skipped);
         }
 
-        var lease = ++_nextLease;
-        best.Requests.Add(now, lease, 1);
-        best.Tokens.Add(now, lease, estimatedTokens);
-        best.GrantedRequests++;
-        best.GrantedTokens += estimatedTokens;
-        _changes++;
-        if (best.HintUntil > now)
-        {
-            best.HintRequests--;
-            best.HintTokens -= estimatedTokens;
-        }
-
-        _cursor = (bestIndex + 1) % n;
         // A key merely full is not listed on a grant: another had room, and listing it would cost every grant under
         // load a list of all keys.
-        IReadOnlyList<KeySkip>? passed = passedOver ? Skips(estimatedTokens, exclude, now, full: false) : standing;
-        return new KeyLease(LeaseStatus.Granted, best.Key, lease, estimatedTokens, TimeSpan.Zero, passed);
+        return Grant(best, estimatedTokens, now, passedOver ? Skips(estimatedTokens, exclude, now, full: false) : standing);
+    }
+
+    private KeyLease Grant(KeyRuntime k, long estimatedTokens, DateTimeOffset now, IReadOnlyList<KeySkip>? skipped)
+    {
+        var lease = ++_nextLease;
+        k.Requests.Add(now, lease, 1);
+        k.Tokens.Add(now, lease, estimatedTokens);
+        Granted(k, estimatedTokens, now);
+        return new KeyLease(LeaseStatus.Granted, k.Key, lease, estimatedTokens, TimeSpan.Zero, skipped);
+    }
+
+    /// <summary>What every grant, lease or credit, does besides its window entries.</summary>
+    private void Granted(KeyRuntime k, long tokens, DateTimeOffset now)
+    {
+        k.GrantedRequests++;
+        k.GrantedTokens += tokens;
+        k.LastGrant = ++_grants;
+        _changeCount++;
+        if (k.HintUntil > now)
+        {
+            k.HintRequests--;
+            k.HintTokens -= tokens;
+        }
+
+        Refresh(k, now);
+    }
+
+    /// <summary>The index's order (<see cref="KeyRuntime.Before"/>) on utilizations computed now.</summary>
+    private static bool First(KeyRuntime a, double aUtilization, KeyRuntime b, double bUtilization) =>
+        aUtilization != bUtilization ? aUtilization < bUtilization
+        : a.LastGrant != b.LastGrant ? a.LastGrant < b.LastGrant
+        : a.Index < b.Index;
+
+    /// <summary>In rotation, not cooling, and not out of the provider's remaining requests: the keys in the index.</summary>
+    private static bool IsReady(KeyRuntime k, DateTimeOffset now) =>
+        k.InRotation && k.CoolingUntil <= now && !(k.HintUntil > now && k.HintRequests <= 0);
+
+    private static double Utilization(KeyRuntime k, long requests, long tokens) =>
+        Math.Max((double)requests / k.Key.MaxRpm, (double)tokens / k.Key.MaxTpm);
+
+    /// <summary>
+    /// Brings one key's place in the index up to date: its utilization now, whether it may serve (in rotation, not
+    /// cooling, not out of the provider's remaining requests), and when that next changes by itself: its oldest entry
+    /// sliding out (plus <see cref="ReorderSlack"/>, so a busy key is not refreshed on every lease), its cooldown
+    /// or the provider's hint ending. Called after anything that changes a key, and by <see cref="RefreshDue"/>.
+    /// </summary>
+    private void Refresh(KeyRuntime k, DateTimeOffset now)
+    {
+        var requests = k.Requests.Used(now);
+        var tokens = k.Tokens.Used(now);
+        k.Utilization = Utilization(k, requests, tokens);
+        var next = long.MaxValue;
+        if (k.InRotation)
+        {
+            var oldest = Math.Min(k.Requests.OldestTicks, k.Tokens.OldestTicks);
+            if (oldest != long.MaxValue)
+            {
+                next = oldest + Window.Ticks + ReorderSlack.Ticks;
+            }
+
+            if (k.CoolingUntil > now)
+            {
+                next = Math.Min(next, k.CoolingUntil.UtcTicks);
+            }
+
+            if (k.HintUntil > now)
+            {
+                next = Math.Min(next, k.HintUntil.UtcTicks);
+            }
+        }
+
+        if (IsReady(k, now))
+        {
+            _ready.Set(k);
+        }
+        else
+        {
+            _ready.Remove(k);
+        }
+
+        k.NextChangeTicks = next;
+        if (next == long.MaxValue)
+        {
+            _changes.Remove(k);
+        }
+        else
+        {
+            _changes.Set(k);
+        }
+    }
+
+    /// <summary>Refreshes every key whose order or readiness changed by itself since it was last refreshed.</summary>
+    private void RefreshDue(DateTimeOffset now)
+    {
+        var ticks = now.UtcTicks;
+        while (_changes.Count > 0 && _changes.Min.NextChangeTicks <= ticks)
+        {
+            Refresh(_changes.Min, now);
+        }
+    }
+
+    /// <summary>After the key set or the windows were replaced: every key's place again.</summary>
+    private void RebuildIndex(DateTimeOffset now)
+    {
+        _ready.Clear();
+        _changes.Clear();
+        for (var i = 0; i < _keys.Length; i++)
+        {
+            _keys[i].Index = i;
+            Refresh(_keys[i], now);
+        }
+
+        _smallestTpmStale = true;
+    }
+
+    private long SmallestTpm()
+    {
+        if (_smallestTpmStale)
+        {
+            _smallestTpm = long.MaxValue;
+            foreach (var k in _keys)
+            {
+                if (k.InRotation)
+                {
+                    _smallestTpm = Math.Min(_smallestTpm, k.Key.MaxTpm);
+                }
+            }
+
+            _smallestTpmStale = false;
+        }
+
+        return _smallestTpm;
     }
 
     /// <summary>
@@ -394,94 +592,106 @@ public sealed class KeyPool(TimeProvider time)
     /// </summary>
     public IReadOnlyList<KeyCredit> GrantCredits(int credits, long tokens)
     {
-        var n = _keys.Length;
         var now = Now();
-        if (credits <= 0 || tokens <= 0 || n == 0 || _providerBackoffUntil > now)
+        if (credits <= 0 || tokens <= 0 || _keys.Length == 0 || _providerBackoffUntil > now)
         {
             return [];
         }
 
         NoteEstimate(tokens, now);
+        RefreshDue(now);
+        credits = Math.Min(credits, KeyCredit.MaxPerTopUp);
         var countsAt = now + KeyCredit.Lifetime;
-        Span<int> given = n <= 64 ? stackalloc int[n] : new int[n];
         List<KeyCredit>? granted = null;
-        for (var c = 0; c < Math.Min(credits, KeyCredit.MaxPerTopUp); c++)
+        // Keys that cannot give one more credit wait aside until the top-up ends. Looking at a few more keys than
+        // credits wanted bounds the work when many cannot (small or busy keys): fewer credits only mean more calls.
+        var looks = credits + MaxProbes;
+        while ((granted?.Count ?? 0) < credits && looks-- > 0 && NextForCredit(now) is { } k)
         {
-            var index = PickForCredit(now, tokens, given);
-            if (index < 0)
+            if (!CanCredit(k, tokens, now))
             {
-                break;
+                _ready.Remove(k);
+                k.SetAside = true;
+                _asideForCredits.Add(k);
+                continue;
             }
 
-            var k = _keys[index];
             var id = ++_nextLease;
             k.Requests.AddAt(now, countsAt, id, 1);
             k.Tokens.AddAt(now, countsAt, id, tokens);
-            k.GrantedRequests++;
-            k.GrantedTokens += tokens;
-            _changes++;
-            if (k.HintUntil > now)
+            k.CreditsGiven++;
+            if (k.CreditsGiven == 1)
             {
-                k.HintRequests--;
-                k.HintTokens -= tokens;
+                _creditedKeys.Add(k);
             }
 
-            given[index]++;
-            _cursor = (index + 1) % n;
+            Granted(k, tokens, now);
             (granted ??= new List<KeyCredit>(credits)).Add(new KeyCredit(k.Key, id, tokens));
         }
 
+        foreach (var k in _asideForCredits)
+        {
+            k.SetAside = false;
+            Refresh(k, now);
+        }
+
+        foreach (var k in _creditedKeys)
+        {
+            k.CreditsGiven = 0;
+        }
+
+        _asideForCredits.Clear();
+        _creditedKeys.Clear();
         return granted is null ? [] : granted;
     }
 
-    private int PickForCredit(DateTimeOffset now, long tokens, ReadOnlySpan<int> given)
+    /// <summary>The least utilized ready key not set aside in this top-up: the index's first, or (<see cref="ScanOnly"/>) a scan's.</summary>
+    private KeyRuntime? NextForCredit(DateTimeOffset now)
     {
-        var n = _keys.Length;
-        var best = -1;
-        var bestUtilization = double.MaxValue;
-        for (var i = 0; i < n; i++)
+        if (!ScanOnly)
         {
-            var index = (_cursor + i) % n;
-            var k = _keys[index];
-            if (!k.InRotation || k.CoolingUntil > now)
+            return _ready.Count > 0 ? _ready.Min : null;
+        }
+
+        KeyRuntime? best = null;
+        var bestUtilization = double.MaxValue;
+        foreach (var k in _keys)
+        {
+            if (k.SetAside || !IsReady(k, now))
             {
                 continue;
             }
 
-            // The provider's own remaining counts (sent with nearly every answer) must leave room for a lease too.
-            if (k.HintUntil > now && (k.HintRequests <= 1 || k.HintTokens < 2L * tokens))
+            var utilization = Utilization(k, k.Requests.Used(now), k.Tokens.Used(now));
+            if (best is null || First(k, utilization, best, bestUtilization))
             {
-                continue;
-            }
-
-            // What the key serves at full rate within one credit lifetime: a small key never gets credits.
-            var capacity = (long)(k.Key.MaxRpm * KeyCredit.Lifetime.TotalSeconds / Window.TotalSeconds);
-            if (given[index] >= capacity)
-            {
-                continue;
-            }
-
-            if (!WithinUnsavedShare(k, tokens, now))
-            {
-                continue;
-            }
-
-            var requests = k.Requests.Used(now) + 1;
-            var used = k.Tokens.Used(now) + tokens;
-            if (requests * 2 > k.Key.MaxRpm || used * 2 > k.Key.MaxTpm)
-            {
-                continue;
-            }
-
-            var utilization = Math.Max((double)requests / k.Key.MaxRpm, (double)used / k.Key.MaxTpm);
-            if (utilization < bestUtilization)
-            {
-                best = index;
+                best = k;
                 bestUtilization = utilization;
             }
         }
 
         return best;
+    }
+
+    /// <summary>Whether a ready key may give one more credit of <paramref name="tokens"/> in this top-up.</summary>
+    private bool CanCredit(KeyRuntime k, long tokens, DateTimeOffset now)
+    {
+        // The provider's own remaining counts (sent with nearly every answer) must leave room for a lease too.
+        if (k.HintUntil > now && (k.HintRequests <= 1 || k.HintTokens < 2L * tokens))
+        {
+            return false;
+        }
+
+        // What the key serves at full rate within one credit lifetime: a small key never gets credits.
+        var capacity = (long)(k.Key.MaxRpm * KeyCredit.Lifetime.TotalSeconds / Window.TotalSeconds);
+        if (k.CreditsGiven >= capacity || !WithinUnsavedShare(k, tokens, now))
+        {
+            return false;
+        }
+
+        var requests = k.Requests.Used(now) + 1;
+        var used = k.Tokens.Used(now) + tokens;
+        return requests * 2 <= k.Key.MaxRpm && used * 2 <= k.Key.MaxTpm;
     }
 
     /// <summary>
@@ -497,6 +707,15 @@ public sealed class KeyPool(TimeProvider time)
             return null;
         }
 
+        var disabled = Apply(k, report);
+        // Its numbers, cooldown, hints or standing may have changed: so may its place in the index.
+        Refresh(k, Now());
+        _smallestTpmStale |= disabled is not null;
+        return disabled;
+    }
+
+    private KeyDisabled? Apply(KeyRuntime k, UsageReport report)
+    {
         if (!k.Requests.TryMarkReported(report.LeaseId))
         {
             // Sent again by a frontend whose call timed out after it landed: applying it twice would extend a
@@ -505,7 +724,7 @@ public sealed class KeyPool(TimeProvider time)
         }
 
         var now = Now();
-        _changes++;
+        _changeCount++;
         // A cooldown or a refusal changes the keys' standing skips.
         _standingStale |= report.Outcome is UpstreamOutcome.RateLimited or UpstreamOutcome.AuthFailed or UpstreamOutcome.QuotaExhausted;
         if (report.Outcome == UpstreamOutcome.Unused)
@@ -583,7 +802,7 @@ public sealed class KeyPool(TimeProvider time)
     public bool SnapshotWanted { get; private set; }
 
     /// <summary>Something changed since the last snapshot that reached storage (or is on its way there).</summary>
-    public bool HasUnsavedChanges => _changes != (_writing ? _capturedChanges : _savedChanges);
+    public bool HasUnsavedChanges => _changeCount != (_writing ? _capturedChanges : _savedChanges);
 
     /// <summary>
     /// The windows to write, in wall-clock time; the caller must follow with <see cref="EndSnapshot"/>.
@@ -597,7 +816,7 @@ public sealed class KeyPool(TimeProvider time)
         var largest = LargestEstimate(now);
         _writing = true;
         _writeStarted = now;
-        _capturedChanges = _changes;
+        _capturedChanges = _changeCount;
         SnapshotWanted = false;
         return _keys.ToDictionary(
             k => k.Key.Id,
@@ -674,7 +893,8 @@ public sealed class KeyPool(TimeProvider time)
         }
 
         _standingStale = true;
-        _changes++;
+        _changeCount++;
+        RebuildIndex(now);
         return charged;
     }
 
@@ -770,18 +990,7 @@ public sealed class KeyPool(TimeProvider time)
     /// <summary>The wall clock as of activation plus monotonic time since: steps of the wall clock do not show.</summary>
     private DateTimeOffset Now() => _anchorUtc + time.GetElapsedTime(_anchorTimestamp);
 
-    private KeyRuntime? Find(string keyId)
-    {
-        foreach (var k in _keys)
-        {
-            if (k.Key.Id == keyId)
-            {
-                return k;
-            }
-        }
-
-        return null;
-    }
+    private KeyRuntime? Find(string keyId) => _byId.GetValueOrDefault(keyId);
 
     private static bool Contains(IReadOnlyList<string> ids, string id)
     {
@@ -795,8 +1004,6 @@ public sealed class KeyPool(TimeProvider time)
 
         return false;
     }
-
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

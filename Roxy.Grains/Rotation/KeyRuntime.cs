@@ -36,4 +36,24 @@ internal sealed class KeyRuntime(ProviderKey key, TimeSpan window)
     public Tracing.KeySkip? Standing { get; set; }
 
     public bool InRotation => Key.Enabled && DisabledReason is null;
+
+    // The pool's index (KeyPool.Refresh keeps these): the key's place in the key list and in both heaps, its
+    // utilization as of its last refresh (it only falls between refreshes, as entries slide out), when it was last
+    // granted (ties go to the longest ago), and when its order or readiness next changes by itself.
+    public int Index { get; set; }
+    public int ReadyPlace = -1;
+    public int ChangePlace = -1;
+    public double Utilization { get; set; }
+    public long LastGrant { get; set; }
+    public long NextChangeTicks { get; set; }
+
+    /// <summary>Credits given in the top-up being granted, and whether it can give no more (both reset after it).</summary>
+    public int CreditsGiven { get; set; }
+    public bool SetAside { get; set; }
+
+    /// <summary>The order of <see cref="ReadyKeys"/>: less utilized first, then granted longer ago, then earlier in the list.</summary>
+    public static bool Before(KeyRuntime a, KeyRuntime b) =>
+        a.Utilization != b.Utilization ? a.Utilization < b.Utilization
+        : a.LastGrant != b.LastGrant ? a.LastGrant < b.LastGrant
+        : a.Index < b.Index;
 }

@@ -14,6 +14,9 @@ public sealed class SlidingWindow(TimeSpan span)
 
     public TimeSpan Span { get; } = span;
 
+    /// <summary>The stamp (UTC ticks) of the oldest entry, the next to slide out; <see cref="long.MaxValue"/> when empty.</summary>
+    public long OldestTicks => _count > 0 ? _entries[_head].Ticks : long.MaxValue;
+
     public long Used(DateTimeOffset now)
     {
         Evict(now);

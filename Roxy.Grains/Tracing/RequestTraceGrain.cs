@@ -20,6 +20,7 @@ namespace Roxy.Grains.Tracing;
 [Reentrant]
 public sealed class RequestTraceGrain(
     RequestTraceStore store,
+    TraceMemory memory,
     IOptions<RequestTraceOptions> options,
     TimeProvider time,
     ILogger<RequestTraceGrain> logger) : Grain, IRequestTraceGrain
@@ -38,6 +39,7 @@ public sealed class RequestTraceGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        memory.Join();
         // Interleaved: records and lookups go on while a write is in flight.
         this.RegisterGrainTimer(static (grain, ct) => grain.TickAsync(ct), this,
             new GrainTimerCreationOptions(_options.WritePeriod, _options.WritePeriod) { Interleave = true, KeepAlive = false });
@@ -46,6 +48,7 @@ public sealed class RequestTraceGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        memory.Leave();
         if (_writing.Pending is { } inFlight)
         {
             await inFlight;
@@ -62,6 +65,7 @@ public sealed class RequestTraceGrain(
     Task IRequestTraceGrain.RecordAsync(IReadOnlyList<RequestTrace> traces)
     {
         var tenantId = TenantId;
+        var share = memory.Share(_ring.Capacity);
         foreach (var trace in traces)
         {
             // A trace sent to the wrong tenant's grain (a frontend bug) must never become readable by that tenant.
@@ -70,7 +74,7 @@ public sealed class RequestTraceGrain(
                 continue;
             }
 
-            _ring.Add(trace);
+            _ring.Add(trace, share);
             _pending.Add(trace);
         }
 

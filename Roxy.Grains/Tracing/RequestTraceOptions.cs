@@ -6,8 +6,17 @@ public sealed class RequestTraceOptions
     /// <summary>SPEC §9: at least the last 10,000 requests per tenant.</summary>
     public const int DefaultCapacity = 10_000;
 
-    /// <summary>Traces a tenant's grain keeps in memory, and the newest rows its table keeps (at least).</summary>
+    /// <summary>Traces a tenant's grain keeps in memory at most (see <see cref="MemoryTraces"/>), and the newest rows its table keeps (at least).</summary>
     public int Capacity { get; set; } = DefaultCapacity;
+
+    /// <summary>
+    /// Traces the silo keeps in memory across all its tenants (<see cref="TraceMemory"/>): each active tenant's grain
+    /// holds an equal share of it, at least <see cref="TraceMemory.MinShare"/>, at most <see cref="Capacity"/>. About
+    /// 1 KiB each.
+    /// </summary>
+    public int MemoryTraces { get; set; } = DefaultMemoryTraces;
+
+    public const int DefaultMemoryTraces = 100_000;
 
     /// <summary>How often a grain inserts the traces it received since its last write.</summary>
     public TimeSpan WritePeriod { get; set; } = TimeSpan.FromSeconds(2);

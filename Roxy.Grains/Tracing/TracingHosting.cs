@@ -12,6 +12,7 @@ public static class TracingHosting
     public static IServiceCollection AddRoxyTracing(this IServiceCollection services, string postgresConnectionString)
     {
         services.AddOptions<RequestTraceOptions>();
+        services.TryAddSingleton(sp => new TraceMemory(sp.GetRequiredService<IOptions<RequestTraceOptions>>().Value.MemoryTraces));
         var pool = new NpgsqlConnectionStringBuilder(postgresConnectionString) { ConnectionIdleLifetime = 30 };
         pool.MaxPoolSize = Math.Min(pool.MaxPoolSize, 4);
         services.TryAddSingleton(sp => new RequestTraceStore(

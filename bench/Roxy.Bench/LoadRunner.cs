@@ -8,6 +8,9 @@ internal sealed record RunResult(
     string Mode, int Concurrency, string Target, long Requests, long Errors, double ElapsedSeconds,
     double P50Ms, double P99Ms, double TtfbP50Ms, long Dropped, string? FirstError)
 {
+    /// <summary>CPU µs the target's process (<c>--pid</c>) spent per completed request in this run; NaN without one.</summary>
+    public double CpuUsPerRequest { get; init; } = double.NaN;
+
     /// <summary>Index of the (concurrency, mode) cell this run belongs to; targets in one cell are compared.</summary>
     public int Cell { get; init; }
 
@@ -30,6 +33,7 @@ internal sealed class LoadRunner
     private readonly byte[] _bodyPlain;
     private readonly byte[] _bodyHead;
     private long _prompt;
+    private long _nextToken;
     private readonly AuthenticationHeaderValue? _auth;
     private readonly byte[] _doneMarker;
 
@@ -73,6 +77,8 @@ internal sealed class LoadRunner
         _firstError = null;
         long completed = 0;
         long dropped = 0;
+        var auths = target.Tokens?.Select(t => new AuthenticationHeaderValue("Bearer", t)).ToArray();
+        var cpuBefore = target.Pid is { } pid ? ProcessCpu.Read(pid) : TimeSpan.Zero;
 
         // Hard stop: in-flight requests get at most the timeout after the deadline.
         using var hardStop = new CancellationTokenSource(duration + TimeSpan.FromSeconds(_options.TimeoutSeconds));
@@ -97,14 +103,21 @@ internal sealed class LoadRunner
                             Content = new ByteArrayContent(_options.UniquePrompts ? UniqueBody(stream) : stream ? _bodyStream : _bodyPlain),
                         };
                         req.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                        req.Headers.Authorization = _auth;
+                        // A target with tokens of its own cycles over them: one tenant after another.
+                        var turn = auths is null ? 0 : (int)(Interlocked.Increment(ref _nextToken) % auths.Length);
+                        var token = target.Tokens is { } tokens ? tokens[turn] : _options.Token;
+                        req.Headers.Authorization = _options.Anthropic ? null : auths is null ? _auth : auths[turn];
                         if (_options.Anthropic)
                         {
                             req.Headers.TryAddWithoutValidation("anthropic-version", "2023-06-01");
-                            if (!string.IsNullOrEmpty(_options.Token))
+                            if (!string.IsNullOrEmpty(token))
                             {
-                                req.Headers.TryAddWithoutValidation("x-api-key", _options.Token);
+                                req.Headers.TryAddWithoutValidation("x-api-key", token);
                             }
+                        }
+                        foreach (var (name, value) in _options.Headers)
+                        {
+                            req.Headers.TryAddWithoutValidation(name, value);
                         }
                         using var resp = await _client.SendAsync(req, HttpCompletionOption.ResponseHeadersRead, hardStop.Token).ConfigureAwait(false);
                         await using var body = await resp.Content.ReadAsStreamAsync(hardStop.Token).ConfigureAwait(false);
@@ -164,13 +177,17 @@ internal sealed class LoadRunner
         }
         await Task.WhenAll(workers).ConfigureAwait(false);
         var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var cpu = target.Pid is { } measured ? ProcessCpu.Read(measured) - cpuBefore : TimeSpan.Zero;
 
         var n = Math.Min(_count, Capacity);
         var tn = Math.Min(_ttfbCount, Capacity);
         return new RunResult(
             stream ? "stream" : "non-stream", concurrency, target.Name, completed, _errors, elapsed,
             Percentile(_latencies, n, 0.50), Percentile(_latencies, n, 0.99),
-            stream ? Percentile(_ttfb, tn, 0.50) : double.NaN, dropped, _firstError);
+            stream ? Percentile(_ttfb, tn, 0.50) : double.NaN, dropped, _firstError)
+        {
+            CpuUsPerRequest = target.Pid is not null && completed > 0 ? cpu.TotalMicroseconds / completed : double.NaN,
+        };
     }
 
     private void NoteError(string message) => Interlocked.CompareExchange(ref _firstError, message, null);

@@ -37,6 +37,16 @@ using var client = new HttpClient(handler, disposeHandler: false)
     DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
 };
 
+if (options.CreateTenants is { } tenants)
+{
+    return await TenantSetup.RunAsync(client, options, tenants);
+}
+
+if (options.SoakSeconds is { } soak)
+{
+    return await SoakRunner.RunAsync(client, options, soak);
+}
+
 var runner = new LoadRunner(client, options);
 var modes = new List<bool>();
 if (options.NonStreaming)
@@ -64,7 +74,7 @@ foreach (var concurrency in options.Concurrency)
             }
             var r = await runner.RunAsync(target, stream, concurrency, TimeSpan.FromSeconds(options.DurationSeconds), record: true) with { Cell = cell };
             results.Add(r);
-            Console.Error.WriteLine($"  {r.Mode,-10} c={r.Concurrency,-4} {r.Target,-12} {r.Rps,10:F0} req/s  p50 {r.P50Ms,8:F3} ms  p99 {r.P99Ms,8:F3} ms  errors {r.Errors}{(r.FirstError is null ? "" : $" (first: {r.FirstError})")}{(r.Dropped > 0 ? $" ({r.Dropped} samples beyond capacity)" : "")}");
+            Console.Error.WriteLine($"  {r.Mode,-10} c={r.Concurrency,-4} {r.Target,-12} {r.Rps,10:F0} req/s  p50 {r.P50Ms,8:F3} ms  p99 {r.P99Ms,8:F3} ms{(double.IsNaN(r.CpuUsPerRequest) ? "" : $"  cpu {r.CpuUsPerRequest,7:F1} µs/req")}  errors {r.Errors}{(r.FirstError is null ? "" : $" (first: {r.FirstError})")}{(r.Dropped > 0 ? $" ({r.Dropped} samples beyond capacity)" : "")}");
         }
         cell++;
     }
@@ -89,11 +99,19 @@ internal static class Report
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"Closed-loop, {options.DurationSeconds}s per cell after {options.WarmupSeconds}s warm-up, model `{options.Model}`, {Environment.ProcessorCount} CPUs, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
         sb.AppendLine();
-        sb.AppendLine("| mode | concurrency | target | req/s | p50 ms | p99 ms | errors | ttfb p50 ms |");
-        sb.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|");
-        foreach (var r in results)
+        var cpu = results.Any(r => !double.IsNaN(r.CpuUsPerRequest));
+        sb.AppendLine(cpu
+            ? "| mode | concurrency | target | req/s | p50 ms | p99 ms | errors | ttfb p50 ms | CPU µs/req | CPU vs first |"
+            : "| mode | concurrency | target | req/s | p50 ms | p99 ms | errors | ttfb p50 ms |");
+        sb.AppendLine(cpu ? "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|" : "|---|---:|---|---:|---:|---:|---:|---:|");
+        foreach (var group in results.GroupBy(r => r.Cell))
         {
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Mode} | {r.Concurrency} | {r.Target} | {F(r.Rps, "F0")} | {F(r.P50Ms, "F3")} | {F(r.P99Ms, "F3")} | {r.Errors} | {F(r.TtfbP50Ms, "F3")} |");
+            var first = group.First().CpuUsPerRequest;
+            foreach (var r in group)
+            {
+                var cpuColumns = cpu ? $" {F(r.CpuUsPerRequest, "F1")} | {F(r.CpuUsPerRequest / first)} |" : "";
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Mode} | {r.Concurrency} | {r.Target} | {F(r.Rps, "F0")} | {F(r.P50Ms, "F3")} | {F(r.P99Ms, "F3")} | {r.Errors} | {F(r.TtfbP50Ms, "F3")} |{cpuColumns}");
+            }
         }
 
         var baselineName = options.Targets[0].Name;

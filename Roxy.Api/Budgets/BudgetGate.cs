@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Globalization;
 using System.Runtime.CompilerServices;
@@ -18,7 +19,8 @@ namespace Roxy.Api.Budgets;
 /// SPEC §6's budgets on the request path: before a request goes upstream (or is served from the cache), its worst-case
 /// cost is reserved in the budget grain of the caller's token (when the token has a budget) and then of its tenant; when
 /// it ends, the holds are settled to what it really cost. A tenant and token without budgets pay nothing here: no grain
-/// call, one lookup in a table built once per tenant snapshot.
+/// call, one lookup in a table built once per tenant snapshot. A busy budget costs no grain call either: its requests
+/// draw on this frontend's credit (<see cref="BudgetCreditLine"/>), settled and renewed in one call per quarter second.
 /// </summary>
 public sealed class BudgetGate(
     IGrainFactory grains, ModelPrices prices, ProviderRegistry providers, Observability.RequestObserver observer, TimeProvider time, ILogger<BudgetGate> logger)
@@ -26,6 +28,7 @@ public sealed class BudgetGate(
     // Every token of each snapshot with its budget (null: none), keyed by the snapshot itself: built on its first
     // request, dropped with it.
     private readonly ConditionalWeakTable<TenantSnapshot, FrozenDictionary<string, BudgetLimits?>> _tokens = [];
+    private readonly ConcurrentDictionary<(string Tenant, string? Token), BudgetCreditLine> _lines = new();
 
     /// <summary>
     /// Whether <paramref name="tenant"/> or the caller's token has a budget, checked on the snapshot (no grain call, one
@@ -42,6 +45,10 @@ public sealed class BudgetGate(
     }
 
     /// <summary>Reserves the worst case and sets <see cref="ProxyRequest.BudgetHold"/>, or says why not (429 <c>budget_exceeded</c>).</summary>
+    /// <remarks>
+    /// Each budget is drawn from this frontend's credit when it holds one with room (no grain call), else reserved with
+    /// the grain, whose refusal says why. The token first: a refusal there takes nothing from the tenant's budget.
+    /// </remarks>
     public async ValueTask<ProxyError?> ReserveAsync(ProxyRequest request, TenantSnapshot tenant, ResolvedRoute route)
     {
         var tenantId = request.Identity.TenantId;
@@ -50,51 +57,64 @@ public sealed class BudgetGate(
         var tokenLimits = TokenBudget(request, tenant);
         var tenantLimits = tenant.Budget is { IsEmpty: false } limits ? limits : null;
 
-        // The token first: a refusal there takes nothing from the tenant's budget.
-        long tokenLease = 0;
-        IBudgetGrain? tokenGrain = null;
+        var token = default(Part);
         if (tokenLimits is not null)
         {
-            tokenGrain = grains.GetGrain<IBudgetGrain>(GrainKeys.Budget(tenantId, tokenId));
-            var granted = await tokenGrain.ReserveAsync(tokenLimits, worst);
-            if (!granted.Granted)
+            var line = Line(tenantId, tokenId);
+            if (line.TryDraw(tokenLimits, worst, out var creditId))
             {
-                observer.BudgetRejected(request, "token");
-                return Refused(granted, $"token {tokenId}", worst);
+                token = new Part(line, creditId, 0);
             }
+            else
+            {
+                var granted = await line.Grain.ReserveAsync(tokenLimits, worst);
+                if (!granted.Granted)
+                {
+                    observer.BudgetRejected(request, "token");
+                    return Refused(granted, $"token {tokenId}", worst);
+                }
 
-            tokenLease = granted.LeaseId;
+                token = new Part(line, 0, granted.LeaseId);
+            }
         }
 
-        long tenantLease = 0;
+        var own = default(Part);
         if (tenantLimits is not null)
         {
-            BudgetReservation granted;
-            try
+            var line = Line(tenantId, null);
+            if (line.TryDraw(tenantLimits, worst, out var creditId))
             {
-                granted = await grains.GetGrain<IBudgetGrain>(GrainKeys.Budget(tenantId)).ReserveAsync(tenantLimits, worst);
+                own = new Part(line, creditId, 0);
             }
-            catch
+            else
             {
-                Release(tokenGrain, tokenLease);
-                throw;
-            }
+                BudgetReservation granted;
+                try
+                {
+                    granted = await line.Grain.ReserveAsync(tenantLimits, worst);
+                }
+                catch
+                {
+                    End(token, worst, 0);
+                    throw;
+                }
 
-            if (!granted.Granted)
-            {
-                Release(tokenGrain, tokenLease);
-                observer.BudgetRejected(request, "tenant");
-                return Refused(granted, $"tenant '{tenantId}'", worst);
-            }
+                if (!granted.Granted)
+                {
+                    End(token, worst, 0);
+                    observer.BudgetRejected(request, "tenant");
+                    return Refused(granted, $"tenant '{tenantId}'", worst);
+                }
 
-            tenantLease = granted.LeaseId;
+                own = new Part(line, 0, granted.LeaseId);
+            }
         }
 
-        request.BudgetHold = new BudgetHold(tenantId, tenantLease, tokenGrain is null ? null : tokenId, tokenLease, worst);
+        request.BudgetHold = new BudgetHold(own, token, worst);
         return null;
     }
 
-    /// <summary>Settles the request's hold, if it has one, to <paramref name="actualUsd"/> (one-way calls).</summary>
+    /// <summary>Settles the request's hold, if it has one, to <paramref name="actualUsd"/> (locally into a credit, or one-way calls).</summary>
     public void Settle(ProxyRequest request, decimal actualUsd)
     {
         if (request.BudgetHold is not { } hold || !hold.TryClaimSettlement())
@@ -102,14 +122,37 @@ public sealed class BudgetGate(
             return;
         }
 
-        if (hold.TokenId is { } tokenId)
+        End(hold.Token, hold.ReservedUsd, actualUsd);
+        End(hold.Tenant, hold.ReservedUsd, actualUsd);
+    }
+
+    /// <summary>This frontend's credit lines, for <see cref="BudgetCreditFlusher"/>.</summary>
+    public ICollection<BudgetCreditLine> Lines => _lines.Values;
+
+    /// <summary>The line to one budget (a tenant's, or a token's with <paramref name="tokenId"/>), made on first use.</summary>
+    public BudgetCreditLine Line(string tenantId, string? tokenId) =>
+        _lines.TryGetValue((tenantId, tokenId), out var line)
+            ? line
+            : _lines.GetOrAdd((tenantId, tokenId), static (key, state) =>
+                new BudgetCreditLine(state.grains.GetGrain<IBudgetGrain>(GrainKeys.Budget(key.Tenant, key.Token)), state.time, state.logger), (grains, time, logger));
+
+    /// <summary>One budget's share of a hold: <see cref="CreditId"/> when drawn from a credit, else a grain <see cref="Lease"/>.</summary>
+    public readonly record struct Part(BudgetCreditLine? Line, long CreditId, long Lease);
+
+    private void End(Part part, decimal worst, decimal actualUsd)
+    {
+        if (part.Line is not { } line)
         {
-            Send(grains.GetGrain<IBudgetGrain>(GrainKeys.Budget(hold.TenantId, tokenId)), hold.TokenLease, actualUsd);
+            return;
         }
 
-        if (hold.TenantLease != 0)
+        if (part.CreditId != 0)
         {
-            Send(grains.GetGrain<IBudgetGrain>(GrainKeys.Budget(hold.TenantId)), hold.TenantLease, actualUsd);
+            line.Settle(part.CreditId, worst, actualUsd);
+        }
+        else
+        {
+            SendSettle(line.Grain, part.Lease, actualUsd, logger);
         }
     }
 
@@ -180,26 +223,18 @@ public sealed class BudgetGate(
     // Whole cents for amounts a person reads as money, more digits for the small amounts single requests cost.
     private static string Usd(decimal amount) => "$" + amount.ToString("0.00####", CultureInfo.InvariantCulture);
 
-    private void Release(IBudgetGrain? grain, long lease)
-    {
-        if (grain is not null)
-        {
-            Send(grain, lease, 0);
-        }
-    }
-
     // One-way: the task completes once the message is on its way; a failure to send is logged, never thrown at the
     // request (its hold then expires in the grain after BudgetLedger.LeaseLifetime).
-    private void Send(IBudgetGrain grain, long lease, decimal actualUsd)
+    internal static void SendSettle(IBudgetGrain grain, long lease, decimal actualUsd, ILogger logger)
     {
         var sent = grain.SettleAsync(lease, actualUsd);
         if (!sent.IsCompletedSuccessfully)
         {
-            _ = ObserveAsync(sent);
+            _ = ObserveAsync(sent, logger);
         }
     }
 
-    private async Task ObserveAsync(Task sent)
+    private static async Task ObserveAsync(Task sent, ILogger logger)
     {
         try
         {

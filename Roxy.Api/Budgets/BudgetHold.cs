@@ -1,20 +1,17 @@
 namespace Roxy.Api.Budgets;
 
 /// <summary>
-/// What a request reserved before going upstream: a lease on its tenant's budget grain and, for a budgeted token, one
-/// on the token's. Settled once, when the request ends, whatever way it ends.
+/// What a request reserved before going upstream, on its tenant's budget and, for a budgeted token, on the token's:
+/// for each, either a draw on this frontend's credit (<see cref="BudgetCreditLine"/>, no grain call) or a lease on the
+/// budget grain. Settled once, when the request ends, whatever way it ends.
 /// </summary>
-public sealed class BudgetHold(string tenantId, long tenantLease, string? tokenId, long tokenLease, decimal reservedUsd)
+public sealed class BudgetHold(BudgetGate.Part tenant, BudgetGate.Part token, decimal reservedUsd)
 {
-    public string TenantId { get; } = tenantId;
-
-    /// <summary>Zero when the tenant has no budget of its own (only the token does).</summary>
-    public long TenantLease { get; } = tenantLease;
+    /// <summary>Empty when the tenant has no budget of its own (only the token does).</summary>
+    public BudgetGate.Part Tenant { get; } = tenant;
 
     /// <summary>Set when the token has a budget of its own.</summary>
-    public string? TokenId { get; } = tokenId;
-
-    public long TokenLease { get; } = tokenLease;
+    public BudgetGate.Part Token { get; } = token;
 
     public decimal ReservedUsd { get; } = reservedUsd;
 

@@ -54,6 +54,7 @@ public static class RoxyServiceExtensions
         services.AddSingleton<Observability.RequestObserver>();
         services.AddHostedService<ConfigApplier>();
         services.AddHostedService<RotationReportFlusher>();
+        services.AddHostedService<Budgets.BudgetCreditFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<Usage.UsageFlusher>());
         services.AddHostedService<CacheStatsFlusher>();
         services.AddHostedService(sp => sp.GetRequiredService<Tracing.TraceFlusher>());

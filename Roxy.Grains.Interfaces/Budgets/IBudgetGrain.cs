@@ -22,6 +22,14 @@ public interface IBudgetGrain : IGrainWithStringKey
     [Alias("Settle"), OneWay]
     Task SettleAsync(long leaseId, decimal actualUsd);
 
+    /// <summary>
+    /// Creates, renews or releases a frontend's credit: a slice of the remaining budget held for it, which its requests
+    /// draw on without a call. Applies the credit's spend, then sizes the credit (see <c>BudgetLedger.RenewCredit</c>).
+    /// A credit not renewed within <c>BudgetLedger.CreditLifetime</c> is released (its frontend died).
+    /// </summary>
+    [Alias("RenewCredit")]
+    Task<BudgetCredit> RenewCreditAsync(BudgetCreditRenewal renewal);
+
     [Alias("GetSpend")]
     Task<BudgetSpend> GetSpendAsync();
 

@@ -8,10 +8,11 @@ namespace Roxy.Grains.Budgets;
 /// <see cref="SavePeriod"/> when it changed, and on deactivation, never per request.
 /// </summary>
 /// <remarks>
-/// One activation per budget serialises every reservation of that tenant: each is a few microseconds of dictionary
-/// work, so one grain serves tens of thousands a second, far above any one tenant's request rate at Roxy's scale;
-/// credits handed to frontends (as rotation does for keys) would trade that exactness for throughput nobody needs yet.
-/// A silo killed outright loses at most the spend settled in the last period (up to <see cref="SavePeriod"/>); a
+/// One activation per budget serialises every reservation of that tenant. A busy frontend takes the grain off its
+/// requests' path with a credit (<see cref="BudgetLedger.RenewCredit"/>): a slice of the remaining budget held for it,
+/// drawn on locally and renewed in one call every quarter second with the spend it settled. Credits are held exactly
+/// as reservations are, so spend plus every hold still never passes the limit; near the limit they shrink to nothing
+/// and every request is reserved here again. Credits, like holds, live in memory only. A silo killed outright loses at most the spend settled in the last period (up to <see cref="SavePeriod"/>); a
 /// graceful stop or move loses nothing. Holds live in memory only: after a move, requests still in flight settle their
 /// real cost into the new activation, their holds are simply gone.
 /// </remarks>
@@ -53,6 +54,8 @@ public sealed class BudgetGrain(
         return Task.CompletedTask;
     }
 
+    Task<BudgetCredit> IBudgetGrain.RenewCreditAsync(BudgetCreditRenewal renewal) => Task.FromResult(_ledger.RenewCredit(renewal));
+
     Task<BudgetSpend> IBudgetGrain.GetSpendAsync() => Task.FromResult(_ledger.Spend());
 
     async Task IBudgetGrain.ResetAsync()
@@ -80,8 +83,8 @@ public sealed class BudgetGrain(
     {
         if (_ledger.ExpireLeases() is > 0 and var expired)
         {
-            logger.LogWarning("Budget {Budget}: {Count} holds were never settled within {Lifetime} (a frontend died?) and were released",
-                this.GetPrimaryKeyString(), expired, BudgetLedger.LeaseLifetime);
+            logger.LogWarning("Budget {Budget}: {Count} holds or credits were never settled or renewed in time (a frontend died?) and were released",
+                this.GetPrimaryKeyString(), expired);
         }
 
         return _writing is null ? SaveIfDirtyAsync(cancellationToken) : Task.CompletedTask;

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
 using Roxy.Grains.Caching;
 using Roxy.Tests.Fixtures;
 using static Roxy.Tests.Grains.PromptCacheEntries;
@@ -110,9 +111,9 @@ public sealed class PromptCacheAbsenceTests(PromptCacheAbsenceFixture fixture)
         var (newer, previousLease) = await fixture.Store.BumpEpochAsync(shardId, PromptCacheAbsenceFixture.Lease);
         Assert.True(previousLease > TimeSpan.Zero);
         var late = KeyIn(tenant, '7');
-        var fenced = fixture.Store.Fenced;
+        var fenced = Fenced();
         await Grain(fixture.Grains, late).StoreAsync(late, Entry("late"), fixture.Time.GetUtcNow().AddHours(1));
-        await Eventually.TrueAsync(() => Task.FromResult(fixture.Store.Fenced > fenced), because: "the superseded activation's row was written");
+        await Eventually.TrueAsync(() => Task.FromResult(Fenced() > fenced), because: "the superseded activation's row was written");
         Assert.Equal(0, await fixture.RowsAsync(tenant));
 
         // A row of the newer epoch goes in, one of an older epoch does not.
@@ -150,6 +151,8 @@ public sealed class PromptCacheAbsenceTests(PromptCacheAbsenceFixture fixture)
             return status == CacheLookupStatus.Lead && fixture.Reads == reads;
         }, because: "the shard never trusted its knowledge");
     }
+
+    private long Fenced() => fixture.SiloServices.Sum(s => s.GetRequiredService<PromptCacheStore>().Fenced);
 
     private PromptCacheRow Row(CacheEntryKey key, PromptCacheShard shard) =>
         new(key, System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(Entry("written elsewhere"), PromptCacheJson.Default.CachedCompletion),

@@ -7,10 +7,11 @@ using Orleans.Concurrency;
 namespace Roxy.Grains.Caching;
 
 /// <summary>
-/// One shard of a tenant's prompt cache. A lookup answers from the silo's memory tier; otherwise it reads PostgreSQL
+/// One shard of a tenant's prompt cache. A lookup answers from the silo's memory tier; otherwise, unless the shard
+/// knows the key is not stored (<see cref="PromptCacheShard"/>: then it misses with no query), it reads PostgreSQL
 /// once, with this caller marked as the one fetching the key, so identical lookups arriving meanwhile wait for its
 /// answer instead of reading or going upstream themselves. Entries live in <see cref="PromptCacheMemory"/> and the
-/// table, never in the grain: a shard holds only the keys being fetched right now.
+/// table, never in the grain: a shard holds the keys being fetched right now and the 8-byte prefixes of its rows.
 /// </summary>
 /// <remarks>
 /// Reentrant, so a lookup waiting on PostgreSQL or on a leader holds up nothing. Every await is followed by a fresh
@@ -28,8 +29,45 @@ public sealed class PromptCacheGrain(
 {
     private const int MinPruneAt = 64;
 
+    private const int RetryMillis = 5000;
+
     private readonly Dictionary<string, Flight> _flights = new(StringComparer.Ordinal);
     private int _pruneAt = MinPruneAt;
+    private PromptCacheShard _shard = null!;
+    private Task _housekeeping = Task.CompletedTask; // an open, load or confirmation in flight
+    private long _retryAt; // Environment.TickCount64 before which a failed open or load is not tried again
+    private bool _warned;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _shard = new PromptCacheShard(this.GetPrimaryKeyString(), options.Value.AbsenceLease, time);
+        return OpenAsync();
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // The next activation bumps the epoch and then refuses this one's rows: let the queued ones land first.
+        var until = Environment.TickCount64 + (long)options.Value.DeactivationFlushWait.TotalMilliseconds;
+        while (_shard.PendingRows > 0 && Environment.TickCount64 < until && !cancellationToken.IsCancellationRequested)
+        {
+            await Task.Delay(20, CancellationToken.None);
+        }
+
+        // Trusting nothing from here, it gives its lease back: the next activation need not wait it out.
+        _shard.Close();
+        if (_shard.Epoch != 0)
+        {
+            using var deadline = new CancellationTokenSource(options.Value.ReadTimeout);
+            try
+            {
+                await store.ReleaseLeaseAsync(_shard.Id, _shard.Epoch, deadline.Token);
+            }
+            catch (Exception ex)
+            {
+                logger.LogDebug(ex, "Could not release the lease of prompt cache shard {Shard}; it lapses instead", _shard.Id);
+            }
+        }
+    }
 
     async Task<CacheLookup> IPromptCacheGrain.LookupAsync(CacheEntryKey key, TimeSpan singleFlightWait)
     {
@@ -38,10 +76,17 @@ public sealed class PromptCacheGrain(
             return new CacheLookup(CacheLookupStatus.Hit, held);
         }
 
+        Housekeep();
+        var absent = _shard.KnowsAbsent(key.KeyHash);
         var wait = singleFlightWait > options.Value.MaxSingleFlightWait ? options.Value.MaxSingleFlightWait : singleFlightWait;
         if (wait <= TimeSpan.Zero)
         {
             // No single flight: every caller that finds nothing leads.
+            if (absent)
+            {
+                return CacheLookup.Lead;
+            }
+
             var read = await ReadAsync(key);
             return read is { } found ? Hit(key, found) : CacheLookup.Lead;
         }
@@ -60,6 +105,11 @@ public sealed class PromptCacheGrain(
 
         var flight = new Flight(wait);
         AddFlight(key.KeyHash, flight);
+        if (absent)
+        {
+            return CacheLookup.Lead; // not stored: nothing to read
+        }
+
         var stored = await ReadAsync(key);
         if (stored is { } entry)
         {
@@ -91,8 +141,9 @@ public sealed class PromptCacheGrain(
         }
 
         PromptCacheStore.HashBytes(key.KeyHash); // a malformed key fails this call, not a whole write batch
+        _shard.Stored(key.KeyHash, expiresAt); // before its row is queued: the set never lags a row of this epoch
         memory.Set(key.TenantId, key.KeyHash, entry, expiresAt);
-        writer.Enqueue(new PromptCacheRow(key, JsonSerializer.SerializeToUtf8Bytes(entry, PromptCacheJson.Default.CachedCompletion), expiresAt, now));
+        writer.Enqueue(new PromptCacheRow(key, JsonSerializer.SerializeToUtf8Bytes(entry, PromptCacheJson.Default.CachedCompletion), expiresAt, now, _shard));
         return Task.CompletedTask;
     }
 
@@ -104,6 +155,101 @@ public sealed class PromptCacheGrain(
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>Bumps the epoch, then reads the shard's live keys; a failure leaves reads on every miss until a retry.</summary>
+    private async Task OpenAsync()
+    {
+        using var deadline = new CancellationTokenSource(options.Value.ReadTimeout);
+        try
+        {
+            var sent = time.GetTimestamp();
+            var (epoch, previousLease) = await store.BumpEpochAsync(_shard.Id, options.Value.AbsenceLease, deadline.Token);
+            _shard.Opened(epoch, sent, time.GetTimestamp(), previousLease);
+        }
+        catch (Exception ex)
+        {
+            Failed(ex, "open");
+            return;
+        }
+
+        await LoadAsync();
+    }
+
+    private async Task LoadAsync()
+    {
+        // The grain key is GrainKeys.PromptCache: the tenant, '/', the keys' first hex digit.
+        var id = _shard.Id;
+        var digit = Convert.ToInt32(id[^1..], 16);
+        using var deadline = new CancellationTokenSource(options.Value.ReadTimeout);
+        try
+        {
+            _shard.Loaded(await store.LiveKeysAsync(id[..^2], digit, time.GetUtcNow(), PromptCacheShard.MaxKeys, deadline.Token));
+        }
+        catch (Exception ex)
+        {
+            Failed(ex, "load the keys of");
+        }
+    }
+
+    /// <summary>Starts an open, load or lease confirmation in the background when one is due; the lookup never waits.</summary>
+    private void Housekeep()
+    {
+        if (!_housekeeping.IsCompleted)
+        {
+            return;
+        }
+
+        var due = _shard.Epoch == 0 || _shard.WantsLoad ? Environment.TickCount64 >= _retryAt : _shard.WantsConfirmation(time.GetTimestamp());
+        if (due)
+        {
+            _housekeeping = HousekeepAsync();
+        }
+    }
+
+    private async Task HousekeepAsync()
+    {
+        if (_shard.Epoch == 0)
+        {
+            await OpenAsync();
+            return;
+        }
+
+        if (_shard.WantsLoad)
+        {
+            await LoadAsync();
+            return;
+        }
+
+        var sent = time.GetTimestamp();
+        using var deadline = new CancellationTokenSource(options.Value.ReadTimeout);
+        try
+        {
+            _shard.Renewed(await store.RenewLeaseAsync(_shard.Id, _shard.Epoch, options.Value.AbsenceLease, deadline.Token), sent);
+        }
+        catch (Exception ex)
+        {
+            Failed(ex, "renew the lease of");
+            return;
+        }
+
+        if (_shard.Superseded)
+        {
+            // Another activation of this shard started since: it owns the rows now, and this one goes.
+            logger.LogInformation("Prompt cache shard {Shard} was superseded by a newer activation; deactivating", _shard.Id);
+            this.DeactivateOnIdle();
+        }
+    }
+
+    private void Failed(Exception ex, string what)
+    {
+        _retryAt = Environment.TickCount64 + RetryMillis;
+        if (!_warned)
+        {
+            // Once per activation: misses read PostgreSQL meanwhile, which logs its own failures.
+            _warned = true;
+            logger.LogWarning(ex, "Could not {What} prompt cache shard {Shard}; its misses read PostgreSQL until it can", what, _shard.Id);
+        }
     }
 
     private CacheLookup Hit(CacheEntryKey key, StoredEntry found)

@@ -29,6 +29,17 @@ public sealed class PromptCacheOptions
     /// </summary>
     public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long a shard activation trusts its knowledge of which keys are stored before it renews its lease in
+    /// PostgreSQL (<see cref="PromptCacheShard"/>): one small UPDATE per shard with misses per half lease. A shard
+    /// taken over from an activation that did not let go (its silo died) waits out the rest of that lease before it
+    /// trusts or writes. Zero: no knowledge, every miss reads.
+    /// </summary>
+    public TimeSpan AbsenceLease { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>The longest a deactivating shard waits for its queued rows to be written, so its successor sees them.</summary>
+    public TimeSpan DeactivationFlushWait { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How often the sweeper deletes expired and invalidated rows.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(60);
 

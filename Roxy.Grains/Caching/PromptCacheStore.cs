@@ -17,6 +17,9 @@ public sealed class PromptCacheStore(NpgsqlDataSource database, string serviceId
     private long _writes;
     private long _writeBatches;
     private long _deletes;
+    private long _fenced;
+    private long _epochQueries;
+    private long _keyLoads;
 
     public string ServiceId => serviceId;
 
@@ -28,6 +31,15 @@ public sealed class PromptCacheStore(NpgsqlDataSource database, string serviceId
 
     /// <summary>Write round trips (each a batch of up to <see cref="PromptCacheOptions.WriteBatchRows"/> rows).</summary>
     public long WriteBatches => Interlocked.Read(ref _writeBatches);
+
+    /// <summary>Rows refused because the activation that stored them was superseded.</summary>
+    public long Fenced => Interlocked.Read(ref _fenced);
+
+    /// <summary>Epoch bumps, lease renewals and releases (one small primary-key statement each).</summary>
+    public long EpochQueries => Interlocked.Read(ref _epochQueries);
+
+    /// <summary>Reads of a shard's live keys (one per activation).</summary>
+    public long KeyLoads => Interlocked.Read(ref _keyLoads);
 
     /// <summary>Rows deleted by sweeps.</summary>
     public long Deletes => Interlocked.Read(ref _deletes);
@@ -60,29 +72,24 @@ public sealed class PromptCacheStore(NpgsqlDataSource database, string serviceId
         return new StoredEntry(entry, expiresAt);
     }
 
-    /// <summary>Upserts <paramref name="rows"/> in one round trip; a key stored twice keeps the last.</summary>
-    public async Task WriteAsync(IReadOnlyList<PromptCacheRow> rows, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Upserts <paramref name="rows"/> in one round trip; a key stored twice keeps the last. Returns the rows refused
+    /// because their shard activation was superseded (<see cref="PromptCacheShard"/>).
+    /// </summary>
+    public async Task<int> WriteAsync(IReadOnlyList<PromptCacheRow> rows, CancellationToken cancellationToken = default)
     {
         if (rows.Count == 0)
         {
-            return;
+            return 0;
         }
 
         // One command per row in one batch, not one multi-row INSERT: ON CONFLICT cannot touch a row twice in a
-        // statement, and the same key may be stored twice within a batch.
+        // statement, and the same key may be stored twice within a batch. A shard's row goes in only while its epoch
+        // is the storing activation's: FOR SHARE waits for a bump in progress and re-checks the epoch after it.
         await using var batch = database.CreateBatch();
         foreach (var row in rows)
         {
-            var command = new NpgsqlBatchCommand(
-                """
-                INSERT INTO roxy_prompt_cache
-                    (service_id, tenant_id, key_hash, generation, requested_model, rule_fingerprint, expires_at, created_at, bytes, entry)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                ON CONFLICT (service_id, tenant_id, key_hash) DO UPDATE SET
-                    generation = excluded.generation, requested_model = excluded.requested_model,
-                    rule_fingerprint = excluded.rule_fingerprint, expires_at = excluded.expires_at,
-                    created_at = excluded.created_at, bytes = excluded.bytes, entry = excluded.entry
-                """);
+            var command = new NpgsqlBatchCommand(row.Shard is null ? UnfencedUpsert : FencedUpsert);
             command.Parameters.Add(new NpgsqlParameter { Value = serviceId });
             command.Parameters.Add(new NpgsqlParameter { Value = row.Key.TenantId });
             command.Parameters.Add(new NpgsqlParameter { Value = HashBytes(row.Key.KeyHash) });
@@ -93,12 +100,118 @@ public sealed class PromptCacheStore(NpgsqlDataSource database, string serviceId
             command.Parameters.Add(new NpgsqlParameter { Value = row.CreatedAt.ToUniversalTime() });
             command.Parameters.Add(new NpgsqlParameter { Value = row.Entry.Length });
             command.Parameters.Add(new NpgsqlParameter { Value = row.Entry });
+            if (row.Shard is { } shard)
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = shard.Id });
+                command.Parameters.Add(new NpgsqlParameter { Value = shard.Epoch });
+            }
+
             batch.BatchCommands.Add(command);
         }
 
         Interlocked.Increment(ref _writeBatches);
         await batch.ExecuteNonQueryAsync(cancellationToken);
-        Interlocked.Add(ref _writes, rows.Count);
+        var written = 0;
+        foreach (var command in batch.BatchCommands)
+        {
+            written += command.RecordsAffected > 0 ? 1 : 0;
+        }
+
+        Interlocked.Add(ref _writes, written);
+        Interlocked.Add(ref _fenced, rows.Count - written);
+        return rows.Count - written;
+    }
+
+    /// <summary>
+    /// A shard activation's start: bumps the shard's epoch and records its lease (one statement, its own transaction),
+    /// so that from its commit no older activation's row can land. Returns the new epoch and how long the previous
+    /// activation's lease still runs (zero when it let go or lapsed): this one neither trusts nor writes before then.
+    /// </summary>
+    public async Task<(long Epoch, TimeSpan PreviousLease)> BumpEpochAsync(string shard, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        await using (var create = database.CreateCommand(
+            "INSERT INTO roxy_prompt_cache_shard (service_id, shard, epoch, lease_until) VALUES ($1, $2, 0, '-infinity') ON CONFLICT DO NOTHING"))
+        {
+            create.Parameters.Add(new NpgsqlParameter { Value = serviceId });
+            create.Parameters.Add(new NpgsqlParameter { Value = shard });
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // The prior lease is read under the row lock (FOR UPDATE re-reads it after a concurrent bump commits), so two
+        // activations starting at once see each other's lease, not a stale one.
+        await using var command = database.CreateCommand(
+            """
+            UPDATE roxy_prompt_cache_shard s SET epoch = s.epoch + 1, lease_until = now() + $3
+            FROM (SELECT lease_until AS prior FROM roxy_prompt_cache_shard WHERE service_id = $1 AND shard = $2 FOR UPDATE) p
+            WHERE s.service_id = $1 AND s.shard = $2
+            RETURNING s.epoch, CASE WHEN p.prior > now() THEN p.prior - now() ELSE interval '0' END
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = serviceId });
+        command.Parameters.Add(new NpgsqlParameter { Value = shard });
+        command.Parameters.Add(new NpgsqlParameter { Value = lease });
+        Interlocked.Increment(ref _epochQueries);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt64(0), reader.GetFieldValue<TimeSpan>(1));
+    }
+
+    /// <summary>Extends the lease of <paramref name="epoch"/>; false when a newer activation has bumped the epoch.</summary>
+    public async Task<bool> RenewLeaseAsync(string shard, long epoch, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        await using var command = database.CreateCommand(
+            "UPDATE roxy_prompt_cache_shard SET lease_until = now() + $4 WHERE service_id = $1 AND shard = $2 AND epoch = $3");
+        command.Parameters.Add(new NpgsqlParameter { Value = serviceId });
+        command.Parameters.Add(new NpgsqlParameter { Value = shard });
+        command.Parameters.Add(new NpgsqlParameter { Value = epoch });
+        command.Parameters.Add(new NpgsqlParameter { Value = lease });
+        Interlocked.Increment(ref _epochQueries);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>The activation of <paramref name="epoch"/> no longer trusts its set: its successor need not wait.</summary>
+    public async Task ReleaseLeaseAsync(string shard, long epoch, CancellationToken cancellationToken = default)
+    {
+        await using var command = database.CreateCommand(
+            "UPDATE roxy_prompt_cache_shard SET lease_until = '-infinity' WHERE service_id = $1 AND shard = $2 AND epoch = $3");
+        command.Parameters.Add(new NpgsqlParameter { Value = serviceId });
+        command.Parameters.Add(new NpgsqlParameter { Value = shard });
+        command.Parameters.Add(new NpgsqlParameter { Value = epoch });
+        Interlocked.Increment(ref _epochQueries);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The first 8 bytes and the expiry of every row of the shard (<paramref name="tenantId"/>, keys whose first hex
+    /// digit is <paramref name="digit"/>) unexpired at <paramref name="now"/>: a range of the primary key. Null when
+    /// there are more than <paramref name="limit"/>.
+    /// </summary>
+    public async Task<List<(ulong Prefix, long ExpiresTicks)>?> LiveKeysAsync(
+        string tenantId, int digit, DateTimeOffset now, int limit, CancellationToken cancellationToken = default)
+    {
+        // 32-byte hashes starting with the digit: from [digit0] up to [digit+1 0], or past 33 bytes of 0xff for 'f'.
+        byte[] from = [(byte)(digit << 4)];
+        var to = digit < 15 ? [(byte)((digit + 1) << 4)] : Enumerable.Repeat((byte)0xff, 33).ToArray();
+        await using var command = database.CreateCommand(
+            """
+            SELECT substring(key_hash from 1 for 8), expires_at FROM roxy_prompt_cache
+            WHERE service_id = $1 AND tenant_id = $2 AND key_hash >= $3 AND key_hash < $4 AND expires_at > $5 LIMIT $6
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = serviceId });
+        command.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        command.Parameters.Add(new NpgsqlParameter { Value = from });
+        command.Parameters.Add(new NpgsqlParameter { Value = to });
+        command.Parameters.Add(new NpgsqlParameter { Value = now.ToUniversalTime() });
+        command.Parameters.Add(new NpgsqlParameter { Value = limit + 1 });
+        Interlocked.Increment(ref _keyLoads);
+        var keys = new List<(ulong, long)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var prefix = reader.GetFieldValue<byte[]>(0);
+            keys.Add((System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(prefix), reader.GetFieldValue<DateTimeOffset>(1).UtcTicks));
+        }
+
+        return keys.Count > limit ? null : keys;
     }
 
     /// <summary>
@@ -192,6 +305,29 @@ public sealed class PromptCacheStore(NpgsqlDataSource database, string serviceId
         await reader.ReadAsync(cancellationToken);
         return (reader.GetInt64(0), reader.GetInt64(1));
     }
+
+    private const string UnfencedUpsert =
+        """
+        INSERT INTO roxy_prompt_cache
+            (service_id, tenant_id, key_hash, generation, requested_model, rule_fingerprint, expires_at, created_at, bytes, entry)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        ON CONFLICT (service_id, tenant_id, key_hash) DO UPDATE SET
+            generation = excluded.generation, requested_model = excluded.requested_model,
+            rule_fingerprint = excluded.rule_fingerprint, expires_at = excluded.expires_at,
+            created_at = excluded.created_at, bytes = excluded.bytes, entry = excluded.entry
+        """;
+
+    private const string FencedUpsert =
+        """
+        INSERT INTO roxy_prompt_cache
+            (service_id, tenant_id, key_hash, generation, requested_model, rule_fingerprint, expires_at, created_at, bytes, entry)
+        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10
+        WHERE EXISTS (SELECT 1 FROM roxy_prompt_cache_shard WHERE service_id = $1 AND shard = $11 AND epoch = $12 FOR SHARE)
+        ON CONFLICT (service_id, tenant_id, key_hash) DO UPDATE SET
+            generation = excluded.generation, requested_model = excluded.requested_model,
+            rule_fingerprint = excluded.rule_fingerprint, expires_at = excluded.expires_at,
+            created_at = excluded.created_at, bytes = excluded.bytes, entry = excluded.entry
+        """;
 
     /// <summary>The key hash as stored: 32 bytes from its 64 hex digits.</summary>
     public static byte[] HashBytes(string keyHash)

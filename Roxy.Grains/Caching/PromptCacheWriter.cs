@@ -16,9 +16,22 @@ namespace Roxy.Grains.Caching;
 /// is tried once more after <see cref="PromptCacheOptions.WriteRetryDelay"/>, then row by row, so one bad row loses
 /// only itself; rows that still fail are lost (their entries stay served from memory). Nothing is held for an outage.
 /// </remarks>
-public sealed class PromptCacheWriter(PromptCacheStore store, IOptions<PromptCacheOptions> options, ILogger<PromptCacheWriter> logger)
+/// <remarks>
+/// A row of a shard activation younger than its lease waits here until the lease has passed since its epoch bump
+/// (<see cref="PromptCacheShard.WritableFrom"/>): until then an older activation may still trust a set without it.
+/// </remarks>
+public sealed class PromptCacheWriter(PromptCacheStore store, IOptions<PromptCacheOptions> options, ILogger<PromptCacheWriter> logger, TimeProvider? time = null)
     : ILifecycleParticipant<ISiloLifecycle>, IDisposable
 {
+    /// <summary>How often rows waiting for their shard's lease are looked at again.</summary>
+    private const int DeferredPollMillis = 100;
+
+    /// <summary>A row that waited this long for its shard (whose epoch bump never succeeded) is given up.</summary>
+    private const long DeferredGiveUpMillis = 60_000;
+
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly List<(PromptCacheRow Row, long GiveUpAt)> _deferred = [];
+    private Task<bool>? _waiting;
     /// <summary>Rows queued or in flight at most, whatever their size.</summary>
     public const int MaxQueuedRows = 10_000;
 
@@ -49,11 +62,13 @@ public sealed class PromptCacheWriter(PromptCacheStore store, IOptions<PromptCac
         var rows = Interlocked.Increment(ref _heldRows);
         var bytes = Interlocked.Add(ref _heldBytes, size);
         var full = rows > MaxQueuedRows || (rows > 1 && bytes > options.Value.WriterQueueBytes);
+        row.Shard?.RowQueued();
         if (!full && _queue.Writer.TryWrite(row))
         {
             return true;
         }
 
+        row.Shard?.RowDone();
         Release(1, size);
         Interlocked.Increment(ref _dropped);
         if (Interlocked.Exchange(ref _full, 1) == 0)
@@ -87,9 +102,25 @@ public sealed class PromptCacheWriter(PromptCacheStore store, IOptions<PromptCac
         var settings = options.Value;
         var batch = new List<PromptCacheRow>(settings.WriteBatchRows);
         var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync(CancellationToken.None))
+        var open = true;
+        while (open || _deferred.Count > 0)
         {
+            if (open)
+            {
+                open = await NextAsync(reader);
+            }
+            else
+            {
+                await Task.Delay(DeferredPollMillis, CancellationToken.None); // stopping: only deferred rows are left
+            }
+
+            TakeDeferred(batch, settings.WriteBatchRows);
             Drain(reader, batch, settings.WriteBatchRows);
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
             if (batch.Count < settings.WriteBatchRows && !_stopping.IsCancellationRequested)
             {
                 await PauseAsync(settings.WriteDelay);
@@ -101,12 +132,66 @@ public sealed class PromptCacheWriter(PromptCacheStore store, IOptions<PromptCac
             foreach (var row in batch)
             {
                 bytes += row.Entry.Length;
+                row.Shard?.RowDone();
             }
 
             Release(batch.Count, bytes);
             batch.Clear();
             Volatile.Write(ref _full, 0);
         }
+    }
+
+    /// <summary>Waits for rows (or, with rows deferred, at most a poll); false once the queue is completed and empty.</summary>
+    private async Task<bool> NextAsync(ChannelReader<PromptCacheRow> reader)
+    {
+        if (_deferred.Count == 0 && _waiting is null)
+        {
+            return await reader.WaitToReadAsync(CancellationToken.None);
+        }
+
+        // One wait stays pending across polls: a single-reader channel takes one at a time.
+        _waiting ??= reader.WaitToReadAsync(CancellationToken.None).AsTask();
+        if (_deferred.Count > 0 && await Task.WhenAny(_waiting, Task.Delay(DeferredPollMillis, CancellationToken.None)) != _waiting)
+        {
+            return true;
+        }
+
+        var more = await _waiting;
+        _waiting = null;
+        return more;
+    }
+
+    /// <summary>Moves the deferred rows whose shard may write now into the batch, oldest first (a later store of a key wins).</summary>
+    private void TakeDeferred(List<PromptCacheRow> batch, int limit)
+    {
+        if (_deferred.Count == 0)
+        {
+            return;
+        }
+
+        var now = _time.GetTimestamp();
+        var wall = Environment.TickCount64;
+        var kept = 0;
+        for (var i = 0; i < _deferred.Count; i++)
+        {
+            var (row, giveUpAt) = _deferred[i];
+            if (batch.Count < limit && row.Shard!.WritableFrom <= now)
+            {
+                batch.Add(row);
+            }
+            else if (wall >= giveUpAt)
+            {
+                Interlocked.Increment(ref _lost);
+                row.Shard!.RowDone();
+                Release(1, row.Entry.Length);
+            }
+            else
+            {
+                _deferred[kept++] = _deferred[i];
+            }
+        }
+
+        _deferred.RemoveRange(kept, _deferred.Count - kept);
     }
 
     private async Task WriteAsync(List<PromptCacheRow> batch, TimeSpan retryDelay)
@@ -178,11 +263,19 @@ public sealed class PromptCacheWriter(PromptCacheStore store, IOptions<PromptCac
         Interlocked.Add(ref _heldBytes, -bytes);
     }
 
-    private static void Drain(ChannelReader<PromptCacheRow> reader, List<PromptCacheRow> batch, int limit)
+    private void Drain(ChannelReader<PromptCacheRow> reader, List<PromptCacheRow> batch, int limit)
     {
+        var now = _time.GetTimestamp();
         while (batch.Count < limit && reader.TryRead(out var row))
         {
-            batch.Add(row);
+            if (row.Shard is { } shard && shard.WritableFrom > now)
+            {
+                _deferred.Add((row, Environment.TickCount64 + DeferredGiveUpMillis));
+            }
+            else
+            {
+                batch.Add(row);
+            }
         }
     }
 }

@@ -11,9 +11,17 @@ namespace Roxy.Tests.Fixtures;
 /// <summary>
 /// Two in-process silos on a fresh PostgreSQL database sharing one fake clock, for the prompt cache's grains: entries
 /// expire when a test advances <see cref="Time"/>. The sweeper's own timer is pushed out of the way; tests sweep.
+/// Shards here never trust what they know is absent (a lease of zero), so every miss reads as these tests count;
+/// <see cref="PromptCacheAbsenceFixture"/> has a lease instead.
 /// </summary>
-public sealed class PromptCacheClusterFixture : IAsyncLifetime
+public class PromptCacheClusterFixture : IAsyncLifetime
 {
+    /// <summary>How long a shard trusts its knowledge of absent keys, on <see cref="Time"/>.</summary>
+    protected virtual TimeSpan AbsenceLease => TimeSpan.Zero;
+
+    /// <summary>The database's name prefix.</summary>
+    protected virtual string Database => "promptcache";
+
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
     public CapturedLogs Logs { get; } = new();
     public InProcessTestCluster Cluster { get; private set; } = null!;
@@ -29,14 +37,19 @@ public sealed class PromptCacheClusterFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Postgres = await (await PostgresServer.GetAsync()).CreateDatabaseAsync("promptcache");
+        Postgres = await (await PostgresServer.GetAsync()).CreateDatabaseAsync(Database);
         var postgres = Postgres;
+        var lease = AbsenceLease;
         var builder = new InProcessTestClusterBuilder(2);
         builder.ConfigureSilo((_, silo) =>
         {
             silo.Services.AddSingleton<TimeProvider>(Time);
             silo.Services.AddSingleton<ILoggerProvider>(Logs);
-            silo.Services.Configure<PromptCacheOptions>(o => o.SweepInterval = TimeSpan.FromHours(1));
+            silo.Services.Configure<PromptCacheOptions>(o =>
+            {
+                o.SweepInterval = TimeSpan.FromHours(1);
+                o.AbsenceLease = lease;
+            });
             silo.UseRoxyStorage(postgres);
         });
         Cluster = builder.Build();
@@ -71,6 +84,9 @@ public sealed class PromptCacheClusterFixture : IAsyncLifetime
         return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Deactivates every idle grain, as when a shard moves: the next call activates it afresh.</summary>
+    public Task DeactivateAllAsync() => Cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+
     public Task<long> RowsAsync(string tenantId) =>
         ScalarAsync("SELECT count(*) FROM roxy_prompt_cache WHERE tenant_id = $1", tenantId);
 
@@ -83,4 +99,20 @@ public sealed class PromptCacheClusterFixture : IAsyncLifetime
 public sealed class PromptCacheClusterGroup : ICollectionFixture<PromptCacheClusterFixture>
 {
     public const string Name = "prompt-cache-cluster";
+}
+
+/// <summary>The prompt cache cluster with a 10 s absence lease on the fake clock: shards skip reads once trusted.</summary>
+public sealed class PromptCacheAbsenceFixture : PromptCacheClusterFixture
+{
+    public static readonly TimeSpan Lease = TimeSpan.FromSeconds(10);
+
+    protected override TimeSpan AbsenceLease => Lease;
+
+    protected override string Database => "promptcacheabsence";
+}
+
+[CollectionDefinition(Name)]
+public sealed class PromptCacheAbsenceGroup : ICollectionFixture<PromptCacheAbsenceFixture>
+{
+    public const string Name = "prompt-cache-absence";
 }

@@ -25,3 +25,16 @@ CREATE INDEX IF NOT EXISTS ix_roxy_prompt_cache_generation ON roxy_prompt_cache 
     WHERE expires_at > '-infinity';
 CREATE INDEX IF NOT EXISTS ix_roxy_prompt_cache_model ON roxy_prompt_cache (service_id, tenant_id, requested_model)
     WHERE expires_at > '-infinity';
+
+-- One row per shard grain (tenant/first hex digit of the key): the epoch of its newest activation. A write of a cache
+-- row succeeds only under the epoch of the activation that stored it, so once an activation has bumped the epoch and
+-- read the shard's keys, no older activation's late write can land unseen (PromptCacheShard explains the argument).
+CREATE TABLE IF NOT EXISTS roxy_prompt_cache_shard
+(
+    service_id varchar(150) NOT NULL,
+    shard      varchar(160) NOT NULL,
+    epoch      bigint       NOT NULL,
+    -- Until when the epoch's activation may trust its set (PostgreSQL's clock); '-infinity' once it let go.
+    lease_until timestamptz NOT NULL,
+    PRIMARY KEY (service_id, shard)
+);

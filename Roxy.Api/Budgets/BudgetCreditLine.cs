@@ -221,7 +221,9 @@ public sealed class BudgetCreditLine(IBudgetGrain grain, TimeProvider time, ILog
             {
                 if (renewal.CreditId == _creditId)
                 {
-                    (_held, _acked) = (answer.HeldUsd, Math.Max(_acked, answer.AppliedSpentUsd));
+                    _acked = Math.Max(_acked, answer.AppliedSpentUsd);
+                    // Sized under limits that changed meanwhile: draw nothing more until a renewal under the new ones.
+                    _held = _limits == renewal.Limits ? answer.HeldUsd : Math.Min(answer.HeldUsd, _inFlight + (_spent - _acked));
                     _nextAsk = time.GetTimestamp() + (answer.HeldUsd > 0 ? _renewTicks : _refusedTicks);
                 }
             }

@@ -178,7 +178,7 @@ if [[ ",$parts," == *,soak,* ]]; then
   say "soak: ${soak}s at $rate req/s over $tenants tenants and $prompts prompts; RSS of $big (pid ${!big_pid}) every ${sample}s"
   bench --target "$big=http://127.0.0.1:${!big_port}/v1" --tokens "$big=$work/$big/tokens.txt" --pid "$big=${!big_pid}" \
     --soak "$soak" --rate "$rate" --prompts "$prompts" --sample-every "$sample" --header "x-roxy-cache-ttl: $soak_ttl" \
-    --markdown "$work/soak.md" >/dev/null
+    --markdown "$work/soak.md" >/dev/null || say "soak: more than 1 % of requests failed (the table counts them)"
   { echo "RSS of $big under mixed traffic:"; echo; cat "$work/soak.md"; } >>"$out"
 fi
 

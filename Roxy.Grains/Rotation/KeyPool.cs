@@ -44,7 +44,17 @@ public sealed class KeyPool(TimeProvider time)
     /// <summary>A write slower than this no longer holds grants back: serving beats the crash bound (storage is in trouble).</summary>
     public static readonly TimeSpan SlowWrite = TimeSpan.FromSeconds(1);
 
-    public static readonly TimeSpan Window = TimeSpan.FromSeconds(60);
+    /// <summary>The slack between Roxy's grant and the provider's count of the same request.</summary>
+    public static readonly TimeSpan ArrivalMargin = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a grant holds its place in a key's per-minute window: a minute and <see cref="ArrivalMargin"/>. A provider
+    /// counts a request when it arrives, a few milliseconds after Roxy granted it; had a slot freed exactly 60 s after
+    /// its grant, the provider's own minute could see one request more than the limit (the fault drill saw 31 of 30,
+    /// all within 59.98–60.00 s). Declared after ArrivalMargin, which it reads during static initialization.
+    /// </summary>
+    public static readonly TimeSpan Window = TimeSpan.FromSeconds(60) + ArrivalMargin;
+
     private static readonly TimeSpan DefaultOverloadBackoff = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan MaxOverloadBackoff = TimeSpan.FromSeconds(30);
 
@@ -683,7 +693,8 @@ public sealed class KeyPool(TimeProvider time)
         }
 
         // What the key serves at full rate within one credit lifetime: a small key never gets credits.
-        var capacity = (long)(k.Key.MaxRpm * KeyCredit.Lifetime.TotalSeconds / Window.TotalSeconds);
+        // The key's rate is per minute; the window's arrival margin only delays when a slot frees.
+        var capacity = (long)(k.Key.MaxRpm * KeyCredit.Lifetime.TotalSeconds / 60);
         if (k.CreditsGiven >= capacity || !WithinUnsavedShare(k, tokens, now))
         {
             return false;

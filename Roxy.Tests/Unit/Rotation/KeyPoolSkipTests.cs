@@ -64,7 +64,7 @@ public class KeyPoolSkipTests
 
         var refused = pool.Acquire(200, null);
         Assert.Equal(LeaseStatus.Exhausted, refused.Status);
-        Assert.Equal(new KeySkip("a", KeySkipReason.NoHeadroom, start.AddSeconds(60), "max_tpm"), Assert.Single(refused.Skipped!));
+        Assert.Equal(new KeySkip("a", KeySkipReason.NoHeadroom, start + KeyPool.Window, "max_tpm"), Assert.Single(refused.Skipped!));
     }
 
     [Fact]
@@ -184,7 +184,7 @@ public class KeyPoolSkipTests
         var refused = pool.Acquire(10, ["c"]);
         Assert.Equal(LeaseStatus.Exhausted, refused.Status);
         Assert.Equal(
-            [new KeySkip("a", KeySkipReason.NoHeadroom, start.AddSeconds(60), "max_rpm"), new KeySkip("b", KeySkipReason.NoHeadroom, start.AddSeconds(60), "max_rpm"), new KeySkip("c", KeySkipReason.Excluded, null, null)],
+            [new KeySkip("a", KeySkipReason.NoHeadroom, start + KeyPool.Window, "max_rpm"), new KeySkip("b", KeySkipReason.NoHeadroom, start + KeyPool.Window, "max_rpm"), new KeySkip("c", KeySkipReason.Excluded, null, null)],
             refused.Skipped!.OrderBy(s => s.KeyId));
     }
 }

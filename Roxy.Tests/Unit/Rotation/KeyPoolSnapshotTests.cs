@@ -163,7 +163,7 @@ public class KeyPoolSnapshotTests
         restored.Restore(new Dictionary<string, KeyWindowSnapshot> { ["a"] = stored }, final: true);
         _time.Advance(TimeSpan.FromSeconds(49));
         Assert.Equal(1_000, restored.Usage().Single().RequestsInWindow);
-        _time.Advance(TimeSpan.FromSeconds(11));
+        _time.Advance(KeyPool.Window - TimeSpan.FromSeconds(49));
         Assert.Equal(0, restored.Usage().Single().RequestsInWindow);
     }
 
@@ -182,7 +182,7 @@ public class KeyPoolSnapshotTests
 
         var refused = after.Acquire(1, null);
         Assert.Equal(LeaseStatus.Exhausted, refused.Status);
-        Assert.Equal(TimeSpan.FromSeconds(60), refused.RetryAfter);
+        Assert.Equal(KeyPool.Window, refused.RetryAfter);
     }
 
     [Fact]

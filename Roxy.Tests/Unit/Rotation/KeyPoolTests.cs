@@ -43,7 +43,7 @@ public class KeyPoolTests
     }
 
     [Fact]
-    public void Request_window_slides_after_sixty_seconds()
+    public void Request_window_slides_after_a_minute_and_the_arrival_margin()
     {
         var pool = Pool(Key("a", rpm: 2));
         Assert.Equal(LeaseStatus.Granted, pool.Acquire(1, null).Status);
@@ -52,9 +52,11 @@ public class KeyPoolTests
 
         var refused = pool.Acquire(1, null);
         Assert.Equal(LeaseStatus.Exhausted, refused.Status);
-        Assert.Equal(TimeSpan.FromSeconds(50), refused.RetryAfter);
+        Assert.Equal(KeyPool.Window - TimeSpan.FromSeconds(10), refused.RetryAfter);
 
-        _time.Advance(TimeSpan.FromSeconds(50));
+        _time.Advance(KeyPool.Window - TimeSpan.FromSeconds(10) - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(LeaseStatus.Exhausted, pool.Acquire(1, null).Status);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
         Assert.Equal(LeaseStatus.Granted, pool.Acquire(1, null).Status);
         Assert.Equal(LeaseStatus.Exhausted, pool.Acquire(1, null).Status);
     }
@@ -164,7 +166,7 @@ public class KeyPoolTests
         restored.Restore(saved, final: true);
         var refused = restored.Acquire(1, null);
         Assert.Equal(LeaseStatus.Exhausted, refused.Status);
-        Assert.Equal(TimeSpan.FromSeconds(30), refused.RetryAfter);
+        Assert.Equal(KeyPool.Window - TimeSpan.FromSeconds(30), refused.RetryAfter);
     }
 
     [Fact]

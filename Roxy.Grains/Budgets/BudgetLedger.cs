@@ -188,8 +188,14 @@ public sealed class BudgetLedger(TimeProvider time)
             {
                 if (credit.RenewedAt <= stale)
                 {
+                    // Its frontend went silent (killed, or cut off): it may have spent all of the credit without
+                    // reporting it, so all of it counts as spent. A budget never runs over for want of a report; usage
+                    // and cost reports come from the usage records and are not touched.
                     _credits.Remove(id);
                     _held -= credit.Held;
+                    _daySpent += credit.Held;
+                    _monthSpent += credit.Held;
+                    Dirty = true;
                     expired++;
                 }
             }
